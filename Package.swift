@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .unsafeFlags(["-warnings-as-errors"]),
+]
+
+let package = Package(
+    name: "ops-pipeline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "opsctl", targets: ["opsctl"]),
+        .executable(name: "market-feed", targets: ["market-feed"]),
+        .executable(name: "feature-computer", targets: ["feature-computer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // C shim over librdkafka (Debian librdkafka-dev, pkg-config rdkafka).
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // Swift wrapper: producer, consumer, group lag, embedded mock cluster.
+        .target(name: "Kafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // Value types shared by every service: envelope, payloads, topics, ids, time. No I/O.
+        .target(name: "OpsModel", swiftSettings: strict),
+        // Black-Scholes prices, greeks, implied volatility. No I/O.
+        .target(name: "OptionsMath", swiftSettings: strict),
+        // Market data sources as pure parsers/generators: CSV bars and chains, synthetic market.
+        .target(name: "MarketData", dependencies: ["OpsModel", "OptionsMath"], swiftSettings: strict),
+        // Pure core of the feature-computer.
+        .target(name: "FeatureCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        // Runtime: config, logging, metrics, the consume→handle→produce→commit loop, DLQ, watermarks.
+        .target(name: "OpsRuntime", dependencies: [
+            "OpsModel", "Kafka",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "market-feed", dependencies: ["OpsRuntime", "MarketData"], swiftSettings: strict),
+        .executableTarget(name: "feature-computer", dependencies: ["OpsRuntime", "FeatureCore"], swiftSettings: strict),
+        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData"], swiftSettings: strict),
+
+        .testTarget(name: "OpsModelTests", dependencies: ["OpsModel"], swiftSettings: strict),
+        .testTarget(name: "OptionsMathTests", dependencies: ["OptionsMath"], swiftSettings: strict),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData"], swiftSettings: strict),
+        .testTarget(name: "FeatureCoreTests", dependencies: ["FeatureCore", "MarketData"], swiftSettings: strict),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
+        .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,235 @@
+import Foundation
+
+/// A message type that travels inside an `Envelope`.
+///
+/// `validate` is where a service refuses what must never reach a core (NaN or negative prices, bid > ask, …);
+/// a payload that fails it goes to the dead-letter topic with the reason, never to the core (invariant 6).
+public protocol Payload: Codable, Sendable, Equatable {
+    /// The envelope `type` field, e.g. `bar`.
+    static var messageType: String { get }
+    /// The schema version this code writes and reads.
+    static var version: Int { get }
+    /// The Kafka key: the thing whose order must be kept (ticker, account id, position id).
+    var partitionKey: String { get }
+    /// Checks the payload, and its agreement with the envelope's event time.
+    func validate(eventTime: Timestamp) throws(MessageError)
+}
+
+/// Why a message was refused. The kind says which family of failure; the reason says what exactly.
+public struct MessageError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case malformed        // not JSON, truncated, missing or mistyped fields
+        case unknownType = "unknown_type"
+        case unknownVersion = "unknown_version"
+        case invalid          // parsed, but fails validation
+        case conflict         // same id as an applied message, different content
+        case late             // event time at or behind what its partition already promised
+    }
+    public var kind: Kind
+    public var reason: String
+    public init(_ kind: Kind, _ reason: String) { self.kind = kind; self.reason = reason }
+    public var description: String { "\(kind.rawValue): \(reason)" }
+
+    public static func invalid(_ reason: String) -> MessageError { MessageError(.invalid, reason) }
+}
+
+/// The one envelope every topic carries:
+/// `{"type","version","id","event_time","causation_id","source","payload"[,"produced_at"]}`.
+public struct Envelope<P: Payload>: Sendable, Equatable {
+    public var id: String
+    public var eventTime: Timestamp
+    public var causationId: String?
+    public var source: String
+    public var payload: P
+    /// Wall-clock time of production: metadata only, never read by a core, excluded from determinism checks.
+    public var producedAt: Timestamp?
+
+    public init(id: String, eventTime: Timestamp, causationId: String?, source: String, payload: P, producedAt: Timestamp? = nil) {
+        self.id = id
+        self.eventTime = eventTime
+        self.causationId = causationId
+        self.source = source
+        self.payload = payload
+        self.producedAt = producedAt
+    }
+
+    public var type: String { P.messageType }
+    public var version: Int { P.version }
+
+    public func erased() -> AnyEnvelope {
+        AnyEnvelope(type: P.messageType, version: P.version, id: id, eventTime: eventTime, causationId: causationId,
+                    source: source, payload: payload, producedAt: producedAt)
+    }
+
+    /// The bytes on the topic. Field order is fixed and payload keys are sorted, so equal envelopes are equal bytes.
+    public func encoded() throws -> [UInt8] { try erased().encoded() }
+}
+
+/// An envelope whose payload type is known only at run time (a topic may carry several types).
+public struct AnyEnvelope: Sendable {
+    public var type: String
+    public var version: Int
+    public var id: String
+    public var eventTime: Timestamp
+    public var causationId: String?
+    public var source: String
+    public var payload: any Payload
+    public var producedAt: Timestamp?
+
+    public func typed<P: Payload>(_: P.Type = P.self) -> Envelope<P>? {
+        guard let p = payload as? P else { return nil }
+        return Envelope(id: id, eventTime: eventTime, causationId: causationId, source: source, payload: p, producedAt: producedAt)
+    }
+
+    public var partitionKey: String { payload.partitionKey }
+
+    public func encoded() throws -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(512)
+        out += Array("{\"type\":".utf8) + JSONText.string(type)
+        out += Array(",\"version\":\(version),\"id\":".utf8) + JSONText.string(id)
+        out += Array(",\"event_time\":".utf8) + JSONText.string(eventTime.iso8601)
+        out += Array(",\"causation_id\":".utf8) + (causationId.map(JSONText.string) ?? Array("null".utf8))
+        out += Array(",\"source\":".utf8) + JSONText.string(source)
+        out += Array(",\"payload\":".utf8)
+        do {
+            out += try JSONText.encodePayload(payload)
+        } catch {
+            throw MessageError.invalid("payload does not encode as JSON: \(error)")
+        }
+        if let producedAt { out += Array(",\"produced_at\":".utf8) + JSONText.string(producedAt.iso8601) }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// The same envelope with `produced_at` removed: what determinism checks compare.
+    public func withoutWallClock() -> AnyEnvelope { var e = self; e.producedAt = nil; return e }
+}
+
+/// Decodes envelopes for one topic, which accepts a known set of payload types.
+public struct EnvelopeDecoder: Sendable {
+    public let accepted: [String: any Payload.Type]
+
+    public init(accepting types: [any Payload.Type]) {
+        var map = [String: any Payload.Type]()
+        for t in types { map[t.messageType] = t }
+        self.accepted = map
+    }
+
+    struct Header: Decodable {
+        var type: String
+        var version: Int
+        var id: String
+        var event_time: Timestamp
+        var causation_id: String?
+        var source: String
+        var produced_at: Timestamp?
+    }
+
+    struct Body<P: Payload>: Decodable { var payload: P }
+
+    /// Parses, checks type and version, decodes and validates. Every failure is a `MessageError` with a reason.
+    public func decode(_ bytes: [UInt8]) throws(MessageError) -> AnyEnvelope {
+        let data = Data(bytes)
+        let decoder = JSONDecoder()
+        let header: Header
+        do {
+            header = try decoder.decode(Header.self, from: data)
+        } catch {
+            throw MessageError(.malformed, "envelope: \(JSONText.describe(error))")
+        }
+        guard let type = accepted[header.type] else {
+            throw MessageError(.unknownType, "type '\(header.type)' is not accepted on this topic (accepted: \(accepted.keys.sorted().joined(separator: ", ")))")
+        }
+        guard header.version == type.version else {
+            throw MessageError(.unknownVersion, "\(header.type) version \(header.version) is unknown (this build reads version \(type.version))")
+        }
+        guard !header.id.isEmpty else { throw MessageError(.malformed, "envelope: empty id") }
+        guard !header.source.isEmpty else { throw MessageError(.malformed, "envelope: empty source") }
+        let payload: any Payload
+        do {
+            payload = try Self.decodePayload(type, data, decoder)
+        } catch {
+            throw MessageError(.malformed, "\(header.type) payload: \(JSONText.describe(error))")
+        }
+        try payload.validate(eventTime: header.event_time)
+        return AnyEnvelope(type: header.type, version: header.version, id: header.id, eventTime: header.event_time,
+                           causationId: header.causation_id, source: header.source, payload: payload, producedAt: header.produced_at)
+    }
+
+    private static func decodePayload<P: Payload>(_: P.Type, _ data: Data, _ decoder: JSONDecoder) throws -> any Payload {
+        try decoder.decode(Body<P>.self, from: data).payload
+    }
+}
+
+/// Small JSON text helpers: strings escaped by hand, payloads through JSONEncoder with sorted keys
+/// (JSONEncoder's unsorted key order is hash-seeded per process, which would break byte-for-byte determinism).
+public enum JSONText {
+    public static func string(_ s: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        for u in s.utf8 {
+            switch u {
+            case UInt8(ascii: "\""): out += [92, 34]
+            case UInt8(ascii: "\\"): out += [92, 92]
+            case 0x0A: out += [92, UInt8(ascii: "n")]
+            case 0x0D: out += [92, UInt8(ascii: "r")]
+            case 0x09: out += [92, UInt8(ascii: "t")]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array("\\u00".utf8) + [hex[Int(u >> 4)], hex[Int(u & 15)]]
+            default: out.append(u)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+
+    public static func encodePayload(_ p: any Payload) throws -> [UInt8] {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try enc.encode(p))
+    }
+
+    public static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let ctx):
+            return "missing field '\(path(ctx.codingPath + [key]))'"
+        case DecodingError.typeMismatch(let type, let ctx):
+            return "field '\(path(ctx.codingPath))' is not \(type)"
+        case DecodingError.valueNotFound(let type, let ctx):
+            return "field '\(path(ctx.codingPath))' is null, expected \(type)"
+        case DecodingError.dataCorrupted(let ctx):
+            let under = (ctx.underlyingError as NSError?)?.localizedDescription
+            let p = path(ctx.codingPath)
+            return (p.isEmpty ? "not valid JSON" : "field '\(p)': \(ctx.debugDescription)") + (under.map { " (\($0))" } ?? "")
+        default:
+            return "\(error)"
+        }
+    }
+
+    static func path(_ keys: [CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+}
+
+/// An optional that is written as an explicit `null` rather than left out, so every consumer (and the JSON
+/// Schema) sees that a value could not be computed yet, and a missing key still reads as nil.
+@propertyWrapper
+public struct Nullable<T: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public var wrappedValue: T?
+    public init(wrappedValue: T?) { self.wrappedValue = wrappedValue }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        wrappedValue = c.decodeNil() ? nil : try c.decode(T.self)
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if let v = wrappedValue { try c.encode(v) } else { try c.encodeNil() }
+    }
+}
+
+extension KeyedDecodingContainer {
+    public func decode<T>(_ type: Nullable<T>.Type, forKey key: Key) throws -> Nullable<T> {
+        try decodeIfPresent(type, forKey: key) ?? Nullable(wrappedValue: nil)
+    }
+}

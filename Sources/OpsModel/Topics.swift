@@ -1,0 +1,33 @@
+/// Topic names (`<domain>.<name>.v<major>`), their default partition counts and what each carries.
+public enum Topics {
+    public static let bars = "market.bars.v1"
+    public static let chains = "market.chains.v1"
+    public static let sentiment = "market.sentiment.v1"
+    public static let features = "strategy.features.v1"
+    public static let deadLetter = "ops.deadletter.v1"
+
+    public struct Spec: Sendable {
+        public var name: String
+        public var partitions: Int32
+        /// Payload types the topic carries (besides watermarks where `watermarked`).
+        public var types: [any Payload.Type]
+        public var watermarked: Bool
+        public var key: String
+    }
+
+    public static let all: [Spec] = [
+        Spec(name: bars, partitions: 4, types: [Bar.self], watermarked: true, key: "ticker"),
+        Spec(name: chains, partitions: 4, types: [OptionChain.self], watermarked: true, key: "underlying"),
+        Spec(name: sentiment, partitions: 2, types: [SentimentScore.self], watermarked: true, key: "ticker"),
+        Spec(name: features, partitions: 4, types: [FeatureVector.self], watermarked: true, key: "ticker"),
+        Spec(name: deadLetter, partitions: 1, types: [DeadLetter.self], watermarked: false, key: "source topic/partition"),
+    ]
+
+    public static func spec(_ name: String) -> Spec? { all.first { $0.name == name } }
+
+    /// A decoder that accepts what a topic carries, watermarks included.
+    public static func decoder(for topic: String) -> EnvelopeDecoder {
+        guard let s = spec(topic) else { return EnvelopeDecoder(accepting: []) }
+        return EnvelopeDecoder(accepting: s.types + (s.watermarked ? [Watermark.self] : []))
+    }
+}
