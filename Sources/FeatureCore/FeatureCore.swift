@@ -1,0 +1,203 @@
+import OpsModel
+
+/// Which bars get features.
+public enum SessionFilter: String, Sendable, CaseIterable {
+    /// 09:30–16:00 New York time (bar start in [09:30, 16:00)).
+    case regular
+    /// Every bar of the New York calendar day, extended hours included.
+    case all
+}
+
+public struct FeatureConfig: Sendable, Equatable {
+    /// Bars over which the SMA20 slope is measured.
+    public var slopeLookback: Int = 5
+    public var session: SessionFilter = .regular
+    /// When set, bars of other tickers are refused (dead-lettered as unknown tickers).
+    public var tickers: Set<String>? = nil
+    public init(slopeLookback: Int = 5, session: SessionFilter = .regular, tickers: Set<String>? = nil) {
+        self.slopeLookback = slopeLookback; self.session = session; self.tickers = tickers
+    }
+}
+
+/// The feature-computer's pure core: per ticker and per New York session, SMA20, its distance and slope, the
+/// volume ratio, 1/5/15-minute returns, Wilder's ATR14, and the session's latest sentiment and ATM implied vol
+/// as of each bar. All windows restart at each session; what cannot be computed yet is nil.
+public struct FeatureCore: StreamCore {
+    public static let name = "feature-computer"
+    public let config: FeatureConfig
+    public var serviceName: String { Self.name }
+    public var inputTopics: [String] { [Topics.sentiment, Topics.chains, Topics.bars] }
+    public var outputTopics: [String] { [Topics.features] }
+
+    private var tickers: [String: TickerState] = [:]
+
+    public init(config: FeatureConfig = FeatureConfig()) {
+        precondition(config.slopeLookback >= 1, "slope lookback must be ≥ 1")
+        self.config = config
+    }
+
+    public mutating func reset() { tickers = [:] }
+
+    /// Every window restarts at the session, so re-reading from New York midnight of the last processed
+    /// event's date rebuilds the state exactly.
+    public func restoreStart(after lastProcessed: Timestamp) -> Timestamp {
+        NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
+    }
+
+    public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
+        switch message.payload {
+        case let bar as Bar:
+            return try onBar(bar, envelope: message).map { [Emit(Topics.features, $0)] } ?? []
+        case let chain as OptionChain:
+            try checkTicker(chain.underlying)
+            let date = NewYorkTime.date(of: chain.asOf)
+            if let iv = Self.atmImpliedVolatility(chain) {
+                tickers[chain.underlying, default: TickerState()].chain = (iv, chain.asOf, date)
+            }
+            return []
+        case let s as SentimentScore:
+            try checkTicker(s.ticker)
+            tickers[s.ticker, default: TickerState()].sentiment = (s.score, message.eventTime, NewYorkTime.date(of: message.eventTime))
+            return []
+        default:
+            return []
+        }
+    }
+
+    private func checkTicker(_ t: String) throws(MessageError) {
+        if let allowed = config.tickers, !allowed.contains(t) {
+            throw .invalid("unknown ticker '\(t)' (watchlist: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    private mutating func onBar(_ bar: Bar, envelope: AnyEnvelope) throws(MessageError) -> AnyEnvelope? {
+        try checkTicker(bar.ticker)
+        guard bar.interval == BarInterval.m1.rawValue else {
+            throw .invalid("feature-computer reads 1m bars; got \(bar.interval)")
+        }
+        let local = NewYorkTime.local(bar.start)
+        if config.session == .regular {
+            let minute = local.secondOfDay / 60
+            guard minute >= 9 * 60 + 30, minute < 16 * 60 else { return nil }
+        }
+        var st = tickers[bar.ticker, default: TickerState()]
+        if let lastEnd = st.lastBarEnd, bar.end <= lastEnd {
+            throw MessageError(.late, "bar \(bar.ticker) ending \(bar.end) is not after the previous bar (ending \(lastEnd)); bars must arrive in time order")
+        }
+        st.lastBarEnd = bar.end
+        if st.sessionDate != local.date {
+            st.startSession(local.date)
+        }
+        let prev = st.bars.last
+        st.bars.append(bar)
+        if st.bars.count > TickerState.keep { st.bars.removeFirst(st.bars.count - TickerState.keep) }
+        let index = st.barIndex
+        st.barIndex += 1
+
+        // SMA20 over the session's last 20 bars.
+        let n = st.bars.count
+        var sma20: Double? = nil
+        if index >= 19 {
+            var sum = 0.0
+            for b in st.bars[(n - 20)..<n] { sum += b.close }
+            sma20 = sum / 20
+        }
+        st.smaHistory.append(sma20)
+        if st.smaHistory.count > config.slopeLookback + 1 { st.smaHistory.removeFirst() }
+        var slope: Double? = nil
+        if st.smaHistory.count == config.slopeLookback + 1, let now = sma20, let then = st.smaHistory.first ?? nil, then != 0 {
+            slope = (now - then) / then / Double(config.slopeLookback)
+        }
+        let distance = sma20.flatMap { $0 != 0 ? (bar.close - $0) / $0 : nil }
+
+        // Volume ratio against the previous 20 bars.
+        var volumeRatio: Double? = nil
+        if index >= 20 {
+            var sum = 0.0
+            for b in st.bars[(n - 21)..<(n - 1)] { sum += Double(b.volume) }
+            let mean = sum / 20
+            if mean > 0 { volumeRatio = Double(bar.volume) / mean }
+        }
+
+        // Closes exactly 1, 5 and 15 minutes before this bar's end (nil when that minute is missing).
+        func close(minutesAgo m: Int) -> Double? {
+            let target = bar.end - Minutes(m)
+            for b in st.bars.reversed() where b.end <= target {
+                return b.end == target ? b.close : nil
+            }
+            return nil
+        }
+        let c1 = close(minutesAgo: 1), c5 = close(minutesAgo: 5), c15 = close(minutesAgo: 15)
+
+        // Wilder's ATR14, seeded by the simple mean of the first 14 true ranges of the session.
+        let tr: Double
+        if let p = prev {
+            tr = max(bar.high - bar.low, abs(bar.high - p.close), abs(bar.low - p.close))
+        } else {
+            tr = bar.high - bar.low
+        }
+        st.trCount += 1
+        if st.trCount < 14 {
+            st.trSum += tr
+        } else if st.trCount == 14 {
+            st.trSum += tr
+            st.atr = st.trSum / 14
+        } else if let atr = st.atr {
+            st.atr = (atr * 13 + tr) / 14
+        }
+
+        let gap: Int? = prev.map { Int((bar.start.ms - $0.end.ms) / 60_000) }
+        let sentiment = st.sentiment.flatMap { $0.date == local.date && $0.time <= bar.end ? $0 : nil }
+        let chain = st.chain.flatMap { $0.date == local.date && $0.time <= bar.end ? $0 : nil }
+        tickers[bar.ticker] = st
+
+        let fv = FeatureVector(
+            ticker: bar.ticker, interval: bar.interval, sessionDate: local.date, sessionBarIndex: index, gapMinutes: gap,
+            bar: bar, sma20: sma20, distanceSma20: distance, sma20Slope: slope, slopeLookback: config.slopeLookback,
+            volumeRatio: volumeRatio, close5mAgo: c5, close15mAgo: c15,
+            ret1m: c1.map { bar.close / $0 - 1 }, ret5m: c5.map { bar.close / $0 - 1 }, ret15m: c15.map { bar.close / $0 - 1 },
+            atr14: st.atr, sentimentScore: sentiment?.score, sentimentTime: sentiment?.time,
+            atmIv: chain?.iv, chainTime: chain?.time)
+        return Envelope(id: DeterministicID.make("features", envelope.id), eventTime: bar.end, causationId: envelope.id,
+                        source: Self.name, payload: fv).erased()
+    }
+
+    /// IV at the strike nearest the underlying, on the nearest expiry at least 7 days out (mean of call and put
+    /// when both have one); nil when the chain has no such quote.
+    public static func atmImpliedVolatility(_ chain: OptionChain) -> Double? {
+        let today = NewYorkTime.date(of: chain.asOf)
+        let eligible = chain.contracts.filter { today.days(until: $0.expiration) >= 7 && $0.iv != nil }
+        guard let expiry = eligible.map(\.expiration).min() else { return nil }
+        let atExpiry = eligible.filter { $0.expiration == expiry }
+        guard let strike = atExpiry.map(\.strike).min(by: {
+            let a = abs($0 - chain.underlyingPrice), b = abs($1 - chain.underlyingPrice)
+            return a != b ? a < b : $0 < $1
+        }) else { return nil }
+        let ivs = atExpiry.filter { $0.strike == strike }.compactMap(\.iv)
+        return ivs.isEmpty ? nil : ivs.reduce(0, +) / Double(ivs.count)
+    }
+}
+
+struct TickerState: Sendable {
+    static let keep = 32
+    var sessionDate: CivilDate? = nil
+    var lastBarEnd: Timestamp? = nil
+    var bars: [Bar] = []
+    var barIndex = 0
+    var smaHistory: [Double?] = []
+    var trCount = 0
+    var trSum = 0.0
+    var atr: Double? = nil
+    var sentiment: (score: Double, time: Timestamp, date: CivilDate)? = nil
+    var chain: (iv: Double, time: Timestamp, date: CivilDate)? = nil
+
+    mutating func startSession(_ date: CivilDate) {
+        sessionDate = date
+        bars = []
+        barIndex = 0
+        smaHistory = []
+        trCount = 0
+        trSum = 0
+        atr = nil
+    }
+}

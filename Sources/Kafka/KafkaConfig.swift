@@ -1,0 +1,101 @@
+/// Settings shared by producers and consumers.
+public struct KafkaClientConfig: Sendable {
+    /// Comma-separated `host:port` list (`bootstrap.servers`).
+    public var brokers: String
+    /// `client.id`, shown in broker logs and used in log metadata.
+    public var clientId: String
+    /// Any further librdkafka property, passed through verbatim
+    /// (e.g. `security.protocol`, `sasl.mechanisms`, `sasl.username`,
+    /// `ssl.ca.location`, `log_level`, `debug`). These are applied last and
+    /// therefore override the role defaults of producer/consumer configs.
+    public var additional: [String: String]
+
+    public init(brokers: String, clientId: String, additional: [String: String] = [:]) {
+        self.brokers = brokers
+        self.clientId = clientId
+        self.additional = additional
+    }
+}
+
+/// Producer configuration.
+///
+/// Effective librdkafka properties are, in increasing precedence:
+/// `bootstrap.servers`/`client.id` from `client`, then `properties`
+/// (initialised to `KafkaProducerConfig.defaultProperties`), then
+/// `client.additional`.
+public struct KafkaProducerConfig: Sendable {
+    /// Idempotent, fully acknowledged writes with a short linger.
+    public static let defaultProperties: [String: String] = [
+        "enable.idempotence": "true",
+        "acks": "all",
+        "linger.ms": "2",
+    ]
+
+    /// Connection settings.
+    public var client: KafkaClientConfig
+    /// Producer-role properties (defaults included; edit freely).
+    public var properties: [String: String]
+
+    public init(client: KafkaClientConfig, properties: [String: String] = KafkaProducerConfig.defaultProperties) {
+        self.client = client
+        self.properties = properties
+    }
+
+    /// The property list handed to librdkafka, in application order.
+    public var effectiveProperties: [(String, String)] {
+        mergeProperties(client: client, role: properties)
+    }
+}
+
+/// Consumer configuration.
+///
+/// Effective librdkafka properties are, in increasing precedence:
+/// `bootstrap.servers`/`client.id` from `client`, `group.id`, then
+/// `properties` (initialised to `KafkaConsumerConfig.defaultProperties`),
+/// then `client.additional`.
+public struct KafkaConsumerConfig: Sendable {
+    /// Manual commits, earliest reset, and short group timeouts.
+    ///
+    /// The short session/heartbeat timeouts matter for librdkafka's mock
+    /// cluster, whose coordinator waits `session.timeout.ms - 1000` for
+    /// members on each rebalance after the first (about 44 s with the 45 s
+    /// default).
+    public static let defaultProperties: [String: String] = [
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": "6000",
+        "heartbeat.interval.ms": "500",
+    ]
+
+    /// Connection settings.
+    public var client: KafkaClientConfig
+    /// Consumer group id (`group.id`). Required for `subscribe`, `commit`
+    /// and `committed`; a consumer that only uses `assign` may pass any value.
+    public var groupId: String
+    /// Consumer-role properties (defaults included; edit freely).
+    public var properties: [String: String]
+
+    public init(client: KafkaClientConfig, groupId: String, properties: [String: String] = KafkaConsumerConfig.defaultProperties) {
+        self.client = client
+        self.groupId = groupId
+        self.properties = properties
+    }
+
+    /// The property list handed to librdkafka, in application order.
+    public var effectiveProperties: [(String, String)] {
+        var role = properties
+        if role["group.id"] == nil { role["group.id"] = groupId }
+        return mergeProperties(client: client, role: role)
+    }
+}
+
+private func mergeProperties(client: KafkaClientConfig, role: [String: String]) -> [(String, String)] {
+    var result: [(String, String)] = [
+        ("bootstrap.servers", client.brokers),
+        ("client.id", client.clientId),
+    ]
+    result += role.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    result += client.additional.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    return result
+}

@@ -1,0 +1,89 @@
+import CRdKafka
+import Logging
+
+/// An in-process Kafka cluster (librdkafka's mock cluster) speaking the real
+/// Kafka protocol over loopback TCP, for tests.
+///
+/// Facts about librdkafka 2.0.2's mock: listener ports are random; it has no
+/// CreateTopics API (unknown topics auto-create with 4 partitions on a
+/// metadata request), so use `createTopic` first; each partition keeps only
+/// about 5 MiB of log; ListOffsets by timestamp is not implemented (always
+/// answers -1). Broker ids are 1...brokers.
+public final class MockCluster: @unchecked Sendable {
+    private let context: ClientContext
+    private let handle: OpaquePointer
+    private let cluster: OpaquePointer
+    private let guardian = HandleGuard(name: "MockCluster")
+    /// Comma-separated `host:port` bootstrap list of the mock brokers.
+    public let bootstrapServers: String
+    /// Receives the mock's log lines.
+    public let logger: Logger
+
+    /// Starts a mock cluster with `brokers` brokers.
+    public init(brokers: Int = 1, logger: Logger) throws {
+        self.logger = logger
+        let context = ClientContext(logger: logger)
+        self.context = context
+        // A throwaway producer handle hosts the mock cluster's thread.
+        let conf = try makeConf([("client.id", "mock-cluster-host")], context: context)
+        let rk = try makeHandle(type: RD_KAFKA_PRODUCER, conf: conf)
+        guard let cluster = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
+            rd_kafka_destroy(rk)
+            throw KafkaError(code: RD_KAFKA_RESP_ERR__FAIL.rawValue, message: "rd_kafka_mock_cluster_new failed")
+        }
+        handle = rk
+        self.cluster = cluster
+        bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Creates a topic with an explicit partition count.
+    public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws {
+        try guardian.use {
+            let err = rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw KafkaError.from(err, context: "mock topic create '\(name)'")
+            }
+        }
+    }
+
+    /// Takes broker `id` down: its connections are closed and new ones refused.
+    public func setBrokerDown(_ id: Int32) {
+        mockCall("set broker \(id) down") { rd_kafka_mock_broker_set_down(cluster, id) }
+    }
+
+    /// Brings broker `id` back up.
+    public func setBrokerUp(_ id: Int32) {
+        mockCall("set broker \(id) up") { rd_kafka_mock_broker_set_up(cluster, id) }
+    }
+
+    /// Adds `ms` of round-trip latency to broker `broker`'s responses.
+    public func setRtt(broker: Int32, ms: Int32) {
+        mockCall("set broker \(broker) rtt") { rd_kafka_mock_broker_set_rtt(cluster, broker, ms) }
+    }
+
+    private func mockCall(_ what: String, _ body: () -> rd_kafka_resp_err_t) {
+        do {
+            try guardian.use {
+                let err = body()
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    logger.warning("mock cluster: \(what) failed", metadata: ["kafka.error": "\(KafkaError.from(err))"])
+                }
+            }
+        } catch {
+            logger.warning("mock cluster: \(what) after close")
+        }
+    }
+
+    /// Stops the mock brokers and destroys the host handle. Idempotent.
+    /// Close clients first, or they will log connection errors.
+    public func close() {
+        guardian.close {
+            rd_kafka_mock_cluster_destroy(cluster)
+            rd_kafka_destroy(handle)
+        }
+    }
+}

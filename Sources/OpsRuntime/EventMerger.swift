@@ -1,0 +1,186 @@
+import OpsModel
+
+/// A topic partition as the runtime sees it.
+public struct PartitionID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public init(_ topic: String, _ partition: Int32) { self.topic = topic; self.partition = partition }
+    public static func < (a: PartitionID, b: PartitionID) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
+    public var description: String { "\(topic)/\(partition)" }
+}
+
+/// An input waiting for the watermark to pass its event time.
+public struct PendingEvent: Sendable {
+    public var envelope: AnyEnvelope
+    public var source: PartitionID
+    public var offset: Int64
+    public var rank: Int
+    public var key: String
+    public var raw: [UInt8]
+    public var rawKey: [UInt8]?
+}
+
+/// Merges several topics and partitions into one event-time order behind a watermark (invariant 2).
+///
+/// Each input partition carries in-band `Watermark` messages; each says which upstream partitions it speaks for.
+/// A partition's watermark is the minimum over every upstream partition it has heard of (all `of` of them),
+/// the input watermark is the minimum over the assigned partitions, and an event is released only when the input
+/// watermark has reached its event time. Released events come out in a total order that does not depend on
+/// partitioning or arrival: event time, topic rank, key, id. The merger also knows, per partition, the offset
+/// before which everything has been released: the only offset that may be committed.
+public struct EventMerger: Sendable {
+    public let ranks: [String: Int]
+    private var assigned: Set<PartitionID> = []
+    private var upstream: [PartitionID: [String: UpstreamState]] = [:]
+    private var pending: [PendingEvent] = []
+    private var nextOffset: [PartitionID: Int64] = [:]
+    private var lastReleased: [PartitionID: Timestamp] = [:]
+    public private(set) var releasedThrough: Timestamp = .distantPast
+
+    struct UpstreamState: Sendable {
+        var of: Int32
+        var times: [Int32: Timestamp] = [:]
+    }
+
+    public init(topicRanks: [String]) {
+        var r = [String: Int]()
+        for (i, t) in topicRanks.enumerated() { r[t] = i }
+        ranks = r
+    }
+
+    /// Starts over with a new assignment (after a rebalance the state is rebuilt from the topics).
+    public mutating func assign(_ partitions: [PartitionID]) {
+        assigned = Set(partitions)
+        upstream = [:]
+        pending = []
+        nextOffset = [:]
+        lastReleased = [:]
+        releasedThrough = .distantPast
+    }
+
+    public var assignedPartitions: [PartitionID] { assigned.sorted() }
+    public var pendingCount: Int { pending.count }
+
+    /// The watermark of one partition, nil until it has heard from every upstream partition it depends on.
+    public func watermark(of p: PartitionID) -> Timestamp? {
+        guard let ups = upstream[p], !ups.isEmpty else { return nil }
+        var low = Timestamp.distantFuture
+        for (_, u) in ups {
+            guard u.times.count == Int(u.of) else { return nil }
+            for (_, t) in u.times { low = min(low, t) }
+        }
+        return low
+    }
+
+    /// The minimum over assigned partitions; nil while any of them has no watermark yet.
+    public var inputWatermark: Timestamp? {
+        guard !assigned.isEmpty else { return nil }
+        var low = Timestamp.distantFuture
+        for p in assigned {
+            guard let w = watermark(of: p) else { return nil }
+            low = min(low, w)
+        }
+        return low
+    }
+
+    /// Notes that a message at this offset was consumed without being buffered (a watermark, a duplicate,
+    /// a dead letter).
+    public mutating func consumed(_ p: PartitionID, offset: Int64) {
+        nextOffset[p] = max(nextOffset[p] ?? 0, offset + 1)
+    }
+
+    /// Applies a watermark message read from partition `p`. Promises only move forward.
+    public mutating func watermark(_ wm: Watermark, time: Timestamp, at p: PartitionID, offset: Int64) {
+        consumed(p, offset: offset)
+        var ups = upstream[p] ?? [:]
+        for c in wm.covers {
+            var u = ups[c.topic] ?? UpstreamState(of: c.of)
+            u.of = max(u.of, c.of)
+            for part in c.partitions { u.times[part] = max(u.times[part] ?? .distantPast, time) }
+            ups[c.topic] = u
+        }
+        upstream[p] = ups
+    }
+
+    /// Buffers an event. An event at or behind what its own partition already promised is late: a producer broke
+    /// its promise, so it is refused (and dead-lettered by the caller) rather than applied out of order.
+    public mutating func add(_ event: PendingEvent) throws(MessageError) {
+        if let w = watermark(of: event.source), event.envelope.eventTime <= w {
+            consumed(event.source, offset: event.offset)
+            throw MessageError(.late, "event time \(event.envelope.eventTime) is at or before the watermark \(w) already promised on \(event.source)")
+        }
+        pending.append(event)
+        nextOffset[event.source] = max(nextOffset[event.source] ?? 0, event.offset + 1)
+    }
+
+    /// Everything the watermark lets through, in canonical order.
+    public mutating func release() -> [PendingEvent] { release(through: inputWatermark) }
+
+    /// Releases every event with event time ≤ `limit` (used by `release()`, and with `.distantFuture` by a
+    /// service configured to run without watermarks).
+    public mutating func release(through limit: Timestamp?) -> [PendingEvent] {
+        guard let limit, !pending.isEmpty else { return [] }
+        var out = [PendingEvent](), keep = [PendingEvent]()
+        for e in pending { if e.envelope.eventTime <= limit { out.append(e) } else { keep.append(e) } }
+        pending = keep
+        out.sort(by: Self.canonical)
+        for e in out { lastReleased[e.source] = max(lastReleased[e.source] ?? .distantPast, e.envelope.eventTime) }
+        if limit < .distantFuture { releasedThrough = max(releasedThrough, limit) }
+        else if let last = out.last { releasedThrough = max(releasedThrough, last.envelope.eventTime) }
+        return out
+    }
+
+    static func canonical(_ a: PendingEvent, _ b: PendingEvent) -> Bool {
+        if a.envelope.eventTime != b.envelope.eventTime { return a.envelope.eventTime < b.envelope.eventTime }
+        if a.rank != b.rank { return a.rank < b.rank }
+        if a.key != b.key { return a.key < b.key }
+        return a.envelope.id < b.envelope.id
+    }
+
+    /// Per partition: the offset to commit (everything before it has been released or dropped) and the event
+    /// time of the last input released from it, which is what a restart rewinds from.
+    public func committable() -> [PartitionID: (offset: Int64, lastReleased: Timestamp?)] {
+        var lowestPending = [PartitionID: Int64]()
+        for e in pending { lowestPending[e.source] = min(lowestPending[e.source] ?? .max, e.offset) }
+        var out = [PartitionID: (Int64, Timestamp?)]()
+        for (p, next) in nextOffset where assigned.contains(p) {
+            out[p] = (lowestPending[p] ?? next, lastReleased[p])
+        }
+        return out
+    }
+}
+
+/// The ids of recently applied inputs with a fingerprint of their content: an exact redelivery is dropped; the
+/// same id with different content is a conflict. Bounded: the oldest ids are forgotten first.
+public struct RecentIDs: Sendable {
+    private var fingerprints: [String: UInt64] = [:]
+    private var order: [String] = []
+    private var head = 0
+    public let capacity: Int
+
+    public init(capacity: Int = 200_000) { self.capacity = capacity }
+
+    public enum Verdict: Equatable, Sendable { case new, duplicate, conflict }
+
+    public mutating func check(_ id: String, fingerprint: UInt64) -> Verdict {
+        if let f = fingerprints[id] { return f == fingerprint ? .duplicate : .conflict }
+        fingerprints[id] = fingerprint
+        if order.count < capacity {
+            order.append(id)
+        } else {
+            fingerprints[order[head]] = nil
+            order[head] = id
+            head = (head + 1) % capacity
+        }
+        return .new
+    }
+
+    public mutating func removeAll() { fingerprints = [:]; order = []; head = 0 }
+
+    /// FNV-1a over the bytes.
+    public static func fingerprint(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return h
+    }
+}

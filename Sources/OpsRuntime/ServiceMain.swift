@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import OpsModel
+import ServiceLifecycle
+
+/// Flags every service takes.
+public struct ServiceOptions: ParsableArguments, Sendable {
+    @Option(help: "Kafka bootstrap servers, host:port[,host:port…] (env OPS_BROKERS).")
+    public var brokers: String?
+    @Option(help: "Consumer group id (default: the service name).")
+    public var groupId: String?
+    @Option(help: "Kafka client id (default: the service name).")
+    public var clientId: String?
+    @Option(help: "JSON config file (default: config/<service>.json when it exists; OPS_CONFIG_DIR moves config/).")
+    public var config: String?
+    @Option(help: "Serve Prometheus metrics on this port at /metrics (0 = any free port; default: off).")
+    public var metricsPort: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    public var logLevel: String?
+    @Option(name: .customLong("kafka"), help: ArgumentHelp("A librdkafka property, e.g. --kafka security.protocol=SASL_SSL (repeatable).", valueName: "key=value"))
+    public var kafka: [String] = []
+    @Option(name: .customLong("set"), help: ArgumentHelp("Any config key of this service, e.g. --set slope_lookback=10 (repeatable).", valueName: "key=value"))
+    public var set: [String] = []
+
+    public init() {}
+
+    /// Keys every service understands.
+    public static let commonKeys: [ConfigKey] = [
+        ConfigKey("brokers", .string, default: "127.0.0.1:9092", help: "Kafka bootstrap servers"),
+        ConfigKey("group_id", .string, default: nil, help: "consumer group id (default: the service name)"),
+        ConfigKey("client_id", .string, default: nil, help: "Kafka client id (default: the service name)"),
+        ConfigKey("metrics_port", .int, default: nil, help: "Prometheus scrape port"),
+        ConfigKey("log_level", .string, default: "info", help: "log level", choices: LogSetup.levels),
+        ConfigKey("batch_size", .int, default: "1000", help: "most input messages per round"),
+        ConfigKey("watermarks", .bool, default: "true", help: "merge inputs in event-time order behind upstream watermarks"),
+    ]
+
+    /// Resolves defaults < file < environment < flags for `service`.
+    public func resolve(service: String, keys: [ConfigKey]) throws -> ResolvedConfig {
+        var flags = [String: String]()
+        for kv in set {
+            guard let eq = kv.firstIndex(of: "="), eq != kv.startIndex else {
+                throw ConfigError("--set expects KEY=VALUE (e.g. --set batch_size=500), got '\(kv)'")
+            }
+            flags[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
+        }
+        if let brokers { flags["brokers"] = brokers }
+        if let groupId { flags["group_id"] = groupId }
+        if let clientId { flags["client_id"] = clientId }
+        if let metricsPort { flags["metrics_port"] = String(metricsPort) }
+        if let logLevel { flags["log_level"] = logLevel }
+        let env = ProcessInfo.processInfo.environment
+        let dir = env["OPS_CONFIG_DIR"] ?? "config"
+        return try ResolvedConfig(keys: Self.commonKeys + keys, file: config ?? "\(dir)/\(service).json", fileRequired: config != nil,
+                                  environment: env, flags: flags, kafkaFlags: kafka)
+    }
+}
+
+extension ResolvedConfig {
+    public func kafkaClient(service: String) throws -> KafkaClientConfig {
+        KafkaClientConfig(brokers: try require("brokers"), clientId: string("client_id") ?? service, additional: kafka)
+    }
+}
+
+/// Runs a `StreamProcessor` as a ServiceLifecycle service: SIGTERM/SIGINT stop the loop after the current round,
+/// which has committed what it produced; the consumer then leaves its group and the producer flushes.
+public struct ProcessorService<Core: StreamCore>: Service {
+    let processor: StreamProcessor<Core>
+    public init(processor: StreamProcessor<Core>) { self.processor = processor }
+
+    public func run() async throws {
+        let stop = StopFlag()
+        let processor = self.processor
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await runOnDedicatedThread(name: "stream-processor") { try processor.run(stop: stop) }
+        } onCancelOrGracefulShutdown: {
+            stop.stop()
+        }
+    }
+}
+
+/// The whole `main` of a stream-processing service.
+public enum StreamServiceMain {
+    public static func run<Core: StreamCore>(service: String, options: ServiceOptions, keys: [ConfigKey],
+                                             makeCore: (ResolvedConfig) throws -> Core) async throws {
+        let config: ResolvedConfig
+        let core: Core
+        do {
+            config = try options.resolve(service: service, keys: keys)
+            core = try makeCore(config)
+        } catch let e as ConfigError {
+            FileHandle.standardError.write(Data("\(service): \(e.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        LogSetup.bootstrap(level: config.string("log_level"))
+        let logger = Logger(service: service)
+        ParentWatchdog.startIfRequested(logger: logger)
+        var settings = ProcessorSettings(client: try config.kafkaClient(service: service), groupId: config.string("group_id") ?? service)
+        settings.batchSize = try config.int("batch_size", in: 1...100_000)
+        settings.useWatermarks = config.bool("watermarks") ?? true
+        let processor = try StreamProcessor(core: core, settings: settings, logger: logger)
+        var services: [any Service] = [ProcessorService(processor: processor)]
+        if let m = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger) { services.append(m) }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

@@ -1,0 +1,297 @@
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import OpsModel
+
+/// How a `StreamProcessor` talks to Kafka and batches its work.
+public struct ProcessorSettings: Sendable {
+    public var client: KafkaClientConfig
+    public var groupId: String
+    /// Most messages taken per poll round before handling, producing and committing them.
+    public var batchSize: Int = 1000
+    public var pollTimeoutMs: Int32 = 100
+    /// With watermarks (the default) inputs are merged in event-time order behind the upstream watermarks;
+    /// without, each input is handled as soon as it arrives (only for sources that publish none).
+    public var useWatermarks: Bool = true
+    public var consumerProperties: [String: String] = KafkaConsumerConfig.defaultProperties
+    public var producerProperties: [String: String] = KafkaProducerConfig.defaultProperties
+
+    public init(client: KafkaClientConfig, groupId: String) { self.client = client; self.groupId = groupId }
+}
+
+/// The consume → decode → handle → produce → commit loop every service shares.
+///
+/// One round: poll a batch; decode each message (what does not decode, has an unknown version, fails
+/// validation, conflicts with an applied id or arrives behind its partition's watermark goes to the
+/// dead-letter topic with the reason and the original bytes); drop exact duplicates; release what the
+/// watermark lets through, in canonical order, to the core; produce the core's outputs and a watermark on
+/// every output partition; wait until the broker has acknowledged all of it; only then commit the input
+/// offsets (invariant 4). On a (re)assignment the core starts empty and each partition is re-read from where
+/// the core says its state begins, with outputs suppressed up to the committed offset (invariant 5).
+///
+/// Blocking: `run` polls librdkafka and waits for acknowledgements, so it runs on a dedicated thread
+/// (see `ProcessorService`), never on the cooperative pool.
+public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
+    private var core: Core
+    private let settings: ProcessorSettings
+    private let logger: Logger
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private var merger: EventMerger
+    private var seen = RecentIDs()
+    private let decoders: [String: EnvelopeDecoder]
+    private var inputPartitionCounts: [String: Int32] = [:]
+    private var outputPartitionCounts: [String: Int32] = [:]
+    private var restoreUntil: [PartitionID: Int64] = [:]
+    private var committedOffsets: [PartitionID: Int64] = [:]
+    private var committedMetadata: [PartitionID: String] = [:]
+    private var generation = 0
+    private var lastWatermarkOut: Timestamp = .distantPast
+    private let ranks: [String: Int]
+
+    private let inCounter: [String: Counter]
+    private let outCounter = Counter(label: "ops_messages_out_total")
+    private let duplicates = Counter(label: "ops_duplicates_dropped_total")
+    private let restored = Counter(label: "ops_restore_messages_total")
+    private let pendingGauge = Gauge(label: "ops_pending_events")
+    private let watermarkGauge = Gauge(label: "ops_input_watermark_seconds")
+    private let batchTimer = Timer(label: "ops_batch_duration")
+
+    public init(core: Core, settings: ProcessorSettings, logger: Logger) throws {
+        self.core = core
+        self.settings = settings
+        self.logger = logger
+        var decoders = [String: EnvelopeDecoder]()
+        var counters = [String: Counter]()
+        for t in core.inputTopics {
+            decoders[t] = Topics.decoder(for: t)
+            counters[t] = Counter(label: "ops_messages_in_total", dimensions: [("topic", t)])
+        }
+        self.decoders = decoders
+        self.inCounter = counters
+        self.ranks = Dictionary(uniqueKeysWithValues: core.inputTopics.enumerated().map { ($1, $0) })
+        self.merger = EventMerger(topicRanks: core.inputTopics)
+        var cprops = settings.consumerProperties
+        cprops["client.id"] = settings.client.clientId
+        consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: settings.client, groupId: settings.groupId, properties: cprops), logger: logger)
+        producer = try KafkaProducer(config: KafkaProducerConfig(client: settings.client, properties: settings.producerProperties), logger: logger)
+    }
+
+    /// Runs until `stop` is set, then commits what is done and leaves the group. Throws on a fatal Kafka error
+    /// (the supervisor restarts the service, which resumes from its committed offsets).
+    public func run(stop: StopFlag) throws {
+        for t in core.inputTopics { inputPartitionCounts[t] = Int32(try consumer.partitionCount(topic: t)) }
+        for t in core.outputTopics + [Topics.deadLetter] { outputPartitionCounts[t] = Int32(try producer.partitionCount(topic: t)) }
+        try consumer.subscribe(topics: core.inputTopics, onAssign: { [unowned self] parts in self.onAssign(parts) },
+                               onRevoke: { [unowned self] parts in self.onRevoke(parts) })
+        logger.info("consuming", metadata: ["kafka.topics": .string(core.inputTopics.joined(separator: ",")), "kafka.group": .string(settings.groupId)])
+        defer {
+            consumer.close()
+            producer.close()
+        }
+        while !stop.isStopped {
+            try round()
+        }
+        logger.info("stopped", metadata: ["kafka.pending": .stringConvertible(merger.pendingCount)])
+    }
+
+    private func onAssign(_ parts: [TopicPartition]) -> [TopicPartitionOffset] {
+        generation += 1
+        core.reset()
+        seen.removeAll()
+        lastWatermarkOut = .distantPast
+        let ids = parts.map { PartitionID($0.topic, $0.partition) }
+        merger.assign(ids)
+        restoreUntil = [:]
+        committedOffsets = [:]
+        committedMetadata = [:]
+        var result = [TopicPartitionOffset]()
+        let committed = (try? consumer.committed(parts)) ?? []
+        var byPartition = [PartitionID: TopicPartitionOffset]()
+        for c in committed { byPartition[PartitionID(c.topic, c.partition)] = c }
+        var rewindTimes = [TopicPartition: Int64]()
+        for p in parts {
+            let id = PartitionID(p.topic, p.partition)
+            if let c = byPartition[id], c.offset >= 0 {
+                committedOffsets[id] = c.offset
+                restoreUntil[id] = c.offset
+                if let meta = c.metadata, meta.hasPrefix("t="), let ms = Int64(meta.dropFirst(2)) {
+                    committedMetadata[id] = meta
+                    rewindTimes[p] = core.restoreStart(after: Timestamp(ms: ms)).ms
+                }
+            }
+        }
+        let rewound = rewindTimes.isEmpty ? [:] : ((try? consumer.offsetsForTimes(rewindTimes)) ?? [:])
+        for p in parts {
+            let id = PartitionID(p.topic, p.partition)
+            if let c = committedOffsets[id] {
+                let r = rewound[p].flatMap { $0 >= 0 ? $0 : nil } ?? c
+                result.append(TopicPartitionOffset(p, offset: min(r, c)))
+            } else {
+                result.append(TopicPartitionOffset(p, offset: KafkaOffset.beginning))
+            }
+        }
+        var restoring = [String]()
+        for o in result {
+            let id = PartitionID(o.topic, o.partition)
+            if let c = restoreUntil[id], o.offset < c { restoring.append("\(id)@\(o.offset)..<\(c)") }
+        }
+        logger.info("assigned", metadata: [
+            "kafka.partitions": .string(ids.sorted().map(\.description).joined(separator: ",")),
+            "kafka.restore": .string(restoring.joined(separator: ",")),
+        ])
+        return result
+    }
+
+    private func onRevoke(_ parts: [TopicPartition]) {
+        generation += 1
+        logger.info("revoked", metadata: ["kafka.partitions": .stringConvertible(parts.count)])
+    }
+
+    /// One poll → handle → produce → commit round.
+    private func round() throws {
+        var batch = [KafkaMessage]()
+        var gen = generation
+        if let m = try consumer.poll(timeoutMs: settings.pollTimeoutMs) {
+            if generation != gen { gen = generation }
+            batch.append(m)
+        }
+        while !batch.isEmpty, batch.count < settings.batchSize {
+            guard let m = try consumer.poll(timeoutMs: 0) else { break }
+            if generation != gen {
+                // A rebalance happened inside this poll: what was collected before belongs to the old
+                // assignment and will be read again from the committed offsets.
+                batch.removeAll()
+                gen = generation
+            }
+            batch.append(m)
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var out = [ProducerRecord]()
+        for m in batch { ingest(m, into: &out) }
+        let released = settings.useWatermarks ? merger.release() : merger.release(through: .distantFuture)
+        for e in released { apply(e, into: &out) }
+        appendWatermarks(into: &out)
+        pendingGauge.record(merger.pendingCount)
+        if !out.isEmpty {
+            _ = try producer.send(out)
+            outCounter.increment(by: out.count)
+        }
+        try commit()
+        if !batch.isEmpty { batchTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
+    }
+
+    private func isRestoring(_ p: PartitionID, _ offset: Int64) -> Bool { offset < (restoreUntil[p] ?? -1) }
+
+    private func ingest(_ m: KafkaMessage, into out: inout [ProducerRecord]) {
+        let p = PartitionID(m.topic, m.partition)
+        inCounter[m.topic]?.increment()
+        let restoring = isRestoring(p, m.offset)
+        if restoring { restored.increment() }
+        let env: AnyEnvelope
+        do {
+            guard let decoder = decoders[m.topic] else { throw MessageError(.unknownType, "no decoder for topic \(m.topic)") }
+            env = try decoder.decode(m.value)
+        } catch {
+            merger.consumed(p, offset: m.offset)
+            if !restoring { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: m.timestampMs, error: error)) }
+            return
+        }
+        if let wm = env.payload as? Watermark {
+            merger.watermark(wm, time: env.eventTime, at: p, offset: m.offset)
+            return
+        }
+        let fingerprint = RecentIDs.fingerprint((try? env.withoutWallClock().encoded()) ?? m.value)
+        switch seen.check(env.id, fingerprint: fingerprint) {
+        case .duplicate:
+            merger.consumed(p, offset: m.offset)
+            duplicates.increment()
+            return
+        case .conflict:
+            merger.consumed(p, offset: m.offset)
+            if !restoring {
+                out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: env.eventTime.ms,
+                                      error: MessageError(.conflict, "id \(env.id) was already applied with different content")))
+            }
+            return
+        case .new:
+            break
+        }
+        do {
+            try merger.add(PendingEvent(envelope: env, source: p, offset: m.offset, rank: ranks[m.topic] ?? 0,
+                                        key: env.partitionKey, raw: m.value, rawKey: m.key))
+        } catch {
+            if !restoring { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: env.eventTime.ms, error: error)) }
+        }
+    }
+
+    private func apply(_ e: PendingEvent, into out: inout [ProducerRecord]) {
+        let restoring = isRestoring(e.source, e.offset)
+        do {
+            let emits = try core.handle(e.envelope, from: e.source.topic)
+            guard !restoring else { return }
+            var records = [ProducerRecord]()
+            for emit in emits { records.append(try record(emit.topic, emit.envelope, partition: nil)) }
+            out += records
+        } catch {
+            if !restoring {
+                out.append(deadLetter(e.raw, key: e.rawKey, at: e.source, offset: e.offset, time: e.envelope.eventTime.ms, error: error))
+            }
+        }
+    }
+
+    private func appendWatermarks(into out: inout [ProducerRecord]) {
+        guard settings.useWatermarks else { return }
+        let w = merger.releasedThrough
+        guard w > lastWatermarkOut, w < .distantFuture else { return }
+        if let iw = merger.inputWatermark { watermarkGauge.record(Double(iw.ms) / 1000) }
+        var byTopic = [String: [Int32]]()
+        for p in merger.assignedPartitions { byTopic[p.topic, default: []].append(p.partition) }
+        let covers = byTopic.keys.sorted().map { Watermark.Coverage(topic: $0, partitions: byTopic[$0]!.sorted(), of: inputPartitionCounts[$0] ?? 1) }
+        let wm = Watermark(producer: core.serviceName, covers: covers)
+        for topic in core.outputTopics where Topics.spec(topic)?.watermarked ?? true {
+            for part in 0..<(outputPartitionCounts[topic] ?? 1) {
+                let env = Envelope(id: Watermark.id(producer: core.serviceName, topic: topic, partition: part, time: w),
+                                   eventTime: w, causationId: nil, source: core.serviceName, payload: wm).erased()
+                if let r = try? record(topic, env, partition: part) { out.append(r) }
+            }
+        }
+        lastWatermarkOut = w
+    }
+
+    private func record(_ topic: String, _ envelope: AnyEnvelope, partition: Int32?) throws -> ProducerRecord {
+        var e = envelope
+        e.producedAt = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
+        return ProducerRecord(topic: topic, key: Array(e.partitionKey.utf8), value: try e.encoded(), partition: partition,
+                              timestampMs: e.eventTime.ms)
+    }
+
+    private func deadLetter(_ raw: [UInt8], key: [UInt8]?, at p: PartitionID, offset: Int64, time: Int64?, error: Error) -> ProducerRecord {
+        let me = (error as? MessageError) ?? MessageError(.invalid, "\(error)")
+        Counter(label: "ops_dead_letters_total", dimensions: [("topic", p.topic), ("kind", me.kind.rawValue)]).increment()
+        logger.warning("dead letter", metadata: ["kafka.topic": .string(p.topic), "kafka.partition": .stringConvertible(p.partition),
+                                                 "kafka.offset": .stringConvertible(offset), "dlq.kind": .string(me.kind.rawValue),
+                                                 "dlq.reason": .string(me.reason)])
+        let dl = DeadLetter(topic: p.topic, partition: p.partition, offset: offset, key: key, original: raw, error: me, service: core.serviceName)
+        let env = Envelope(id: dl.id, eventTime: Timestamp(ms: time ?? 0), causationId: nil, source: core.serviceName, payload: dl).erased()
+        // A dead letter always encodes: its fields are strings and integers.
+        return try! record(Topics.deadLetter, env, partition: nil)
+    }
+
+    private func commit() throws {
+        var offsets = [TopicPartitionOffset]()
+        for (p, c) in merger.committable() {
+            guard c.offset > (committedOffsets[p] ?? -1) else { continue }
+            let meta = c.lastReleased.map { "t=\($0.ms)" } ?? committedMetadata[p]
+            offsets.append(TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: c.offset, metadata: meta))
+        }
+        guard !offsets.isEmpty else { return }
+        try consumer.commit(offsets)
+        for o in offsets {
+            let p = PartitionID(o.topic, o.partition)
+            committedOffsets[p] = o.offset
+            if let m = o.metadata { committedMetadata[p] = m }
+        }
+    }
+}
