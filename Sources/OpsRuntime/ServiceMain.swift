@@ -64,23 +64,6 @@ extension ResolvedConfig {
     }
 }
 
-/// Runs a `StreamProcessor` as a ServiceLifecycle service: SIGTERM/SIGINT stop the loop after the current round,
-/// which has committed what it produced; the consumer then leaves its group and the producer flushes.
-public struct ProcessorService<Core: StreamCore>: Service {
-    let processor: StreamProcessor<Core>
-    public init(processor: StreamProcessor<Core>) { self.processor = processor }
-
-    public func run() async throws {
-        let stop = StopFlag()
-        let processor = self.processor
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            try await runOnDedicatedThread(name: "stream-processor") { try processor.run(stop: stop) }
-        } onCancelOrGracefulShutdown: {
-            stop.stop()
-        }
-    }
-}
-
 /// The whole `main` of a stream-processing service.
 public enum StreamServiceMain {
     public static func run<Core: StreamCore>(service: String, options: ServiceOptions, keys: [ConfigKey],
@@ -101,9 +84,37 @@ public enum StreamServiceMain {
         settings.batchSize = try config.int("batch_size", in: 1...100_000)
         settings.useWatermarks = config.bool("watermarks") ?? true
         let processor = try StreamProcessor(core: core, settings: settings, logger: logger)
-        var services: [any Service] = [ProcessorService(processor: processor)]
+        var services: [any Service] = [BlockingService(name: "stream-processor") { stop in try processor.run(stop: stop) }]
         if let m = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger) { services.append(m) }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+}
+
+/// Blocks until SIGTERM or SIGINT, through ServiceLifecycle (for commands whose work runs elsewhere).
+public struct UntilShutdown: Service {
+    public init() {}
+    public func run() async throws { try? await gracefulShutdown() }
+
+    public static func run(logger: Logger) async throws {
+        try await ServiceGroup(services: [UntilShutdown()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+}
+
+/// A blocking loop (polling Kafka) run on a dedicated thread as a ServiceLifecycle service; graceful shutdown
+/// or cancellation sets its stop flag.
+public struct BlockingService: Service {
+    let name: String
+    let body: @Sendable (StopFlag) throws -> Void
+    public init(name: String, _ body: @escaping @Sendable (StopFlag) throws -> Void) { self.name = name; self.body = body }
+
+    public func run() async throws {
+        let stop = StopFlag()
+        let body = self.body
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await runOnDedicatedThread(name: name) { try body(stop) }
+        } onCancelOrGracefulShutdown: {
+            stop.stop()
+        }
     }
 }

@@ -46,6 +46,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private var restoreUntil: [PartitionID: Int64] = [:]
     private var committedOffsets: [PartitionID: Int64] = [:]
     private var committedMetadata: [PartitionID: String] = [:]
+    /// Per partition, (event time, offset) of consumed messages from the current restore boundary on.
+    private var restoreLog: [PartitionID: RestoreLog] = [:]
     private var generation = 0
     private var lastWatermarkOut: Timestamp = .distantPast
     private let ranks: [String: Int]
@@ -106,31 +108,22 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         restoreUntil = [:]
         committedOffsets = [:]
         committedMetadata = [:]
+        restoreLog = [:]
         var result = [TopicPartitionOffset]()
         let committed = (try? consumer.committed(parts)) ?? []
         var byPartition = [PartitionID: TopicPartitionOffset]()
         for c in committed { byPartition[PartitionID(c.topic, c.partition)] = c }
-        var rewindTimes = [TopicPartition: Int64]()
         for p in parts {
             let id = PartitionID(p.topic, p.partition)
-            if let c = byPartition[id], c.offset >= 0 {
-                committedOffsets[id] = c.offset
-                restoreUntil[id] = c.offset
-                if let meta = c.metadata, meta.hasPrefix("t="), let ms = Int64(meta.dropFirst(2)) {
-                    committedMetadata[id] = meta
-                    rewindTimes[p] = core.restoreStart(after: Timestamp(ms: ms)).ms
-                }
-            }
-        }
-        let rewound = rewindTimes.isEmpty ? [:] : ((try? consumer.offsetsForTimes(rewindTimes)) ?? [:])
-        for p in parts {
-            let id = PartitionID(p.topic, p.partition)
-            if let c = committedOffsets[id] {
-                let r = rewound[p].flatMap { $0 >= 0 ? $0 : nil } ?? c
-                result.append(TopicPartitionOffset(p, offset: min(r, c)))
-            } else {
+            guard let c = byPartition[id], c.offset >= 0 else {
                 result.append(TopicPartitionOffset(p, offset: KafkaOffset.beginning))
+                continue
             }
+            committedOffsets[id] = c.offset
+            restoreUntil[id] = c.offset
+            let meta = CommitMetadata(c.metadata)
+            if let m = c.metadata { committedMetadata[id] = m }
+            result.append(TopicPartitionOffset(p, offset: min(meta?.restoreOffset ?? c.offset, c.offset)))
         }
         var restoring = [String]()
         for o in result {
@@ -198,6 +191,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             if !restoring { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: m.timestampMs, error: error)) }
             return
         }
+        restoreLog[p, default: RestoreLog()].append(env.eventTime, m.offset)
         if let wm = env.payload as? Watermark {
             merger.watermark(wm, time: env.eventTime, at: p, offset: m.offset)
             return
@@ -283,7 +277,12 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         var offsets = [TopicPartitionOffset]()
         for (p, c) in merger.committable() {
             guard c.offset > (committedOffsets[p] ?? -1) else { continue }
-            let meta = c.lastReleased.map { "t=\($0.ms)" } ?? committedMetadata[p]
+            var meta = committedMetadata[p]
+            if let last = c.lastReleased {
+                let boundary = core.restoreStart(after: last)
+                let r = boundary <= .distantPast ? 0 : (restoreLog[p]?.firstOffset(atOrAfter: boundary) ?? c.offset)
+                meta = CommitMetadata(lastProcessed: last, restoreOffset: min(r, c.offset)).text
+            }
             offsets.append(TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: c.offset, metadata: meta))
         }
         guard !offsets.isEmpty else { return }
@@ -293,5 +292,51 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             committedOffsets[p] = o.offset
             if let m = o.metadata { committedMetadata[p] = m }
         }
+    }
+}
+
+/// What a commit records besides the offset: the event time of the last input processed from the partition and
+/// the offset from which re-reading rebuilds the core's state (`t=<ms>;r=<offset>`).
+struct CommitMetadata: Equatable {
+    var lastProcessed: Timestamp
+    var restoreOffset: Int64
+
+    init(lastProcessed: Timestamp, restoreOffset: Int64) { self.lastProcessed = lastProcessed; self.restoreOffset = restoreOffset }
+
+    init?(_ text: String?) {
+        guard let text else { return nil }
+        var t: Int64?, r: Int64?
+        for part in text.split(separator: ";") {
+            if part.hasPrefix("t=") { t = Int64(part.dropFirst(2)) }
+            if part.hasPrefix("r=") { r = Int64(part.dropFirst(2)) }
+        }
+        guard let t, let r else { return nil }
+        self.init(lastProcessed: Timestamp(ms: t), restoreOffset: r)
+    }
+
+    var text: String { "t=\(lastProcessed.ms);r=\(restoreOffset)" }
+}
+
+/// (event time, offset) of the messages consumed from one partition, oldest first, so the offset where a
+/// restore must start can be found without the broker's ListOffsets-by-time (librdkafka's mock lacks it).
+struct RestoreLog {
+    private var times: [Int64] = []
+    private var offsets: [Int64] = []
+    private var start = 0
+
+    mutating func append(_ t: Timestamp, _ offset: Int64) {
+        times.append(t.ms)
+        offsets.append(offset)
+    }
+
+    /// The offset of the first message at or after `boundary`, forgetting older ones.
+    mutating func firstOffset(atOrAfter boundary: Timestamp) -> Int64? {
+        while start < times.count, times[start] < boundary.ms { start += 1 }
+        if start > 4096, start * 2 > times.count {
+            times.removeFirst(start)
+            offsets.removeFirst(start)
+            start = 0
+        }
+        return start < offsets.count ? offsets[start] : nil
     }
 }

@@ -1,0 +1,163 @@
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import OpsModel
+
+/// One message a source publishes: already-encoded bytes, so a replay republishes exactly what was recorded.
+public struct SourceItem: Sendable {
+    public var topic: String
+    public var key: String
+    public var value: [UInt8]
+    public var eventTime: Timestamp
+    public init(topic: String, key: String, value: [UInt8], eventTime: Timestamp) {
+        self.topic = topic; self.key = key; self.value = value; self.eventTime = eventTime
+    }
+
+    /// Wraps an envelope as a source publishes it, stamping `produced_at` with the wall clock.
+    public init(topic: String, envelope: AnyEnvelope, producedAt: Timestamp?) throws {
+        var e = envelope
+        e.producedAt = producedAt
+        self.init(topic: topic, key: e.partitionKey, value: try e.encoded(), eventTime: e.eventTime)
+    }
+}
+
+/// How fast a source replays event time.
+public enum Pacing: Sendable, Equatable, CustomStringConvertible {
+    case max
+    case realtime
+    case factor(Double)
+
+    /// `max`, `realtime`, or `Nx` (e.g. `60x`).
+    public init?(_ text: String) {
+        switch text.lowercased() {
+        case "max": self = .max
+        case "realtime", "1x": self = .realtime
+        default:
+            guard text.lowercased().hasSuffix("x"), let f = Double(text.dropLast()), f > 0, f.isFinite else { return nil }
+            self = .factor(f)
+        }
+    }
+
+    public var description: String {
+        switch self { case .max: "max"; case .realtime: "realtime"; case .factor(let f): "\(f)x" }
+    }
+
+    /// Wall-clock seconds to wait for `eventSeconds` of event time (long gaps such as nights are capped).
+    func wait(forEventSeconds s: Double) -> Double {
+        switch self {
+        case .max: 0
+        case .realtime: min(s, 300)
+        case .factor(let f): min(s / f, 10)
+        }
+    }
+}
+
+public struct PublishStats: Sendable {
+    public var messages: [String: Int] = [:]
+    public var watermarks = 0
+    public var deadLetters = 0
+    public var first: Timestamp?
+    public var last: Timestamp?
+}
+
+/// Publishes a source's items in event-time order, one event-time group at a time, each group followed by a
+/// watermark on every partition of every source topic (so consumers that join topics know the minute is
+/// complete, and idle partitions still advance). Each group is acknowledged by the broker before the next.
+public final class SourcePublisher {
+    public let producer: KafkaProducer
+    public let sourceName: String
+    public let topics: [String]
+    let logger: Logger
+    private var partitions: [String: Int32] = [:]
+
+    public init(client: KafkaClientConfig, sourceName: String, topics: [String], logger: Logger) throws {
+        self.producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
+        self.sourceName = sourceName
+        self.topics = topics
+        self.logger = logger
+        for t in topics { partitions[t] = Int32(try producer.partitionCount(topic: t)) }
+    }
+
+    /// Publishes dead letters for input the source itself could not read (bad CSV rows), with the reason.
+    public func publishDeadLetters(_ letters: [DeadLetter], at time: Timestamp) throws {
+        guard !letters.isEmpty else { return }
+        let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
+        let records = try letters.map { dl in
+            try SourceItem(topic: Topics.deadLetter, envelope: Envelope(id: dl.id, eventTime: time, causationId: nil, source: sourceName, payload: dl).erased(), producedAt: now)
+        }.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, timestampMs: $0.eventTime.ms) }
+        _ = try producer.send(records)
+    }
+
+    /// Publishes `items` (sorted by event time; stable within a time) with pacing; `progress` is called after
+    /// each group with (groups done, groups total, group time). Stops early when `stop` is set.
+    public func publish(_ items: [SourceItem], pacing: Pacing, stop: StopFlag? = nil,
+                        progress: ((Int, Int, Timestamp) -> Void)? = nil) throws -> PublishStats {
+        var stats = PublishStats()
+        var groups = [[SourceItem]]()
+        for item in items {
+            if let last = groups.last?.last, last.eventTime == item.eventTime { groups[groups.count - 1].append(item) }
+            else {
+                precondition(groups.last?.last.map { $0.eventTime < item.eventTime } ?? true, "source items must be sorted by event time")
+                groups.append([item])
+            }
+        }
+        let sent = Counter(label: "ops_source_messages_total")
+        var previous: Timestamp?
+        for (i, group) in groups.enumerated() {
+            if stop?.isStopped == true { break }
+            let t = group[0].eventTime
+            if let previous {
+                let wait = pacing.wait(forEventSeconds: Double(t.ms - previous.ms) / 1000)
+                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            }
+            previous = t
+            var records = group.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, timestampMs: $0.eventTime.ms) }
+            for item in group { stats.messages[item.topic, default: 0] += 1 }
+            let wms = try watermarkRecords(at: t)
+            stats.watermarks += wms.count
+            records += wms
+            _ = try producer.send(records)
+            sent.increment(by: group.count)
+            stats.first = stats.first ?? t
+            stats.last = t
+            progress?(i + 1, groups.count, t)
+        }
+        producer.close()
+        return stats
+    }
+
+    func watermarkRecords(at t: Timestamp) throws -> [ProducerRecord] {
+        let wm = Watermark(producer: sourceName, covers: [Watermark.Coverage(topic: "source:\(sourceName)", partitions: [0], of: 1)])
+        var out = [ProducerRecord]()
+        for topic in topics {
+            for p in 0..<(partitions[topic] ?? 1) {
+                let env = Envelope(id: Watermark.id(producer: sourceName, topic: topic, partition: p, time: t), eventTime: t,
+                                   causationId: nil, source: sourceName, payload: wm).erased()
+                out.append(ProducerRecord(topic: topic, key: Array(sourceName.utf8), value: try env.encoded(), partition: p, timestampMs: t.ms))
+            }
+        }
+        return out
+    }
+}
+
+/// Reads a directory written by the recorder back as source items (for `opsctl replay` and
+/// `market-feed --replay`): the recorded bytes exactly, ordered by event time. Lines that were not envelopes
+/// (recorded garbage) are republished as their original bytes so a replay reproduces the dead letters too.
+public enum RecordingReader {
+    public static func items(dir: String, topics: [String]) throws -> [SourceItem] {
+        var all = [SourceItem]()
+        for topic in topics {
+            let path = "\(dir)/\(topic).jsonl"
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            for line in try RecordedLine.readAll(path) {
+                guard let item = line.sourceItem(topic: topic) else { continue }
+                all.append(item)
+            }
+        }
+        // Stable: same-time items keep file order, topics in the given order.
+        return all.enumerated().sorted { a, b in
+            a.element.eventTime != b.element.eventTime ? a.element.eventTime < b.element.eventTime : a.offset < b.offset
+        }.map(\.element)
+    }
+}

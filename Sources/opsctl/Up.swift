@@ -1,0 +1,274 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import OpsModel
+import OpsRuntime
+
+/// A pipeline service as `opsctl up` runs it.
+struct ServiceSpec: Sendable {
+    var name: String
+    var groupId: String
+    var inputs: [String]
+    var outputs: [String]
+
+    static let pipeline: [ServiceSpec] = [
+        ServiceSpec(name: "feature-computer", groupId: "feature-computer",
+                    inputs: [Topics.sentiment, Topics.chains, Topics.bars], outputs: [Topics.features]),
+    ]
+}
+
+/// `opsctl up`: the whole stack as separate OS processes on one broker, run to the end of its data.
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the whole pipeline (broker, feed, every service, optional recorder) to the end of its data and print a summary.",
+        discussion: """
+        With no arguments: the embedded broker and the seeded synthetic market. Each service is its own OS process \
+        talking Kafka over TCP. The run ends when the feed has published everything and every consumer group has \
+        committed up to the end of its input topics; then every process is stopped with SIGTERM. Exit status 0 on \
+        success; otherwise non-zero with the failed process named.
+        """)
+
+    @Option(help: "Use this Kafka cluster instead of starting the embedded broker.") var brokers: String?
+    @Option(parsing: .upToNextOption, help: "Bar CSV files (real data).") var bars: [String] = []
+    @Option(parsing: .upToNextOption, help: "Option-chain CSV files.") var chains: [String] = []
+    @Option(parsing: .upToNextOption, help: "Sentiment CSV files.") var sentiment: [String] = []
+    @Option(help: "Seed of the synthetic market (the default source).") var synthetic: UInt64?
+    @Option(help: "Sessions to publish (synthetic: how many to generate; files: the first N).") var sessions: Int?
+    @Option(help: "Publish a recording made with --record instead of a feed.") var replay: String?
+    @Option(help: "Feed pacing: max | realtime | Nx.") var speed: String = "max"
+    @Option(help: "Record every topic to DIR/<topic>.jsonl.") var record: String?
+    @Option(help: "Partitions for every topic of the embedded broker (default: per-topic counts).") var partitions: Int32?
+    @Option(name: .customLong("replicas"), help: ArgumentHelp("Replicas of a service (repeatable).", valueName: "service=N")) var replicas: [String] = []
+    @Option(name: .customLong("kill-after"), help: ArgumentHelp("Fault injection: SIGKILL a service once its first output topic holds N messages, then restart it (repeatable).", valueName: "service=N")) var killAfter: [String] = []
+    @Option(help: "Also write the summary as JSON to this file.") var summaryJson: String?
+    @Option(help: "Directory for the processes' logs (default: a new temporary directory).") var logDir: String?
+    @Option(help: "Give up if the run has not finished after this many seconds.") var timeout: Double = 900
+    @Option(name: .customLong("feed-set"), help: ArgumentHelp("Extra market-feed flag, e.g. --feed-set chain-every=15 (repeatable).", valueName: "flag=value")) var feedSet: [String] = []
+    @Option(name: .customLong("service-set"), help: ArgumentHelp("Config for a service, e.g. --service-set feature-computer:slope_lookback=10 (repeatable).", valueName: "service:key=value")) var serviceSet: [String] = []
+
+    func validate() throws {
+        if Pacing(speed) == nil { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
+        if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil) {
+            throw ValidationError("--replay publishes a recording; drop --bars/--chains/--sentiment/--synthetic, or drop --replay")
+        }
+        for f in bars + chains + sentiment where !FileManager.default.fileExists(atPath: f) {
+            throw ValidationError("no such file: \(f)")
+        }
+        _ = try parseCounts(replicas, flag: "--replicas")
+        _ = try parseCounts(killAfter, flag: "--kill-after")
+        for s in serviceSet {
+            guard let colon = s.firstIndex(of: ":"), ServiceSpec.pipeline.contains(where: { $0.name == s[..<colon] }), s[colon...].contains("=") else {
+                throw ValidationError("--service-set expects SERVICE:KEY=VALUE with SERVICE one of \(ServiceSpec.pipeline.map(\.name).joined(separator: ", ")); got '\(s)'")
+            }
+        }
+    }
+
+    func parseCounts(_ items: [String], flag: String) throws -> [String: Int] {
+        var out = [String: Int]()
+        for kv in items {
+            let p = kv.split(separator: "=")
+            guard p.count == 2, let n = Int(p[1]), n >= 1, ServiceSpec.pipeline.contains(where: { $0.name == p[0] }) else {
+                throw ValidationError("\(flag) expects SERVICE=N with SERVICE one of \(ServiceSpec.pipeline.map(\.name).joined(separator: ", ")) and N ≥ 1; got '\(kv)'")
+            }
+            out[String(p[0])] = n
+        }
+        return out
+    }
+
+    var feedArguments: [String] {
+        var a = [String]()
+        if let replay { a += ["--replay", replay] }
+        if !bars.isEmpty { a += ["--bars"] + bars }
+        if !chains.isEmpty { a += ["--chains"] + chains }
+        if !sentiment.isEmpty { a += ["--sentiment"] + sentiment }
+        if let synthetic { a += ["--synthetic", String(synthetic)] }
+        if let sessions { a += ["--sessions", String(sessions)] }
+        a += ["--speed", speed, "--progress", "off"]
+        for kv in feedSet {
+            let p = kv.split(separator: "=", maxSplits: 1)
+            a += ["--" + String(p[0])] + (p.count > 1 ? [String(p[1])] : [])
+        }
+        return a
+    }
+
+    func run() async throws {
+        LogSetup.bootstrap(level: "warning")
+        let plan = UpPlan(brokers: brokers, feedArguments: feedArguments, record: record, partitions: partitions,
+                          replicas: try parseCounts(replicas, flag: "--replicas"), killAfter: try parseCounts(killAfter, flag: "--kill-after"),
+                          logDir: logDir, timeout: timeout, summaryJson: summaryJson, serviceSet: serviceSet,
+                          sourceDescription: describeSource())
+        do {
+            try await runOnDedicatedThread(name: "opsctl-up") { try UpRunner(plan: plan).run() }
+        } catch let e as UpError {
+            printErr("opsctl up: FAILED: \(e.description)")
+            throw ExitCode(1)
+        }
+    }
+
+    func describeSource() -> String {
+        if let replay { return "replay of \(replay)" }
+        if !bars.isEmpty { return "bar files \(bars.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))" + (chains.isEmpty ? " (chains synthesized)" : "") }
+        return "synthetic market, seed \(synthetic ?? 42)"
+    }
+}
+
+struct UpPlan: Sendable {
+    var brokers: String?
+    var feedArguments: [String]
+    var record: String?
+    var partitions: Int32?
+    var replicas: [String: Int]
+    var killAfter: [String: Int]
+    var logDir: String?
+    var timeout: Double
+    var summaryJson: String?
+    var serviceSet: [String]
+    var sourceDescription: String
+}
+
+/// Runs the plan on a dedicated thread (it blocks on processes and Kafka).
+final class UpRunner: @unchecked Sendable {
+    let plan: UpPlan
+    let logger = Logger(service: "opsctl-up")
+    var children: [Child] = []
+    var events: [String] = []
+    let started = Date()
+
+    init(plan: UpPlan) { self.plan = plan }
+
+    func note(_ s: String) {
+        events.append(s)
+        printErr("[opsctl up] \(s)")
+    }
+
+    func run() throws {
+        let logDir = plan.logDir ?? NSTemporaryDirectory() + "ops-pipeline-\(getpid())"
+        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+        let bin = BinDir.path
+        var brokerChild: Child?
+        defer {
+            for c in children.reversed() where c.isRunning { c.stop(grace: 10) }
+            brokerChild?.stop(grace: 5)
+        }
+
+        // 1. Broker.
+        let bootstrap: String
+        if let b = plan.brokers {
+            bootstrap = b
+        } else {
+            var args = ["broker", "--log-level", "warning"]
+            if let p = plan.partitions { args += ["--partitions", String(p)] }
+            let b = try Child(name: "broker", executable: "\(bin)/opsctl", arguments: args, logPath: "\(logDir)/broker.log", captureStdout: true)
+            brokerChild = b
+            guard let line = b.readLine(timeout: 30, where: { $0.hasPrefix("BOOTSTRAP=") }) else {
+                throw UpError("broker: did not print BOOTSTRAP= (\(b.exitDescription)); see \(logDir)/broker.log")
+            }
+            bootstrap = String(line.dropFirst("BOOTSTRAP=".count))
+            note("embedded broker at \(bootstrap) (pid \(b.pid))")
+        }
+        _ = FileManager.default.createFile(atPath: "\(logDir)/BOOTSTRAP", contents: Data((bootstrap + "\n").utf8))
+        let client = KafkaClientConfig(brokers: bootstrap, clientId: "opsctl-up")
+
+        // 2. Services, each its own process and consumer group; the recorder too.
+        var serviceChildren = [String: [Child]]()
+        for spec in ServiceSpec.pipeline {
+            let n = plan.replicas[spec.name] ?? 1
+            for i in 0..<n {
+                var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(i)"]
+                for s in plan.serviceSet where s.hasPrefix(spec.name + ":") { args += ["--set", String(s.dropFirst(spec.name.count + 1))] }
+                let c = try Child(name: n > 1 ? "\(spec.name)#\(i)" : spec.name, executable: "\(bin)/\(spec.name)", arguments: args,
+                                  logPath: "\(logDir)/\(spec.name)-\(i).log", captureStdout: false)
+                children.append(c)
+                serviceChildren[spec.name, default: []].append(c)
+            }
+        }
+        var recorder: Child?
+        if let dir = plan.record {
+            let r = try Child(name: "recorder", executable: "\(bin)/opsctl", arguments: ["record", "--dir", dir, "--brokers", bootstrap],
+                              logPath: "\(logDir)/recorder.log", captureStdout: false)
+            children.append(r)
+            recorder = r
+        }
+
+        // 3. The feed, to the end of its data; meanwhile watch every process and inject faults.
+        let feed = try Child(name: "market-feed", executable: "\(bin)/market-feed", arguments: ["--brokers", bootstrap] + plan.feedArguments,
+                             logPath: "\(logDir)/market-feed.log", captureStdout: true)
+        note("started \(children.map { "\($0.name) (pid \($0.pid))" }.joined(separator: ", ")), market-feed (pid \(feed.pid))")
+        var pendingKills = plan.killAfter
+        let deadline = started.addingTimeInterval(plan.timeout)
+        func supervise() throws {
+            for c in children where !c.isRunning {
+                throw UpError("\(c.name) stopped unexpectedly (\(c.exitDescription)); see its log in \(c.logPath)")
+            }
+            for (name, threshold) in pendingKills {
+                guard let spec = ServiceSpec.pipeline.first(where: { $0.name == name }), let out = spec.outputs.first else { continue }
+                let produced = try endOffsets(client: client, topic: out)
+                guard produced >= Int64(threshold), let victim = serviceChildren[name]?.first else { continue }
+                victim.killNow()
+                victim.wait(timeout: 10)
+                let fresh = try victim.restarted()
+                children[children.firstIndex { $0 === victim }!] = fresh
+                serviceChildren[name]![0] = fresh
+                pendingKills[name] = nil
+                note("fault injection: SIGKILLed \(name) (pid \(victim.pid)) when \(out) held \(produced) messages; restarted as pid \(fresh.pid)")
+            }
+            if Date() > deadline { throw UpError("timed out after \(Int(plan.timeout)) s") }
+        }
+        while feed.isRunning {
+            try supervise()
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let feedOutput = feed.remainingStdout()
+        guard !feed.wasSignalled, feed.exitStatus == 0 else {
+            throw UpError("market-feed failed (\(feed.exitDescription)); see \(feed.logPath)")
+        }
+        note("market-feed finished: \(feedOutput.split(separator: "\n").last.map(String.init) ?? "")")
+
+        // 4. Wait until every consumer group has committed up to the end of its inputs, twice in a row.
+        var groups = ServiceSpec.pipeline.map { ($0.groupId, $0.inputs) }
+        if recorder != nil { groups.append(("recorder", Topics.all.map(\.name))) }
+        var previousEnds: [String: Int64]? = nil
+        while true {
+            try supervise()
+            var ends = [String: Int64]()
+            var behind = [String]()
+            for (group, topics) in groups {
+                let lag = try consumerGroupLag(client: client, groupId: group, topics: topics, logger: logger)
+                for (tp, v) in lag {
+                    ends["\(tp.topic)/\(tp.partition)"] = v.end
+                    if (v.committed ?? 0) < v.end { behind.append("\(group)@\(tp.topic)/\(tp.partition) \(v.committed ?? 0)/\(v.end)") }
+                }
+            }
+            if behind.isEmpty, previousEnds == ends { break }
+            previousEnds = behind.isEmpty ? ends : nil
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        note("every consumer group has caught up")
+
+        // 5. Summary from the topics, then a graceful stop of every process.
+        let summary = try RunSummary.collect(client: client, logger: logger)
+        for c in children.reversed() {
+            c.stop(grace: 15)
+        }
+        var statuses = [(String, String)]()
+        statuses.append(("market-feed", feed.exitDescription))
+        var failed = [String]()
+        for c in children {
+            statuses.append((c.name, c.exitDescription))
+            if c.wasSignalled || c.exitStatus != 0 { failed.append("\(c.name) (\(c.exitDescription), log \(c.logPath))") }
+        }
+        let report = summary.render(source: plan.sourceDescription, broker: plan.brokers.map { "external \($0)" } ?? "embedded (\(bootstrap))",
+                                    feedLine: feedOutput, statuses: statuses, events: events, record: plan.record,
+                                    logDir: logDir, seconds: Date().timeIntervalSince(started))
+        print(report.text)
+        if let path = plan.summaryJson { try report.json.write(toFile: path, atomically: true, encoding: .utf8) }
+        if !failed.isEmpty { throw UpError("did not shut down cleanly: \(failed.joined(separator: "; "))") }
+    }
+}
+
+/// Sum of the end offsets of a topic's partitions (messages ever written, watermarks included).
+func endOffsets(client: KafkaClientConfig, topic: String) throws -> Int64 {
+    let lag = try consumerGroupLag(client: client, groupId: "opsctl-probe", topics: [topic], logger: Logger(label: "probe"))
+    return lag.values.reduce(0) { $0 + $1.end }
+}
