@@ -46,12 +46,13 @@ let package = Package(
         .executableTarget(name: "feature-computer", dependencies: ["OpsRuntime", "FeatureCore"], swiftSettings: strict),
         .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData"], swiftSettings: strict),
 
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OpsModelTests", dependencies: ["OpsModel"], swiftSettings: strict),
-        .testTarget(name: "OptionsMathTests", dependencies: ["OptionsMath"], swiftSettings: strict),
-        .testTarget(name: "MarketDataTests", dependencies: ["MarketData"], swiftSettings: strict),
-        .testTarget(name: "FeatureCoreTests", dependencies: ["FeatureCore", "MarketData"], swiftSettings: strict),
+        .testTarget(name: "OptionsMathTests", dependencies: ["OptionsMath", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "FeatureCoreTests", dependencies: ["FeatureCore", "MarketData", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
-        .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime"], swiftSettings: strict),
-        .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime"], swiftSettings: strict),
+        .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -29,6 +29,7 @@ public struct KafkaProducerConfig: Sendable {
         "enable.idempotence": "true",
         "acks": "all",
         "linger.ms": "2",
+        "socket.nagle.disable": "true",
     ]
 
     /// Connection settings.
@@ -66,6 +67,7 @@ public struct KafkaConsumerConfig: Sendable {
         "auto.offset.reset": "earliest",
         "session.timeout.ms": "6000",
         "heartbeat.interval.ms": "500",
+        "socket.nagle.disable": "true",
     ]
 
     /// Connection settings.

@@ -100,7 +100,7 @@ public struct OptionQuote: Codable, Sendable, Equatable {
     /// (ask + bid) / 2.
     public var mid: Double { (bid + ask) / 2 }
 
-    func validate(underlying: String) throws(MessageError) {
+    public func validate(underlying: String) throws(MessageError) {
         guard let occ = OCCSymbol(symbol) else { throw .invalid("contract '\(symbol)': not an OCC option symbol") }
         guard occ.root == underlying, occ.right == right, occ.expiration == expiration,
               abs(occ.strike - strike) < 0.0005 else {

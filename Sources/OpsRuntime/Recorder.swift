@@ -142,7 +142,7 @@ public final class Recorder: @unchecked Sendable {
             let lines = try RecordedLine.readAll(path).sorted(by: RecordedLine.canonical)
             let text = lines.map(\.text).joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
             try text.write(toFile: path + ".tmp", atomically: false, encoding: .utf8)
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: path + ".tmp"))
+            guard rename(path + ".tmp", path) == 0 else { throw ConfigError("cannot replace \(path): errno \(errno)") }
         }
     }
 }

@@ -91,7 +91,7 @@ public final class SourcePublisher {
 
     /// Publishes `items` (sorted by event time; stable within a time) with pacing; `progress` is called after
     /// each group with (groups done, groups total, group time). Stops early when `stop` is set.
-    public func publish(_ items: [SourceItem], pacing: Pacing, stop: StopFlag? = nil,
+    public func publish(_ items: [SourceItem], pacing: Pacing, stop: StopFlag? = nil, maxBatch: Int = 2000,
                         progress: ((Int, Int, Timestamp) -> Void)? = nil) throws -> PublishStats {
         var stats = PublishStats()
         var groups = [[SourceItem]]()
@@ -104,6 +104,16 @@ public final class SourcePublisher {
         }
         let sent = Counter(label: "ops_source_messages_total")
         var previous: Timestamp?
+        var records = [ProducerRecord]()
+        var batchGroups = 0
+        func flush(_ done: Int) throws {
+            guard !records.isEmpty else { return }
+            _ = try producer.send(records)
+            sent.increment(by: records.count)
+            records.removeAll(keepingCapacity: true)
+            batchGroups = 0
+            if let last = previous { progress?(done, groups.count, last) }
+        }
         for (i, group) in groups.enumerated() {
             if stop?.isStopped == true { break }
             let t = group[0].eventTime
@@ -112,17 +122,19 @@ public final class SourcePublisher {
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             }
             previous = t
-            var records = group.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, timestampMs: $0.eventTime.ms) }
+            records += group.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, timestampMs: $0.eventTime.ms) }
             for item in group { stats.messages[item.topic, default: 0] += 1 }
+            // Each minute's data, then its watermark on every partition: one producer keeps that order per partition.
             let wms = try watermarkRecords(at: t)
             stats.watermarks += wms.count
             records += wms
-            _ = try producer.send(records)
-            sent.increment(by: group.count)
+            batchGroups += 1
             stats.first = stats.first ?? t
             stats.last = t
-            progress?(i + 1, groups.count, t)
+            // At full speed several minutes go in one acknowledged batch; when paced, each minute is sent on time.
+            if pacing != .max || records.count >= maxBatch || batchGroups >= 30 { try flush(i + 1) }
         }
+        try flush(groups.count)
         producer.close()
         return stats
     }

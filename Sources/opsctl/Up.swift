@@ -52,6 +52,9 @@ struct Up: AsyncParsableCommand {
         if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil) {
             throw ValidationError("--replay publishes a recording; drop --bars/--chains/--sentiment/--synthetic, or drop --replay")
         }
+        if let record, let names = try? FileManager.default.contentsOfDirectory(atPath: record), names.contains(where: { $0.hasSuffix(".jsonl") }) {
+            throw ValidationError("--record \(record) already holds a recording; pass a new directory (or remove it: rm -r \(record))")
+        }
         for f in bars + chains + sentiment where !FileManager.default.fileExists(atPath: f) {
             throw ValidationError("no such file: \(f)")
         }

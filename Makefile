@@ -1,0 +1,16 @@
+# The two commands of the README:
+#   make run   — set up (librdkafka, build) and run the whole pipeline on the embedded broker with the synthetic market
+#   make test  — set up and run every test
+.PHONY: run test setup build clean
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	.build/debug/opsctl up $(ARGS)
+
+test: setup
+	swift test --skip-build
+
+clean:
+	rm -rf .build

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import OpsRuntime
+import OpsModel
+
+@Suite("EventMerger")
+struct EventMergerTests {
+    static let t0 = Timestamp(iso8601: "2024-03-12T14:00:00Z")!
+
+    static func bar(_ ticker: String, _ minute: Int) -> AnyEnvelope {
+        MarketEvent.bar(Bar(ticker: ticker, start: t0 + Minutes(minute - 1), open: 1, high: 1, low: 1, close: 1, volume: 1)).envelope(source: "t")
+    }
+
+    static func wm(_ minute: Int, topic: String = "source:feed", partitions: [Int32] = [0], of: Int32 = 1) -> Watermark {
+        Watermark(producer: "feed", covers: [Watermark.Coverage(topic: topic, partitions: partitions, of: of)])
+    }
+
+    static func pending(_ e: AnyEnvelope, _ p: PartitionID, _ offset: Int64, rank: Int = 0) -> PendingEvent {
+        PendingEvent(envelope: e, source: p, offset: offset, rank: rank, key: e.partitionKey, raw: [], rawKey: nil)
+    }
+
+    @Test func holdsEventsUntilEveryPartitionHasPromisedPastThem() throws {
+        let p0 = PartitionID("bars", 0), p1 = PartitionID("bars", 1)
+        var m = EventMerger(topicRanks: ["bars"])
+        m.assign([p0, p1])
+        try m.add(Self.pending(Self.bar("SPY", 1), p0, 0))
+        m.watermark(Self.wm(1), time: Self.t0 + Minutes(1), at: p0, offset: 1)
+        #expect(m.release().isEmpty, "partition 1 has promised nothing yet")
+        #expect(m.inputWatermark == nil)
+        m.watermark(Self.wm(1), time: Self.t0 + Minutes(1), at: p1, offset: 0)
+        #expect(m.release().map(\.envelope.id) == [Self.bar("SPY", 1).id])
+    }
+
+    @Test func releaseOrderIsCanonicalWhateverTheArrival() throws {
+        let p0 = PartitionID("bars", 0), p1 = PartitionID("bars", 1), s0 = PartitionID("sentiment", 0)
+        let events: [(AnyEnvelope, PartitionID, Int)] = [
+            (Self.bar("QQQ", 2), p1, 1), (Self.bar("SPY", 1), p0, 1), (Self.bar("AAPL", 1), p1, 1), (Self.bar("SPY", 2), p0, 1),
+            (MarketEvent.sentiment(SentimentScore(ticker: "SPY", score: 0.1, source: "x"), at: Self.t0 + Minutes(1)).envelope(source: "t"), s0, 0),
+        ]
+        var orders = Set<[String]>()
+        for perm in [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]] {
+            var m = EventMerger(topicRanks: ["sentiment", "bars"])
+            m.assign([p0, p1, s0])
+            var offsets = [PartitionID: Int64]()
+            for i in perm {
+                let (e, p, _) = events[i]
+                try m.add(Self.pending(e, p, offsets[p, default: 0], rank: events[i].2 == 0 ? 0 : 1))
+                offsets[p, default: 0] += 1
+            }
+            for p in [p0, p1, s0] { m.watermark(Self.wm(2), time: Self.t0 + Minutes(2), at: p, offset: offsets[p, default: 0]) }
+            orders.insert(m.release().map { "\($0.envelope.eventTime.iso8601) \($0.envelope.partitionKey) \($0.envelope.type)" })
+        }
+        #expect(orders.count == 1)
+        #expect(orders.first == [
+            "2024-03-12T14:01:00Z SPY sentiment", "2024-03-12T14:01:00Z AAPL bar", "2024-03-12T14:01:00Z SPY bar",
+            "2024-03-12T14:02:00Z QQQ bar", "2024-03-12T14:02:00Z SPY bar",
+        ])
+    }
+
+    @Test func partitionWatermarkNeedsEveryUpstreamPartition() {
+        let p = PartitionID("features", 0)
+        var m = EventMerger(topicRanks: ["features"])
+        m.assign([p])
+        // Two replicas upstream, each owning two of four bars partitions.
+        m.watermark(Self.wm(5, topic: "bars", partitions: [0, 1], of: 4), time: Self.t0 + Minutes(5), at: p, offset: 0)
+        #expect(m.watermark(of: p) == nil)
+        m.watermark(Self.wm(3, topic: "bars", partitions: [2, 3], of: 4), time: Self.t0 + Minutes(3), at: p, offset: 1)
+        #expect(m.watermark(of: p) == Self.t0 + Minutes(3))
+        // An older promise never moves a partition back.
+        m.watermark(Self.wm(1, topic: "bars", partitions: [0, 1, 2, 3], of: 4), time: Self.t0 + Minutes(1), at: p, offset: 2)
+        #expect(m.watermark(of: p) == Self.t0 + Minutes(3))
+    }
+
+    @Test func lateEventsAreRefused() throws {
+        let p = PartitionID("bars", 0)
+        var m = EventMerger(topicRanks: ["bars"])
+        m.assign([p])
+        m.watermark(Self.wm(5), time: Self.t0 + Minutes(5), at: p, offset: 0)
+        #expect(throws: MessageError.self) { try m.add(Self.pending(Self.bar("SPY", 5), p, 1)) }
+        try m.add(Self.pending(Self.bar("SPY", 6), p, 2))
+        #expect(m.committable()[p]?.offset == 2, "the late one is consumed; the pending one holds the commit back")
+    }
+
+    @Test func committableOffsetStopsAtTheOldestUnreleasedEvent() throws {
+        let p = PartitionID("bars", 0)
+        var m = EventMerger(topicRanks: ["bars"])
+        m.assign([p])
+        try m.add(Self.pending(Self.bar("SPY", 1), p, 10))
+        try m.add(Self.pending(Self.bar("SPY", 2), p, 11))
+        m.watermark(Self.wm(1), time: Self.t0 + Minutes(1), at: p, offset: 12)
+        #expect(m.release().count == 1)
+        #expect(m.committable()[p]?.offset == 11)
+        #expect(m.committable()[p]?.lastReleased == Self.t0 + Minutes(1))
+        m.watermark(Self.wm(2), time: Self.t0 + Minutes(2), at: p, offset: 13)
+        #expect(m.release().count == 1)
+        #expect(m.committable()[p]?.offset == 14)
+    }
+
+    @Test func withoutWatermarksEverythingIsReleased() throws {
+        let p = PartitionID("bars", 0)
+        var m = EventMerger(topicRanks: ["bars"])
+        m.assign([p])
+        try m.add(Self.pending(Self.bar("SPY", 2), p, 0))
+        try m.add(Self.pending(Self.bar("SPY", 1), p, 1))
+        #expect(m.release(through: .distantFuture).map(\.offset) == [1, 0])
+    }
+}
+
+@Suite("RecentIDs and restore bookkeeping")
+struct RuntimeBookkeepingTests {
+    @Test func duplicatesAndConflicts() {
+        var r = RecentIDs(capacity: 3)
+        #expect(r.check("a", fingerprint: 1) == .new)
+        #expect(r.check("a", fingerprint: 1) == .duplicate)
+        #expect(r.check("a", fingerprint: 2) == .conflict)
+        for id in ["b", "c", "d"] { #expect(r.check(id, fingerprint: 0) == .new) }
+        #expect(r.check("a", fingerprint: 9) == .new, "the oldest id was forgotten")
+    }
+
+    @Test func commitMetadataRoundTrip() {
+        let m = CommitMetadata(lastProcessed: Timestamp(ms: 1_700_000_000_000), restoreOffset: 42)
+        #expect(CommitMetadata(m.text) == m)
+        #expect(CommitMetadata("garbage") == nil)
+        #expect(CommitMetadata(nil) == nil)
+    }
+
+    @Test func restoreLogFindsTheFirstOffsetAtOrAfterABoundary() {
+        var log = RestoreLog()
+        for i in 0..<10 { log.append(Timestamp(ms: Int64(i) * 1000), Int64(100 + i)) }
+        #expect(log.firstOffset(atOrAfter: Timestamp(ms: 3500)) == 104)
+        #expect(log.firstOffset(atOrAfter: Timestamp(ms: 0)) == 104, "boundaries only move forward; older entries are forgotten")
+        #expect(log.firstOffset(atOrAfter: Timestamp(ms: 99_000)) == nil)
+    }
+}
