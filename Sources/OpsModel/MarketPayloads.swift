@@ -154,7 +154,8 @@ public struct OptionChain: Payload {
         var seen = Set<String>()
         for c in contracts {
             try c.validate(underlying: underlying)
-            guard seen.insert(c.symbol).inserted else { throw .invalid("contract '\(c.symbol)' appears twice") }
+            // Keyed by the canonical (compact) symbol, so the padded and compact spellings of one contract collide.
+            guard seen.insert(OCCSymbol(c.symbol)?.description ?? c.symbol).inserted else { throw .invalid("contract '\(c.symbol)' appears twice") }
         }
     }
 

@@ -195,6 +195,8 @@ public enum Base64 {
                 guard pad == 0, lookup[Int(c)] >= 0 else { return nil }
                 n = n << 6 | UInt32(lookup[Int(c)])
             }
+            // At most two '=', and only in the last group.
+            guard pad <= 2, pad == 0 || i + 4 == chars.count else { return nil }
             out.append(UInt8(n >> 16 & 255))
             if pad < 2 { out.append(UInt8(n >> 8 & 255)) }
             if pad < 1 { out.append(UInt8(n & 255)) }

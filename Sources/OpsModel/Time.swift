@@ -38,8 +38,15 @@ public struct Timestamp: Comparable, Hashable, Sendable, Codable, CustomStringCo
         if rest == "Z" || rest == "z" || rest == "+00:00" {
             offsetSeconds = 0
         } else if let first = rest.first, first == "+" || first == "-" {
-            let digits = rest.dropFirst().filter { $0 != ":" }
-            guard digits.count == 4, let hh = Int64(digits.prefix(2)), let mm = Int64(digits.suffix(2)), hh < 24, mm < 60 else { return nil }
+            // Exactly `HH:MM` or `HHMM`, ASCII digits only (no signs, no stray colons).
+            let body = Array(rest.utf8.dropFirst())
+            let digits: [UInt8]
+            if body.count == 5, body[2] == UInt8(ascii: ":") { digits = Array(body[0..<2] + body[3..<5]) }
+            else if body.count == 4 { digits = body }
+            else { return nil }
+            guard digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            let hh = Int64(digits[0] - 48) * 10 + Int64(digits[1] - 48), mm = Int64(digits[2] - 48) * 10 + Int64(digits[3] - 48)
+            guard hh < 24, mm < 60 else { return nil }
             offsetSeconds = (hh * 3600 + mm * 60) * (first == "-" ? -1 : 1)
         } else {
             return nil
@@ -112,6 +119,7 @@ public struct CivilDate: Comparable, Hashable, Sendable, Codable, CustomStringCo
     public init?(iso text: some StringProtocol) {
         let p = text.split(separator: "-", omittingEmptySubsequences: false)
         guard p.count == 3, p[0].count == 4, p[1].count == 2, p[2].count == 2,
+              p.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
               let y = Int(p[0]), let m = Int(p[1]), let d = Int(p[2]), (1...12).contains(m),
               (1...CivilDate.daysIn(year: y, month: m)).contains(d) else { return nil }
         self.init(year: y, month: m, day: d)

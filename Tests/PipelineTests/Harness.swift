@@ -11,7 +11,7 @@ enum Harness {
 
     static func run(_ executable: String, _ args: [String], timeout: TimeInterval = 600) throws -> Result {
         let p = Process()
-        p.executableURL = TestPaths.binDir.appendingPathComponent(executable)
+        p.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : TestPaths.binDir.appendingPathComponent(executable)
         p.arguments = args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
