@@ -1,0 +1,31 @@
+import Foundation
+import OpsModel
+import Testing
+import TestSupport
+
+/// No Docker engine runs here, so the deploy files are checked as text against the code they deploy.
+@Suite("Deploy files")
+struct DeployFilesTests {
+    static func read(_ path: String) throws -> String {
+        try String(contentsOf: TestPaths.packageRoot.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    @Test func composeCreatesEveryTopicWithItsPartitionCount() throws {
+        let compose = try Self.read("deploy/docker-compose.yml")
+        for spec in Topics.all {
+            #expect(compose.contains("\(spec.name):\(spec.partitions)"), "\(spec.name) with \(spec.partitions) partitions in deploy/docker-compose.yml")
+        }
+        #expect(compose.contains("KAFKA_PROCESS_ROLES: broker,controller"), "Kafka in KRaft mode")
+        for exe in ["feature-computer", "market-feed", "opsctl\", \"record"] {
+            #expect(compose.contains("[\"\(exe)"), "\(exe) runs as its own container")
+        }
+    }
+
+    @Test func dockerfileUsesALibrdkafkaNewerThan2_2AndBuildsEveryExecutable() throws {
+        let dockerfile = try Self.read("deploy/Dockerfile")
+        #expect(dockerfile.contains("FROM ubuntu:24.04"), "Ubuntu 24.04 ships librdkafka 2.3")
+        for product in ["opsctl", "market-feed", "feature-computer"] {
+            #expect(dockerfile.contains("--product \(product)"))
+        }
+    }
+}
