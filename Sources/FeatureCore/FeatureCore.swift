@@ -40,7 +40,7 @@ public struct FeatureCore: StreamCore {
 
     /// Every window restarts at the session, so re-reading from New York midnight of the last processed
     /// event's date rebuilds the state exactly.
-    public func restoreStart(after lastProcessed: Timestamp) -> Timestamp {
+    public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
         NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
     }
 

@@ -7,17 +7,34 @@
 public protocol StreamCore: Sendable {
     /// The producing service, written into every output's `source`.
     var serviceName: String { get }
-    /// Input topics, in tie-break order.
+    /// Input topics, in tie-break order: at equal event time an input of an earlier topic is handled first, and
+    /// an input is released once every earlier-or-equal topic has promised its time and every later topic has
+    /// promised just before it (so same-time feedback, e.g. fills, comes after the inputs that caused it).
     var inputTopics: [String] { get }
     /// Output topics other than the dead-letter topic.
     var outputTopics: [String] { get }
     /// Applies one input. A `MessageError` sends the input to the dead-letter topic with that reason.
     mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit]
-    /// Where to start re-reading an input partition to rebuild state (invariant 5), given the event time of the
-    /// last input the service had processed from it.
-    func restoreStart(after lastProcessed: Timestamp) -> Timestamp
+    /// Where to start re-reading a partition of an input topic to rebuild state (invariant 5), given the event
+    /// time of the last input the service had processed from it. `.distantPast` re-reads it from the beginning.
+    func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp
+    /// For each output topic, the input topics whose messages can cause output on it, each with the least event
+    /// time between such an input and the output it causes (0: at the input's time or later; 1: strictly later,
+    /// e.g. a fill against the first quote after its order). Inputs not listed never cause output on that topic.
+    /// The runtime derives the watermarks it promises downstream from this, which is what lets services that
+    /// feed each other (orders → fills → positions → orders) advance without waiting on themselves.
+    var outputCauses: [String: [String: Int64]] { get }
     /// Forgets all state (before a restore).
     mutating func reset()
+}
+
+extension StreamCore {
+    /// By default every input may cause every output, at its own time.
+    public var outputCauses: [String: [String: Int64]] {
+        var out = [String: [String: Int64]]()
+        for o in outputTopics { out[o] = Dictionary(uniqueKeysWithValues: inputTopics.map { ($0, 0) }) }
+        return out
+    }
 }
 
 /// An output message of a core.

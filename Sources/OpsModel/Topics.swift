@@ -5,6 +5,13 @@ public enum Topics {
     public static let sentiment = "market.sentiment.v1"
     public static let features = "strategy.features.v1"
     public static let deadLetter = "ops.deadletter.v1"
+    public static let signals = "strategy.signals.v1"
+    public static let decisions = "trading.decisions.v1"
+    public static let orders = "trading.orders.v1"
+    public static let orderEvents = "trading.order-events.v1"
+    public static let fills = "trading.fills.v1"
+    public static let accounts = "trading.accounts.v1"
+    public static let positions = "trading.positions.v1"
 
     public struct Spec: Sendable {
         public var name: String
@@ -13,6 +20,9 @@ public enum Topics {
         public var types: [any Payload.Type]
         public var watermarked: Bool
         public var key: String
+        /// The services whose watermarks a consumer must hear before trusting a partition's watermark (a topic
+        /// written by several services); empty: whoever writes it.
+        public var producers: [String] = []
     }
 
     public static let all: [Spec] = [
@@ -21,6 +31,13 @@ public enum Topics {
         Spec(name: sentiment, partitions: 2, types: [SentimentScore.self], watermarked: true, key: "ticker"),
         Spec(name: features, partitions: 4, types: [FeatureVector.self], watermarked: true, key: "ticker"),
         Spec(name: deadLetter, partitions: 1, types: [DeadLetter.self], watermarked: false, key: "source topic/partition"),
+        Spec(name: signals, partitions: 4, types: [Signal.self], watermarked: true, key: "ticker", producers: ["signal-engine"]),
+        Spec(name: decisions, partitions: 2, types: [Decision.self], watermarked: true, key: "account", producers: ["dispatcher"]),
+        Spec(name: orders, partitions: 2, types: [OrderCommand.self], watermarked: true, key: "account", producers: ["dispatcher", "position-manager"]),
+        Spec(name: orderEvents, partitions: 2, types: [OrderEvent.self], watermarked: true, key: "account", producers: ["broker-gateway"]),
+        Spec(name: fills, partitions: 2, types: [Fill.self], watermarked: true, key: "account", producers: ["broker-gateway"]),
+        Spec(name: accounts, partitions: 2, types: [AccountSnapshot.self], watermarked: true, key: "account", producers: ["broker-gateway"]),
+        Spec(name: positions, partitions: 4, types: [PositionEvent.self], watermarked: true, key: "position id", producers: ["position-manager"]),
     ]
 
     public static func spec(_ name: String) -> Spec? { all.first { $0.name == name } }

@@ -279,7 +279,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             guard c.offset > (committedOffsets[p] ?? -1) else { continue }
             var meta = committedMetadata[p]
             if let last = c.lastReleased {
-                let boundary = core.restoreStart(after: last)
+                let boundary = core.restoreStart(topic: p.topic, after: last)
                 let r = boundary <= .distantPast ? 0 : (restoreLog[p]?.firstOffset(atOrAfter: boundary) ?? c.offset)
                 meta = CommitMetadata(lastProcessed: last, restoreOffset: min(r, c.offset)).text
             }

@@ -217,6 +217,6 @@ struct FeatureEdgeTests {
     @Test func restoreStartsAtNewYorkMidnight() {
         let core = FeatureCore()
         let t = NewYorkTime.utc(date: Self.day, hour: 15, minute: 0)
-        #expect(core.restoreStart(after: t) == NewYorkTime.utc(date: Self.day, hour: 0, minute: 0))
+        #expect(core.restoreStart(topic: Topics.bars, after: t) == NewYorkTime.utc(date: Self.day, hour: 0, minute: 0))
     }
 }
