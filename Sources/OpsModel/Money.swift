@@ -1,0 +1,51 @@
+import Foundation
+
+/// Option price ticks and exact money arithmetic.
+public enum Ticks {
+    /// The minimum price increment in cents for an option on `underlying` at `price` dollars: $0.01 under $3 or for
+    /// penny-pilot names, $0.05 otherwise.
+    public static func tickCents(price: Double, underlying: String, pennyPilot: [String]) -> Cents {
+        pennyPilot.contains(underlying) || price < 3 ? 1 : 5
+    }
+
+    public enum Rounding: Sendable { case nearest, down, up }
+
+    /// `price` dollars as cents on a multiple of `tick` cents (at least one tick).
+    public static func cents(_ price: Double, tick: Cents, rounding: Rounding) -> Cents {
+        precondition(tick > 0)
+        let raw = (price * 100 * 1_000_000).rounded() / 1_000_000   // clear binary noise (2.55*100 = 254.99999…)
+        let units = raw / Double(tick)
+        let n: Double
+        switch rounding {
+        case .nearest: n = units.rounded(.toNearestOrAwayFromZero)
+        case .down: n = units.rounded(.down)
+        case .up: n = units.rounded(.up)
+        }
+        return max(tick, Cents(n) * tick)
+    }
+}
+
+public enum Money {
+    /// `$1,750.00`, `-$12.05`.
+    public static func dollars(_ cents: Cents) -> String {
+        let sign = cents < 0 ? "-" : ""
+        let a = cents.magnitude
+        let whole = String(a / 100)
+        var grouped = ""
+        for (i, ch) in whole.reversed().enumerated() {
+            if i > 0, i % 3 == 0 { grouped.append(",") }
+            grouped.append(ch)
+        }
+        let frac = a % 100
+        return "\(sign)$\(String(grouped.reversed())).\(frac < 10 ? "0" : "")\(frac)"
+    }
+
+    /// `fraction × cents`, rounded down to a cent, computed exactly in decimal (0.29 × $100 is $29, not $28.99).
+    public static func fraction(_ f: Double, of cents: Cents) -> Cents {
+        let d = Decimal(string: String(f)) ?? Decimal(f)
+        var product = d * Decimal(cents)
+        var floored = Decimal()
+        NSDecimalRound(&floored, &product, 0, .down)
+        return Cents(truncating: floored as NSDecimalNumber)
+    }
+}
