@@ -60,7 +60,9 @@ public struct KafkaConsumerConfig: Sendable {
     /// The short session/heartbeat timeouts matter for librdkafka's mock
     /// cluster, whose coordinator waits `session.timeout.ms - 1000` for
     /// members on each rebalance after the first (about 44 s with the 45 s
-    /// default).
+    /// default). Its first join of a group always takes about 3 s, so
+    /// `session.timeout.ms` must stay above ~3000 there (2000 never
+    /// completes the first join).
     public static let defaultProperties: [String: String] = [
         "enable.auto.commit": "false",
         "enable.auto.offset.store": "false",

@@ -97,7 +97,7 @@ private func handleRebalance(
 /// are safe to call from several threads, and `close` waits for in-flight
 /// calls before destroying the handle.
 public final class KafkaConsumer: @unchecked Sendable {
-    private let handle: OpaquePointer
+    fileprivate let handle: OpaquePointer
     private let context: ConsumerContext
     private let guardian = HandleGuard(name: "KafkaConsumer")
     /// The consumer group id this consumer was created with.
@@ -105,8 +105,19 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The logger librdkafka's log lines go to.
     public let logger: Logger
 
+    private let stateLock = NSLock()
+    private var subscribedFlag = false
+    fileprivate var isSubscribed: Bool {
+        get { stateLock.lock(); defer { stateLock.unlock() }; return subscribedFlag }
+        set { stateLock.lock(); subscribedFlag = newValue; stateLock.unlock() }
+    }
+
     /// Creates a consumer (does not subscribe or assign anything yet).
     ///
+    /// - Parameters:
+    ///   - config: connection, group and consumer settings.
+    ///   - logger: receives librdkafka's log lines (metadata `kafka.facility`),
+    ///     error callbacks and consumer errors that are not thrown.
     /// - Throws: `KafkaError` naming the offending property if a property is
     ///   unknown or has an invalid value.
     public init(config: KafkaConsumerConfig, logger: Logger) throws {
@@ -156,6 +167,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 throw KafkaError.from(err, context: "subscribe to \(topics)")
             }
+            isSubscribed = true
         }
     }
 
@@ -347,14 +359,54 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Leaves the group (running the revoke handler for the current
     /// assignment on this thread) and destroys the handle. Idempotent; also
     /// called on deinit. Waits for concurrent calls to finish first.
-    public func close() {
+    ///
+    /// librdkafka 2.0.2 can hang forever in `rd_kafka_assign` when a rebalance
+    /// callback is served from inside `rd_kafka_consumer_close` while a
+    /// rebalance is still pending (librdkafka issues #4884 / #4527). To avoid
+    /// that, a subscribed consumer first unsubscribes and keeps polling
+    /// (discarding messages) for up to `drainTimeoutMs` until its assignment
+    /// is empty and no rebalance event is pending, so the revoke handler runs
+    /// from a normal poll; only then is `rd_kafka_consumer_close` called.
+    public func close(drainTimeoutMs: Int32 = 10_000) {
         guardian.close {
+            if isSubscribed {
+                drainBeforeClose(timeoutMs: drainTimeoutMs)
+            }
             let err = rd_kafka_consumer_close(handle)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 logger.warning("consumer close failed", metadata: ["kafka.error": "\(KafkaError.from(err))"])
             }
             rd_kafka_destroy(handle)
         }
+    }
+}
+
+extension KafkaConsumer {
+    /// Unsubscribes and polls until the assignment is empty and a poll came
+    /// back empty (so no rebalance event is left for `rd_kafka_consumer_close`).
+    fileprivate func drainBeforeClose(timeoutMs: Int32) {
+        let err = rd_kafka_unsubscribe(handle)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("unsubscribe before close failed", metadata: ["kafka.error": "\(KafkaError.from(err))"])
+            return
+        }
+        isSubscribed = false
+        let deadline = monotonicMs() + Int64(timeoutMs)
+        while monotonicMs() < deadline {
+            if let message = rd_kafka_consumer_poll(handle, 50) {
+                rd_kafka_message_destroy(message)
+                continue
+            }
+            if currentAssignmentIsEmpty() { return }
+        }
+        logger.warning("consumer still had an assignment when the close drain timed out")
+    }
+
+    private func currentAssignmentIsEmpty() -> Bool {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return true }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return list.pointee.cnt == 0
     }
 }
 

@@ -214,6 +214,17 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Raises a fabricated fatal error (`rd_kafka_test_fatal_error`) so tests
+    /// can check fatal-error handling. The error is delivered through the
+    /// error callback on the next poll.
+    func injectFatalErrorForTesting(code: Int32, reason: String) throws {
+        try guardian.use {
+            let err = rd_kafka_test_fatal_error(handle, rd_kafka_resp_err_t(rawValue: code), reason)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, context: "test_fatal_error") }
+            rd_kafka_poll(handle, 0)
+        }
+    }
+
     /// Number of partitions of `topic`, from cluster metadata.
     public func partitionCount(topic: String, timeoutMs: Int32 = 10_000) throws -> Int {
         try guardian.use {

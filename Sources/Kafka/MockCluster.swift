@@ -8,7 +8,12 @@ import Logging
 /// CreateTopics API (unknown topics auto-create with 4 partitions on a
 /// metadata request), so use `createTopic` first; each partition keeps only
 /// about 5 MiB of log; ListOffsets by timestamp is not implemented (always
-/// answers -1). Broker ids are 1...brokers.
+/// answers -1); produce responses claim log-append time 1234, so delivery
+/// report timestamps are meaningless (consumed messages keep the real
+/// timestamps). Commit metadata is stored and returned. The group
+/// coordinator takes ~3 s for a group's first join and
+/// `session.timeout.ms - 1000` for each later rebalance. Broker ids are
+/// 1...brokers.
 public final class MockCluster: @unchecked Sendable {
     private let context: ClientContext
     private let handle: OpaquePointer

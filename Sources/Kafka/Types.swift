@@ -122,7 +122,10 @@ public struct DeliveryReport: Sendable, Equatable {
     public var partition: Int32
     /// Offset assigned by the broker.
     public var offset: Int64
-    /// Message timestamp as reported back, if available.
+    /// Timestamp reported in the produce response, if any: the broker's
+    /// log-append time for `LogAppendTime` topics, else the record's own
+    /// timestamp. (librdkafka 2.0.2's mock broker always claims log-append
+    /// time 1234, so don't rely on this field in mock-based tests.)
     public var timestampMs: Int64?
 
     public init(topic: String, partition: Int32, offset: Int64, timestampMs: Int64?) {
