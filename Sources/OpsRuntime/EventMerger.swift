@@ -30,22 +30,24 @@ public struct PendingEvent: Sendable {
 /// before which everything has been released: the only offset that may be committed.
 public struct EventMerger: Sendable {
     public let ranks: [String: Int]
+    /// Per input topic, the services whose watermarks must all have been heard (topics several services write).
+    public let expectedProducers: [String: Set<String>]
     private var assigned: Set<PartitionID> = []
     private var upstream: [PartitionID: [String: UpstreamState]] = [:]
     private var pending: [PendingEvent] = []
     private var nextOffset: [PartitionID: Int64] = [:]
     private var lastReleased: [PartitionID: Timestamp] = [:]
-    public private(set) var releasedThrough: Timestamp = .distantPast
 
     struct UpstreamState: Sendable {
         var of: Int32
         var times: [Int32: Timestamp] = [:]
     }
 
-    public init(topicRanks: [String]) {
+    public init(topicRanks: [String], expectedProducers: [String: Set<String>] = [:]) {
         var r = [String: Int]()
         for (i, t) in topicRanks.enumerated() { r[t] = i }
         ranks = r
+        self.expectedProducers = expectedProducers
     }
 
     /// Starts over with a new assignment (after a rebalance the state is rebuilt from the topics).
@@ -55,15 +57,19 @@ public struct EventMerger: Sendable {
         pending = []
         nextOffset = [:]
         lastReleased = [:]
-        releasedThrough = .distantPast
     }
 
     public var assignedPartitions: [PartitionID] { assigned.sorted() }
     public var pendingCount: Int { pending.count }
 
-    /// The watermark of one partition, nil until it has heard from every upstream partition it depends on.
+    /// The watermark of one partition, nil until it has heard from every upstream partition it depends on (and,
+    /// for a topic several services write, from each of them).
     public func watermark(of p: PartitionID) -> Timestamp? {
         guard let ups = upstream[p], !ups.isEmpty else { return nil }
+        if let expected = expectedProducers[p.topic], !expected.isEmpty {
+            let heard = Set(ups.keys.map { String($0.split(separator: "|", maxSplits: 1)[0]) })
+            guard expected.isSubset(of: heard) else { return nil }
+        }
         var low = Timestamp.distantFuture
         for (_, u) in ups {
             guard u.times.count == Int(u.of) else { return nil }
@@ -94,10 +100,13 @@ public struct EventMerger: Sendable {
         consumed(p, offset: offset)
         var ups = upstream[p] ?? [:]
         for c in wm.covers {
-            var u = ups[c.topic] ?? UpstreamState(of: c.of)
+            // One slot per (producing service, its input topic): two services reading the same topic promise
+            // different things about their own outputs.
+            let slot = "\(wm.producer)|\(c.topic)"
+            var u = ups[slot] ?? UpstreamState(of: c.of)
             u.of = max(u.of, c.of)
             for part in c.partitions { u.times[part] = max(u.times[part] ?? .distantPast, time) }
-            ups[c.topic] = u
+            ups[slot] = u
         }
         upstream[p] = ups
     }
@@ -113,21 +122,68 @@ public struct EventMerger: Sendable {
         nextOffset[event.source] = max(nextOffset[event.source] ?? 0, event.offset + 1)
     }
 
-    /// Everything the watermark lets through, in canonical order.
-    public mutating func release() -> [PendingEvent] { release(through: inputWatermark) }
-
-    /// Releases every event with event time ≤ `limit` (used by `release()`, and with `.distantFuture` by a
-    /// service configured to run without watermarks).
-    public mutating func release(through limit: Timestamp?) -> [PendingEvent] {
-        guard let limit, !pending.isEmpty else { return [] }
-        var out = [PendingEvent](), keep = [PendingEvent]()
-        for e in pending { if e.envelope.eventTime <= limit { out.append(e) } else { keep.append(e) } }
-        pending = keep
-        out.sort(by: Self.canonical)
+    /// Everything the watermarks let through, in canonical order. An event at time t on a topic of rank r is
+    /// released when every assigned partition of a topic ranked ≤ r has promised t, and every partition of a
+    /// topic ranked > r has promised t − 1 ms: nothing that sorts before it can still arrive.
+    public mutating func release() -> [PendingEvent] {
+        guard !pending.isEmpty else { return [] }
+        let maxRank = (ranks.values.max() ?? 0) + 1
+        var byRank = [Timestamp?](repeating: .distantFuture, count: maxRank + 1)
+        for p in assigned {
+            let r = ranks[p.topic] ?? 0
+            guard let w = watermark(of: p) else { byRank[r] = nil; continue }
+            if let cur = byRank[r] { byRank[r] = min(cur, w) }
+        }
+        // prefix[r] = min over ranks ≤ r; suffix[r] = min over ranks > r (nil = some partition promised nothing).
+        var prefix = [Timestamp?](repeating: nil, count: maxRank + 1), suffix = prefix
+        var acc: Timestamp? = .distantFuture
+        for r in 0...maxRank { acc = combine(acc, byRank[r]); prefix[r] = acc }
+        acc = .distantFuture
+        for r in stride(from: maxRank, through: 0, by: -1) { suffix[r] = acc; acc = combine(acc, byRank[r]) }
+        pending.sort(by: Self.canonical)
+        var out = [PendingEvent]()
+        var cut = 0
+        for e in pending {
+            let r = e.rank, t = e.envelope.eventTime
+            guard let le = prefix[min(r, maxRank)], t <= le, let gt = suffix[min(r, maxRank)], t.ms <= gt.ms + 1 else { break }
+            out.append(e)
+            cut += 1
+        }
+        pending.removeFirst(cut)
         for e in out { lastReleased[e.source] = max(lastReleased[e.source] ?? .distantPast, e.envelope.eventTime) }
-        if limit < .distantFuture { releasedThrough = max(releasedThrough, limit) }
-        else if let last = out.last { releasedThrough = max(releasedThrough, last.envelope.eventTime) }
         return out
+    }
+
+    private func combine(_ a: Timestamp?, _ b: Timestamp?) -> Timestamp? {
+        guard let a, let b else { return nil }
+        return min(a, b)
+    }
+
+    /// Releases every pending event in canonical order, for a service configured to run without watermarks.
+    public mutating func releaseAll() -> [PendingEvent] {
+        let out = pending.sorted(by: Self.canonical)
+        pending = []
+        for e in out { lastReleased[e.source] = max(lastReleased[e.source] ?? .distantPast, e.envelope.eventTime) }
+        return out
+    }
+
+    /// The watermark a service may promise on an output topic: nothing it will still emit there has an event time
+    /// at or before it. `causes` maps the input topics that can cause output there to the least delay between an
+    /// input and its output (ms). Nil while an input it depends on has promised nothing.
+    public func outputWatermark(causes: [String: Int64]) -> Timestamp? {
+        guard !assigned.isEmpty else { return nil }
+        var low = Timestamp.distantFuture
+        var minPending = [String: Timestamp]()
+        for e in pending { minPending[e.source.topic] = min(minPending[e.source.topic] ?? .distantFuture, e.envelope.eventTime) }
+        let topics = causes.isEmpty ? Dictionary(uniqueKeysWithValues: Set(assigned.map(\.topic)).map { ($0, Int64(0)) }) : causes
+        for (topic, delay) in topics {
+            for p in assigned where p.topic == topic {
+                guard let w = watermark(of: p) else { return nil }
+                low = min(low, w.adding(ms: delay))
+            }
+            if let m = minPending[topic] { low = min(low, m.adding(ms: delay - 1)) }
+        }
+        return low
     }
 
     static func canonical(_ a: PendingEvent, _ b: PendingEvent) -> Bool {

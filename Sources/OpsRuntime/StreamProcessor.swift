@@ -49,7 +49,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     /// Per partition, (event time, offset) of consumed messages from the current restore boundary on.
     private var restoreLog: [PartitionID: RestoreLog] = [:]
     private var generation = 0
-    private var lastWatermarkOut: Timestamp = .distantPast
+    private var lastWatermarkOut: [String: Timestamp] = [:]
+    private let causes: [String: [String: Int64]]
     private let ranks: [String: Int]
 
     private let inCounter: [String: Counter]
@@ -73,7 +74,10 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         self.decoders = decoders
         self.inCounter = counters
         self.ranks = Dictionary(uniqueKeysWithValues: core.inputTopics.enumerated().map { ($1, $0) })
-        self.merger = EventMerger(topicRanks: core.inputTopics)
+        var expected = [String: Set<String>]()
+        for t in core.inputTopics { if let spec = Topics.spec(t), !spec.producers.isEmpty { expected[t] = Set(spec.producers) } }
+        self.merger = EventMerger(topicRanks: core.inputTopics, expectedProducers: expected)
+        self.causes = core.outputCauses
         var cprops = settings.consumerProperties
         cprops["client.id"] = settings.client.clientId
         consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: settings.client, groupId: settings.groupId, properties: cprops), logger: logger)
@@ -102,7 +106,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         generation += 1
         core.reset()
         seen.removeAll()
-        lastWatermarkOut = .distantPast
+        lastWatermarkOut = [:]
         let ids = parts.map { PartitionID($0.topic, $0.partition) }
         merger.assign(ids)
         restoreUntil = [:]
@@ -163,7 +167,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         var out = [ProducerRecord]()
         for m in batch { ingest(m, into: &out) }
-        let released = settings.useWatermarks ? merger.release() : merger.release(through: .distantFuture)
+        let released = settings.useWatermarks ? merger.release() : merger.releaseAll()
         for e in released { apply(e, into: &out) }
         appendWatermarks(into: &out)
         pendingGauge.record(merger.pendingCount)
@@ -235,23 +239,25 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         }
     }
 
+    /// After a round, every output topic gets a watermark on each partition when its promise has moved: what
+    /// the core can still emit there, given its pending inputs and its inputs' watermarks (`outputCauses`).
     private func appendWatermarks(into out: inout [ProducerRecord]) {
         guard settings.useWatermarks else { return }
-        let w = merger.releasedThrough
-        guard w > lastWatermarkOut, w < .distantFuture else { return }
         if let iw = merger.inputWatermark { watermarkGauge.record(Double(iw.ms) / 1000) }
         var byTopic = [String: [Int32]]()
         for p in merger.assignedPartitions { byTopic[p.topic, default: []].append(p.partition) }
         let covers = byTopic.keys.sorted().map { Watermark.Coverage(topic: $0, partitions: byTopic[$0]!.sorted(), of: inputPartitionCounts[$0] ?? 1) }
         let wm = Watermark(producer: core.serviceName, covers: covers)
         for topic in core.outputTopics where Topics.spec(topic)?.watermarked ?? true {
+            guard let w = merger.outputWatermark(causes: causes[topic] ?? [:]), w < .distantFuture,
+                  w > (lastWatermarkOut[topic] ?? .distantPast) else { continue }
             for part in 0..<(outputPartitionCounts[topic] ?? 1) {
                 let env = Envelope(id: Watermark.id(producer: core.serviceName, topic: topic, partition: part, time: w),
                                    eventTime: w, causationId: nil, source: core.serviceName, payload: wm).erased()
                 if let r = try? record(topic, env, partition: part) { out.append(r) }
             }
+            lastWatermarkOut[topic] = w
         }
-        lastWatermarkOut = w
     }
 
     private func record(_ topic: String, _ envelope: AnyEnvelope, partition: Int32?) throws -> ProducerRecord {
