@@ -12,6 +12,10 @@ let package = Package(
         .executable(name: "opsctl", targets: ["opsctl"]),
         .executable(name: "market-feed", targets: ["market-feed"]),
         .executable(name: "feature-computer", targets: ["feature-computer"]),
+        .executable(name: "signal-engine", targets: ["signal-engine"]),
+        .executable(name: "dispatcher", targets: ["dispatcher"]),
+        .executable(name: "broker-gateway", targets: ["broker-gateway"]),
+        .executable(name: "position-manager", targets: ["position-manager"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -33,6 +37,11 @@ let package = Package(
         .target(name: "MarketData", dependencies: ["OpsModel", "OptionsMath"], swiftSettings: strict),
         // Pure core of the feature-computer.
         .target(name: "FeatureCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        // Pure cores of the trading services.
+        .target(name: "SignalCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        .target(name: "DispatchCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        .target(name: "BrokerCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        .target(name: "PositionCore", dependencies: ["OpsModel"], swiftSettings: strict),
         // Runtime: config, logging, metrics, the consume→handle→produce→commit loop, DLQ, watermarks.
         .target(name: "OpsRuntime", dependencies: [
             "OpsModel", "Kafka",
@@ -44,13 +53,21 @@ let package = Package(
         ], swiftSettings: strict),
         .executableTarget(name: "market-feed", dependencies: ["OpsRuntime", "MarketData"], swiftSettings: strict),
         .executableTarget(name: "feature-computer", dependencies: ["OpsRuntime", "FeatureCore"], swiftSettings: strict),
-        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData"], swiftSettings: strict),
+        .executableTarget(name: "signal-engine", dependencies: ["OpsRuntime", "SignalCore"], swiftSettings: strict),
+        .executableTarget(name: "dispatcher", dependencies: ["OpsRuntime", "DispatchCore"], swiftSettings: strict),
+        .executableTarget(name: "broker-gateway", dependencies: ["OpsRuntime", "BrokerCore"], swiftSettings: strict),
+        .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "PositionCore"], swiftSettings: strict),
+        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData", "DispatchCore"], swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OpsModelTests", dependencies: ["OpsModel"], swiftSettings: strict),
         .testTarget(name: "OptionsMathTests", dependencies: ["OptionsMath", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FeatureCoreTests", dependencies: ["FeatureCore", "MarketData", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SignalCoreTests", dependencies: ["SignalCore", "FeatureCore", "MarketData"], swiftSettings: strict),
+        .testTarget(name: "DispatchCoreTests", dependencies: ["DispatchCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "BrokerCoreTests", dependencies: ["BrokerCore"], swiftSettings: strict),
+        .testTarget(name: "PositionCoreTests", dependencies: ["PositionCore"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),

@@ -51,8 +51,8 @@ public struct TradingParams: Codable, Sendable, Equatable {
         /// Minutes after a signal before the same ticker and direction may signal again.
         public var cooldownMinutes: Int = 15
         /// A trend this steep with ret_15m this large in its direction is a swing trade; otherwise a day trade.
-        public var swingSlopeMin: Double = 0.0004
-        public var swingRet15Min: Double = 0.004
+        public var swingSlopeMin: Double = 0.0002
+        public var swingRet15Min: Double = 0.003
         /// "options" (CALL for BULL, PUT for BEAR) or "stock".
         public var instrument: String = "options"
 

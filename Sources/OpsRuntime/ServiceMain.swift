@@ -67,6 +67,7 @@ extension ResolvedConfig {
 /// The whole `main` of a stream-processing service.
 public enum StreamServiceMain {
     public static func run<Core: StreamCore>(service: String, options: ServiceOptions, keys: [ConfigKey],
+                                             observer: (@Sendable (Emit, Logger) -> Void)? = nil,
                                              makeCore: (ResolvedConfig) throws -> Core) async throws {
         let config: ResolvedConfig
         let core: Core
@@ -83,6 +84,7 @@ public enum StreamServiceMain {
         var settings = ProcessorSettings(client: try config.kafkaClient(service: service), groupId: config.string("group_id") ?? service)
         settings.batchSize = try config.int("batch_size", in: 1...100_000)
         settings.useWatermarks = config.bool("watermarks") ?? true
+        settings.observer = observer
         let processor = try StreamProcessor(core: core, settings: settings, logger: logger)
         var services: [any Service] = [BlockingService(name: "stream-processor") { stop in try processor.run(stop: stop) }]
         if let m = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger) { services.append(m) }
@@ -116,5 +118,22 @@ public struct BlockingService: Service {
         } onCancelOrGracefulShutdown: {
             stop.stop()
         }
+    }
+}
+
+extension ServiceOptions {
+    /// The config key naming config/trading_params.json, shared by the trading services.
+    public static let tradingParamsKey = ConfigKey("trading_params", .string, default: nil,
+                                                   help: "path of trading_params.json (default: <config dir>/trading_params.json)")
+}
+
+extension ResolvedConfig {
+    /// Loads trading_params.json: the configured path, else `<config dir>/trading_params.json` when present, else the
+    /// built-in defaults (which are the seed's values).
+    public func tradingParams() throws -> TradingParams {
+        let dir = ProcessInfo.processInfo.environment["OPS_CONFIG_DIR"] ?? "config"
+        let path = string("trading_params") ?? "\(dir)/trading_params.json"
+        if string("trading_params") == nil, !FileManager.default.fileExists(atPath: path) { return TradingParams() }
+        do { return try TradingParams.load(path: path) } catch { throw ConfigError(error.description) }
     }
 }

@@ -16,6 +16,8 @@ public struct ProcessorSettings: Sendable {
     public var useWatermarks: Bool = true
     public var consumerProperties: [String: String] = KafkaConsumerConfig.defaultProperties
     public var producerProperties: [String: String] = KafkaProducerConfig.defaultProperties
+    /// Sees every output once it is acknowledged (not those suppressed during a restore): for logging decisions.
+    public var observer: (@Sendable (Emit, Logger) -> Void)?
 
     public init(client: KafkaClientConfig, groupId: String) { self.client = client; self.groupId = groupId }
 }
@@ -52,6 +54,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private var lastWatermarkOut: [String: Timestamp] = [:]
     private let causes: [String: [String: Int64]]
     private let ranks: [String: Int]
+    private var observed = [Emit]()
 
     private let inCounter: [String: Counter]
     private let outCounter = Counter(label: "ops_messages_out_total")
@@ -175,6 +178,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             _ = try producer.send(out)
             outCounter.increment(by: out.count)
         }
+        if let observer = settings.observer { for e in observed { observer(e, logger) } }
+        observed.removeAll()
         try commit()
         if !batch.isEmpty { batchTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
     }
@@ -232,6 +237,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             var records = [ProducerRecord]()
             for emit in emits { records.append(try record(emit.topic, emit.envelope, partition: nil)) }
             out += records
+            observed += emits
         } catch {
             if !restoring {
                 out.append(deadLetter(e.raw, key: e.rawKey, at: e.source, offset: e.offset, time: e.envelope.eventTime.ms, error: error))

@@ -13,6 +13,27 @@ struct RunSummary {
     var sessions = Set<String>()
     var deadLetters: [String: Int] = [:]
     var deadLetterExamples: [String] = []
+    var trading = TradingSummary()
+
+    struct TradingSummary {
+        var signals: [String: Int] = [:]
+        var decisions = 0
+        var orderDecisions = 0
+        var skips: [String: Int] = [:]
+        var tiers: [String: Int] = [:]
+        var contracts: [Int] = []
+        var entryOrders = 0
+        var exitOrders = 0
+        var orderStatus: [String: Int] = [:]
+        var fills = 0
+        var opened = 0
+        var closed = 0
+        var wins = 0
+        var realizedCents: Cents = 0
+        var exitReasons: [String: Int] = [:]
+        var account: AccountSnapshot?
+        var startingCash: Cents?
+    }
 
     static func collect(client: KafkaClientConfig, logger: Logger) throws -> RunSummary {
         var s = RunSummary()
@@ -28,6 +49,7 @@ struct RunSummary {
                 s.ready[k, default: 0] += 1
             }
         }
+        s.trading = try collectTrading(client: client, logger: logger)
         var dlSeen = Set<String>()
         for e in try TopicReader.envelopes(client: client, topic: Topics.deadLetter, logger: logger) {
             guard dlSeen.insert(e.id).inserted, let d = e.payload as? DeadLetter else { continue }
@@ -35,6 +57,74 @@ struct RunSummary {
             if s.deadLetterExamples.count < 5 { s.deadLetterExamples.append("\(d.topic)@\(d.offset): \(d.reason)") }
         }
         return s
+    }
+
+    static func distinct<P: Payload>(_ topic: String, _ type: P.Type, client: KafkaClientConfig, logger: Logger) throws -> [P] {
+        var seen = Set<String>()
+        return try TopicReader.envelopes(client: client, topic: topic, logger: logger).compactMap { e in
+            guard seen.insert(e.id).inserted else { return nil }
+            return e.payload as? P
+        }
+    }
+
+    static func collectTrading(client: KafkaClientConfig, logger: Logger) throws -> TradingSummary {
+        var t = TradingSummary()
+        for s in try distinct(Topics.signals, Signal.self, client: client, logger: logger) { t.signals[s.direction.rawValue, default: 0] += 1 }
+        for d in try distinct(Topics.decisions, Decision.self, client: client, logger: logger) {
+            t.decisions += 1
+            if d.outcome == .order {
+                t.orderDecisions += 1
+                if let sz = d.sizing { t.tiers[sz.tier, default: 0] += 1; t.contracts.append(sz.contracts) }
+            } else {
+                t.skips[d.skipReason ?? "?", default: 0] += 1
+            }
+        }
+        for o in try distinct(Topics.orders, OrderCommand.self, client: client, logger: logger) {
+            if o.intent == .open { t.entryOrders += 1 } else { t.exitOrders += 1 }
+        }
+        for e in try distinct(Topics.orderEvents, OrderEvent.self, client: client, logger: logger) { t.orderStatus[e.status.rawValue, default: 0] += 1 }
+        t.fills = try distinct(Topics.fills, Fill.self, client: client, logger: logger).count
+        for p in try distinct(Topics.positions, PositionEvent.self, client: client, logger: logger) {
+            switch p.event {
+            case .opened: t.opened += 1
+            case .closed:
+                t.closed += 1
+                let pnl = p.realizedPnlCents ?? 0
+                t.realizedCents += pnl
+                if pnl > 0 { t.wins += 1 }
+                t.exitReasons[p.exitReason ?? "?", default: 0] += 1
+            default: break
+            }
+        }
+        let accounts = try distinct(Topics.accounts, AccountSnapshot.self, client: client, logger: logger)
+        t.account = accounts.max { $0.seq < $1.seq }
+        t.startingCash = accounts.min { $0.seq < $1.seq }?.cashCents
+        return t
+    }
+
+    func tradingLines() -> [String] {
+        let t = trading
+        func kv(_ d: [String: Int]) -> String { d.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }
+        var lines = [String]()
+        let nSignals = t.signals.values.reduce(0, +)
+        guard nSignals > 0 || t.decisions > 0 || t.account != nil else { return lines }
+        lines.append("  signals       \(nSignals)" + (nSignals > 0 ? " (\(kv(t.signals)))" : ""))
+        lines.append("  decisions     \(t.decisions): \(t.orderDecisions) orders, \(t.decisions - t.orderDecisions) skips")
+        if !t.skips.isEmpty { lines.append("  skips         " + t.skips.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
+        if !t.tiers.isEmpty {
+            let c = t.contracts
+            lines.append("  sizing        tier \(kv(t.tiers)); contracts per entry \(c.min()!)–\(c.max()!) (mean \(String(format: "%.1f", Double(c.reduce(0, +)) / Double(c.count))))")
+        }
+        lines.append("  orders        \(t.entryOrders) entries, \(t.exitOrders) exits; broker: \(kv(t.orderStatus).isEmpty ? "none" : kv(t.orderStatus))")
+        lines.append("  fills         \(t.fills)")
+        let winRate = t.closed == 0 ? "-" : String(format: "%.0f%%", Double(t.wins) * 100 / Double(t.closed))
+        lines.append("  positions     \(t.opened) opened, \(t.closed) closed, \(t.opened - t.closed) open; win rate \(winRate); exits: \(kv(t.exitReasons).isEmpty ? "none" : kv(t.exitReasons))")
+        lines.append("  realized P&L  \(Money.dollars(t.realizedCents)) (after commissions and fees)")
+        if let a = t.account {
+            let start = t.startingCash.map { " from \(Money.dollars($0))" } ?? ""
+            lines.append("  equity        \(Money.dollars(a.equityCents))\(start) (cash \(Money.dollars(a.cashCents)), positions \(Money.dollars(a.positionsValueCents)), open orders \(a.openOrders))")
+        }
+        return lines
     }
 
     func render(source: String, broker: String, feedLine: String, statuses: [(String, String)], events: [String],
@@ -49,6 +139,7 @@ struct RunSummary {
         lines.append("  features      \(featuresDistinct) distinct (\(featuresOnTopic) on the topic) over \(sessions.count) session(s): "
                      + perTicker.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         lines.append("  computed      sma20 \(pct("sma20")), slope \(pct("sma20_slope")), volume_ratio \(pct("volume_ratio")), ret_15m \(pct("ret_15m")), atr14 \(pct("atr14")), atm_iv \(pct("atm_iv")), sentiment \(pct("sentiment")) (the rest null: warm-up, gaps, session starts)")
+        lines += tradingLines()
         let dlTotal = deadLetters.values.reduce(0, +)
         lines.append("  dead letters  \(dlTotal)" + (dlTotal == 0 ? "" : ": " + deadLetters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         for ex in deadLetterExamples { lines.append("                  e.g. \(ex)") }
@@ -65,6 +156,15 @@ struct RunSummary {
             "wall_seconds": seconds, "log_dir": logDir,
         ]
         if let record { obj["record_dir"] = record }
+        let t = trading
+        obj["trading"] = [
+            "signals": t.signals, "decisions": t.decisions, "orders": t.orderDecisions, "skips": t.skips, "tiers": t.tiers,
+            "contracts": t.contracts, "entry_orders": t.entryOrders, "exit_orders": t.exitOrders, "order_events": t.orderStatus,
+            "fills": t.fills, "positions_opened": t.opened, "positions_closed": t.closed, "wins": t.wins,
+            "realized_pnl_cents": t.realizedCents, "exit_reasons": t.exitReasons,
+            "ending_equity_cents": t.account.map { $0.equityCents as Any } ?? NSNull(), "ending_cash_cents": t.account.map { $0.cashCents as Any } ?? NSNull(),
+            "starting_cash_cents": t.startingCash.map { $0 as Any } ?? NSNull(),
+        ] as [String: Any]
         let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return (lines.joined(separator: "\n"), String(decoding: data, as: UTF8.self))
     }

@@ -15,6 +15,14 @@ struct ServiceSpec: Sendable {
     static let pipeline: [ServiceSpec] = [
         ServiceSpec(name: "feature-computer", groupId: "feature-computer",
                     inputs: [Topics.sentiment, Topics.chains, Topics.bars], outputs: [Topics.features]),
+        ServiceSpec(name: "signal-engine", groupId: "signal-engine", inputs: [Topics.features], outputs: [Topics.signals]),
+        ServiceSpec(name: "dispatcher", groupId: "dispatcher",
+                    inputs: [Topics.chains, Topics.signals, Topics.positions, Topics.accounts, Topics.orderEvents],
+                    outputs: [Topics.decisions, Topics.orders]),
+        ServiceSpec(name: "broker-gateway", groupId: "broker-gateway", inputs: [Topics.chains, Topics.orders],
+                    outputs: [Topics.orderEvents, Topics.fills, Topics.accounts]),
+        ServiceSpec(name: "position-manager", groupId: "position-manager", inputs: [Topics.fills, Topics.orderEvents, Topics.chains],
+                    outputs: [Topics.positions, Topics.orders]),
     ]
 }
 
@@ -38,6 +46,7 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Publish a recording made with --record instead of a feed.") var replay: String?
     @Option(help: "Feed pacing: max | realtime | Nx.") var speed: String = "max"
     @Option(help: "Record every topic to DIR/<topic>.jsonl.") var record: String?
+    @Option(help: "Starting cash of the simulated broker account, in dollars (picks the account tier).") var accountSize: String = "100000"
     @Option(help: "Partitions for every topic of the embedded broker (default: per-topic counts).") var partitions: Int32?
     @Option(name: .customLong("replicas"), help: ArgumentHelp("Replicas of a service (repeatable).", valueName: "service=N")) var replicas: [String] = []
     @Option(name: .customLong("kill-after"), help: ArgumentHelp("Fault injection: SIGKILL a service once its first output topic holds N messages, then restart it (repeatable).", valueName: "service=N")) var killAfter: [String] = []
@@ -48,6 +57,7 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("service-set"), help: ArgumentHelp("Config for a service, e.g. --service-set feature-computer:slope_lookback=10 (repeatable).", valueName: "service:key=value")) var serviceSet: [String] = []
 
     func validate() throws {
+        _ = try parseCents(accountSize, flag: "--account-size")
         if Pacing(speed) == nil { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
         if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil) {
             throw ValidationError("--replay publishes a recording; drop --bars/--chains/--sentiment/--synthetic, or drop --replay")
@@ -99,7 +109,8 @@ struct Up: AsyncParsableCommand {
         LogSetup.bootstrap(level: "warning")
         let plan = UpPlan(brokers: brokers, feedArguments: feedArguments, record: record, partitions: partitions,
                           replicas: try parseCounts(replicas, flag: "--replicas"), killAfter: try parseCounts(killAfter, flag: "--kill-after"),
-                          logDir: logDir, timeout: timeout, summaryJson: summaryJson, serviceSet: serviceSet,
+                          logDir: logDir, timeout: timeout, summaryJson: summaryJson,
+                          serviceSet: ["broker-gateway:account_size=\(accountSize)"] + serviceSet,
                           sourceDescription: describeSource())
         do {
             try await runOnDedicatedThread(name: "opsctl-up") { try UpRunner(plan: plan).run() }

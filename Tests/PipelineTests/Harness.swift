@@ -33,6 +33,7 @@ enum Harness {
     static func up(_ args: [String]) throws -> (Result, URL) {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ops-test-\(UUID().uuidString)")
         let r = try run("opsctl", ["up", "--record", dir.path, "--log-dir", dir.appendingPathComponent("logs").path] + args)
+        try? r.stdout.write(to: dir.appendingPathComponent("summary.txt"), atomically: true, encoding: .utf8)
         return (r, dir)
     }
 

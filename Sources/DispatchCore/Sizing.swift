@@ -1,0 +1,123 @@
+import Foundation
+import OpsModel
+
+/// Seed 000 Phase 1, Step 2: how many contracts a trade buys, in integer cents throughout.
+///
+/// - Risk %: the tier's `risk_pct_day` for "day_trade", `risk_pct_swing` for "swing_trade", and for anything else
+///   `risk_pct_swing × sizing.unknown_strategy_factor` (the seed's "conservative" half).
+/// - Risk budget: `risk % × buying power`, computed exactly in decimal and rounded down to a cent.
+/// - Cost per contract: premium × 100 shares. Contracts: budget ÷ cost, rounded down, capped at `max_contracts`.
+/// - The seed's "minimum 1 contract if affordable" is kept but bounded (the seed would put 90% of a $1,000 account
+///   into one $9.00 option): when the budget buys none, one contract is bought only if it costs at most the buying
+///   power AND at most `sizing.affordability_multiple` × the budget (exactly).
+///
+/// The rationale is the seed's log line, e.g.
+/// `Tier: large, Strategy: day_trade, Risk: 1.0% of $182000 = $1820, Premium: $2.50 × 100 = $250/contract, Contracts: 7 (cap: 10), Total: $1750`,
+/// with whole dollars rounded half to even like Python's `%.0f` (the budget shown is the budget used: the exact
+/// product rounded down to a cent, then to dollars), and a suffix saying whether the minimum-contract rule applied
+/// (`, Minimum-contract rule: 1 contract costs $400 ≤ 2.0 × risk budget $250`) or was refused by its bound
+/// (`, Minimum-contract rule refused: 1 contract costs $900 > 2.0 × risk budget $250`).
+public enum Sizing {
+    /// Sizes a trade for a strategy given by name, as the seed does. `SizingResult.strategy` can only hold the two
+    /// known strategies: for any other name it records `.swingTrade` (whose percentage the unknown-strategy factor
+    /// scales) and the rationale carries the name as given.
+    public static func size(buyingPowerCents: Cents, premiumCents: Cents, strategy: String, params: TradingParams) -> SizingResult {
+        let (tierName, tier) = Tiering.tier(buyingPowerCents: buyingPowerCents, params: params)
+        let risk = riskFraction(tier: tier, strategy: strategy, params: params)
+        let riskCents = Exact.floorCents(risk.exact * Decimal(buyingPowerCents))
+        let maxContracts = tier.maxContracts
+
+        let (product, overflow) = premiumCents.multipliedReportingOverflow(by: 100)
+        let costPerContract = overflow ? (premiumCents > 0 ? Cents.max : Cents.min) : product
+
+        let head = "Tier: \(tierName), Strategy: \(strategy), "
+            + "Risk: \(Fmt.fixed(risk.pct * 100, 1))% of \(Fmt.wholeDollars(buyingPowerCents)) = \(Fmt.wholeDollars(riskCents)), "
+        let recorded = TradeStrategy(rawValue: strategy) ?? .swingTrade
+
+        func result(contracts: Int, rule: Bool, premiumPart: String, suffix: String) -> SizingResult {
+            let total = Cents(contracts) * costPerContract   // contracts > 0 only when cost ≤ budget or ≤ buying power
+            let rationale = head + premiumPart + "Contracts: \(contracts) (cap: \(maxContracts)), Total: \(Fmt.wholeDollars(total))" + suffix
+            return SizingResult(tier: tierName, strategy: recorded, riskPct: risk.pct, buyingPowerCents: buyingPowerCents,
+                                riskCents: riskCents, premiumCents: premiumCents, costPerContractCents: costPerContract,
+                                contracts: contracts, maxContracts: maxContracts, totalCostCents: total,
+                                minimumContractRule: rule, rationale: rationale)
+        }
+
+        guard premiumCents > 0 else {
+            return result(contracts: 0, rule: false,
+                          premiumPart: "Premium: \(Fmt.dollarsAndCents(premiumCents)) is not a positive price, no contract can be sized, ",
+                          suffix: "")
+        }
+        let premiumPart = "Premium: \(Fmt.dollarsAndCents(premiumCents)) × 100 = \(Fmt.wholeDollars(costPerContract))/contract, "
+
+        let byBudget = riskCents > 0 ? riskCents / costPerContract : 0
+        let contracts = Int(min(byBudget, Cents(max(maxContracts, 0))))
+        guard contracts == 0, maxContracts >= 1, costPerContract <= buyingPowerCents else {
+            return result(contracts: contracts, rule: false, premiumPart: premiumPart, suffix: "")
+        }
+        // The budget buys none but one is affordable: the bounded minimum-contract rule.
+        let multiple = params.sizing.affordabilityMultiple
+        let bound = Exact.decimal(multiple) * Decimal(riskCents)
+        let comparison = "1 contract costs \(Fmt.wholeDollars(costPerContract)) %@ \(multiple) × risk budget \(Fmt.budget(riskCents))"
+        if Decimal(costPerContract) <= bound {
+            return result(contracts: 1, rule: true, premiumPart: premiumPart,
+                          suffix: ", Minimum-contract rule: " + comparison.replacingOccurrences(of: "%@", with: "≤"))
+        }
+        return result(contracts: 0, rule: false, premiumPart: premiumPart,
+                      suffix: ", Minimum-contract rule refused: " + comparison.replacingOccurrences(of: "%@", with: ">"))
+    }
+
+    /// Sizes a trade for one of the two known strategies.
+    public static func size(buyingPowerCents: Cents, premiumCents: Cents, strategy: TradeStrategy, params: TradingParams) -> SizingResult {
+        size(buyingPowerCents: buyingPowerCents, premiumCents: premiumCents, strategy: strategy.rawValue, params: params)
+    }
+
+    /// The fraction of buying power risked: as a Double (for the record) and exactly (for the arithmetic).
+    public static func riskFraction(tier: TradingParams.Tier, strategy: String, params: TradingParams) -> (pct: Double, exact: Decimal) {
+        switch strategy {
+        case TradeStrategy.dayTrade.rawValue:
+            return (tier.riskPctDay, Exact.decimal(tier.riskPctDay))
+        case TradeStrategy.swingTrade.rawValue:
+            return (tier.riskPctSwing, Exact.decimal(tier.riskPctSwing))
+        default:
+            let factor = params.sizing.unknownStrategyFactor
+            return (tier.riskPctSwing * factor, Exact.decimal(tier.riskPctSwing) * Exact.decimal(factor))
+        }
+    }
+}
+
+/// The seed's number formats, from exact cents.
+enum Fmt {
+    /// Python's `"$%.0f" % (cents / 100)`: whole dollars, half to even (`$182000`, `$2`, `$-3`).
+    static func wholeDollars(_ cents: Cents) -> String {
+        let negative = cents < 0
+        let a = cents.magnitude
+        var whole = a / 100
+        let rem = a % 100
+        if rem > 50 || (rem == 50 && whole % 2 == 1) { whole += 1 }
+        return "$" + (negative ? "-" : "") + String(whole)
+    }
+
+    /// Python's `"$%.2f"`: `$2.50`, `$-0.05`.
+    static func dollarsAndCents(_ cents: Cents) -> String {
+        let a = cents.magnitude
+        let frac = a % 100
+        return "$" + (cents < 0 ? "-" : "") + "\(a / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
+    }
+
+    /// Whole dollars when the amount is whole, else dollars and cents, so a comparison reads exactly.
+    static func budget(_ cents: Cents) -> String {
+        cents % 100 == 0 ? wholeDollars(cents) : dollarsAndCents(cents)
+    }
+
+    /// `%.Nf` (C and Python agree: the exact binary value, ties to even).
+    static func fixed(_ v: Double, _ decimals: Int) -> String {
+        String(format: "%.\(decimals)f", v)
+    }
+
+    /// A strike or other number in its shortest form: `500`, `502.5`.
+    static func number(_ v: Double) -> String {
+        if v.isFinite, v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return String(v)
+    }
+}

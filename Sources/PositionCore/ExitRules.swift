@@ -1,0 +1,169 @@
+import Foundation
+import OpsModel
+
+/// What an exit rule sees: one open position, marked against the chain at `time`.
+public struct ExitContext: Sendable {
+    public var position: OpenPosition
+    /// The mark (mid of the position's quote, to the nearest cent), per share.
+    public var markCents: Cents
+    /// The position's contract as quoted in the chain (bid > 0: rules only run when an exit could be placed).
+    public var quote: OptionQuote
+    /// The chain's event time.
+    public var time: Timestamp
+    /// `time` on the New York wall clock.
+    public var newYork: LocalDateTime
+
+    public init(position: OpenPosition, markCents: Cents, quote: OptionQuote, time: Timestamp) {
+        self.position = position; self.markCents = markCents; self.quote = quote; self.time = time
+        self.newYork = NewYorkTime.local(time)
+    }
+}
+
+/// A rule's verdict that the position must be exited now.
+public struct ExitSignal: Sendable, Equatable {
+    /// The short rule name: the position event's `exit_reason` (`stop_loss`).
+    public var rule: String
+    /// The rule with its numbers, for the exit order's `reason`
+    /// (`stop_loss: mark $1.20 ≤ $1.50 (entry $2.50 − 40%)`).
+    public var detail: String
+    public init(rule: String, detail: String) { self.rule = rule; self.detail = detail }
+}
+
+/// One exit rule: a small pure function from an open, marked position to an exit signal or nil.
+///
+/// The position-manager evaluates its rules in order on every chain update that marks a position with no exit
+/// pending, and the first signal wins. New rules (trailing stops, time exits at 21 DTE, …) are new values of this
+/// type added to the list given to `PositionManagerCore(params:rules:)`; a rule that needs memory across chains
+/// (a trailing stop's high-water mark) would need a state slot on `OpenPosition`. Partial exits and rolls need a
+/// richer result than this (a quantity, a second leg) and are not expressible yet.
+public struct ExitRule: Sendable {
+    public var name: String
+    public var evaluate: @Sendable (ExitContext) -> ExitSignal?
+
+    public init(name: String, evaluate: @escaping @Sendable (ExitContext) -> ExitSignal?) {
+        self.name = name; self.evaluate = evaluate
+    }
+
+    /// The regular session's close, 16:00 New York, in seconds after midnight.
+    public static let marketCloseSecond = 16 * 3600
+
+    /// The seed rules from `params.exits`, in priority order: stop loss, profit target, day-trade close, expiration.
+    public static func standard(_ exits: TradingParams.ExitParams) -> [ExitRule] {
+        [
+            stopLoss(fraction: exits.stopLossPct),
+            profitTarget(fraction: exits.profitTargetPct),
+            dayTradeClose(minutesBeforeClose: exits.dayTradeExitMinutesBeforeClose),
+            expiration(minutesBeforeClose: exits.expirationExitMinutesBeforeClose),
+        ]
+    }
+
+    // MARK: price rules
+
+    /// `stop_loss` when mark ≤ entry × (1 − fraction). Exact: the comparison is against the largest whole cent at
+    /// or below entry × (1 − fraction), computed in decimal (see `stopLossThresholdCents`).
+    public static func stopLoss(fraction: Double) -> ExitRule {
+        let f = Exact.decimal(fraction)
+        let pct = Exact.percentText(f)
+        return ExitRule(name: "stop_loss") { c in
+            let entry = c.position.entryPriceCents
+            let threshold = stopLossThresholdCents(entryCents: entry, fraction: f)
+            guard c.markCents <= threshold else { return nil }
+            return ExitSignal(rule: "stop_loss", detail: "stop_loss: mark \(Money.dollars(c.markCents)) ≤ \(Money.dollars(threshold)) (entry \(Money.dollars(entry)) − \(pct)%)")
+        }
+    }
+
+    /// `profit_target` when mark ≥ entry × (1 + fraction). Exact: against the smallest whole cent at or above it.
+    public static func profitTarget(fraction: Double) -> ExitRule {
+        let f = Exact.decimal(fraction)
+        let pct = Exact.percentText(f)
+        return ExitRule(name: "profit_target") { c in
+            let entry = c.position.entryPriceCents
+            let threshold = profitTargetThresholdCents(entryCents: entry, fraction: f)
+            guard c.markCents >= threshold else { return nil }
+            return ExitSignal(rule: "profit_target", detail: "profit_target: mark \(Money.dollars(c.markCents)) ≥ \(Money.dollars(threshold)) (entry \(Money.dollars(entry)) + \(pct)%)")
+        }
+    }
+
+    /// ⌊entry × (1 − fraction)⌋ in cents (never below 0): for a whole-cent mark, mark ≤ entry × (1 − fraction)
+    /// exactly when mark ≤ this. `fraction` is read as the decimal it prints as (0.4 is 4/10, not the binary double).
+    public static func stopLossThresholdCents(entryCents: Cents, fraction: Double) -> Cents {
+        stopLossThresholdCents(entryCents: entryCents, fraction: Exact.decimal(fraction))
+    }
+
+    /// ⌈entry × (1 + fraction)⌉ in cents: for a whole-cent mark, mark ≥ entry × (1 + fraction) exactly when
+    /// mark ≥ this.
+    public static func profitTargetThresholdCents(entryCents: Cents, fraction: Double) -> Cents {
+        profitTargetThresholdCents(entryCents: entryCents, fraction: Exact.decimal(fraction))
+    }
+
+    static func stopLossThresholdCents(entryCents: Cents, fraction: Decimal) -> Cents {
+        let x = Decimal(entryCents) * (1 - fraction)
+        return x > 0 ? Exact.rounded(x, .down) : 0
+    }
+
+    static func profitTargetThresholdCents(entryCents: Cents, fraction: Decimal) -> Cents {
+        let x = Decimal(entryCents) * (1 + fraction)
+        return x > 0 ? Exact.rounded(x, .up) : 0
+    }
+
+    // MARK: time rules
+
+    /// `day_trade_close` for a day trade at or after (16:00 − minutes) New York time on any day, or on any New York
+    /// date after the one it was opened on (a day trade left open overnight is overdue).
+    public static func dayTradeClose(minutesBeforeClose minutes: Int) -> ExitRule {
+        let cutoff = marketCloseSecond - minutes * 60
+        return ExitRule(name: "day_trade_close") { c in
+            guard c.position.strategy == .dayTrade else { return nil }
+            let now = Exact.clock(c.newYork.secondOfDay)
+            if c.newYork.secondOfDay >= cutoff {
+                return ExitSignal(rule: "day_trade_close", detail: "day_trade_close: \(now) New York ≥ \(Exact.clock(cutoff)) (16:00 − \(minutes) min)")
+            }
+            let openedOn = NewYorkTime.date(of: c.position.openedAt)
+            if c.newYork.date > openedOn {
+                return ExitSignal(rule: "day_trade_close", detail: "day_trade_close: opened \(openedOn), still open \(c.newYork.date) \(now) New York")
+            }
+            return nil
+        }
+    }
+
+    /// `expiration` on the contract's expiration date at or after (16:00 − minutes) New York time, or any time after
+    /// that date.
+    public static func expiration(minutesBeforeClose minutes: Int) -> ExitRule {
+        let cutoff = marketCloseSecond - minutes * 60
+        return ExitRule(name: "expiration") { c in
+            let expires = c.position.expiration, today = c.newYork.date
+            let now = Exact.clock(c.newYork.secondOfDay)
+            if today > expires {
+                return ExitSignal(rule: "expiration", detail: "expiration: expired \(expires), now \(today) \(now) New York")
+            }
+            if today == expires, c.newYork.secondOfDay >= cutoff {
+                return ExitSignal(rule: "expiration", detail: "expiration: expires \(expires), \(now) New York ≥ \(Exact.clock(cutoff)) (16:00 − \(minutes) min)")
+            }
+            return nil
+        }
+    }
+}
+
+/// Exact decimal helpers for thresholds (no binary floating point on money).
+enum Exact {
+    /// The decimal a double prints as (`0.4` → 4/10), as `Money.fraction` reads fractions.
+    static func decimal(_ d: Double) -> Decimal { Decimal(string: String(d)) ?? Decimal(d) }
+
+    /// A non-negative decimal to whole cents: `.down` floors, `.up` ceils, `.plain` rounds half up.
+    static func rounded(_ x: Decimal, _ mode: NSDecimalNumber.RoundingMode) -> Cents {
+        var v = x, r = Decimal()
+        NSDecimalRound(&r, &v, 0, mode)
+        return Cents(truncating: r as NSDecimalNumber)
+    }
+
+    /// 0.4 → "40", 0.425 → "42.5".
+    static func percentText(_ f: Decimal) -> String { "\(f * 100)" }
+
+    /// Seconds after midnight as `HH:MM`, or `HH:MM:SS` when the seconds are not zero.
+    static func clock(_ secondOfDay: Int) -> String {
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let s = max(0, secondOfDay)
+        let hm = "\(two(s / 3600)):\(two(s / 60 % 60))"
+        return s % 60 == 0 ? hm : hm + ":\(two(s % 60))"
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import OpsModel
+
+/// The signal-engine's pure core: scores every feature vector with the seed's rules (trend, volume surge,
+/// breakout, momentum, sentiment) and publishes a `Signal` when the confidence is high enough and the same
+/// ticker and direction is not cooling down.
+///
+/// Rules, with `p = TradingParams.SignalParams`:
+/// - needs `sma20`, `sma20_slope` and `distance_sma20`; otherwise nothing.
+/// - trend: BULL when close > sma20 and slope ≥ `p.slopeMin`, BEAR when close < sma20 and slope ≤ −`p.slopeMin`;
+///   otherwise nothing. Adds `p.trendWeight`.
+/// - volume: passed when `volume_ratio` ≥ `p.volumeSurgeRatio`; adds `p.volumeWeight × min(1, ratio / p.volumeFullRatio)`.
+/// - breakout: `distance_sma20` ≥ `p.breakoutMinDistance` in the trend's direction; adds `p.breakoutWeight`.
+/// - momentum: `ret_5m` ≥ `p.momentumRet5m` or `ret_15m` ≥ 2 × `p.momentumRet5m` in the trend's direction; adds
+///   `p.momentumWeight`.
+/// - sentiment: when |score| ≥ `p.sentimentThreshold`, ± `p.sentimentWeight × min(1, |score|)` as it agrees or
+///   disagrees with the direction; 0 when absent, weak or exactly 0.
+///
+/// Each contribution is rounded to 4 decimals; the confidence is the sum of those rounded contributions, clamped
+/// to [0, 1] and rounded to 4 decimals, so it can be re-added from the published `rules`. A signal is published
+/// when confidence ≥ `p.minConfidence` and its event time is at least `p.cooldownMinutes` after the last
+/// signal published for the same ticker and direction (event time only).
+public struct SignalCore: StreamCore {
+    public static let name = "signal-engine"
+    public let params: TradingParams.SignalParams
+    public var serviceName: String { Self.name }
+    public var inputTopics: [String] { [Topics.features] }
+    public var outputTopics: [String] { [Topics.signals] }
+
+    struct CooldownKey: Hashable, Sendable {
+        var ticker: String
+        var direction: Direction
+    }
+
+    /// Event time of the last published signal per ticker and direction.
+    private var lastPublished: [CooldownKey: Timestamp] = [:]
+
+    /// `params.instrument` must be "options" or "stock" (`TradingParams.load` checks it).
+    public init(params: TradingParams.SignalParams = TradingParams.SignalParams()) {
+        precondition(["options", "stock"].contains(params.instrument),
+                     "signals.instrument must be options or stock, got '\(params.instrument)'")
+        self.params = params
+    }
+
+    public mutating func reset() { lastPublished = [:] }
+
+    /// The only state is the cooldown, which reaches `cooldownMinutes` back; re-reading from New York midnight of
+    /// the last processed event's date rebuilds it as long as no feature vector falls within `cooldownMinutes`
+    /// after midnight (features exist only for the regular or extended session, so a session never chains into
+    /// the previous day's).
+    public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
+        NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
+    }
+
+    public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
+        guard let fv = message.payload as? FeatureVector else { return [] }
+        guard let evaluation = Self.evaluate(fv, params: params) else { return [] }
+        guard evaluation.confidence >= params.minConfidence else { return [] }
+        let key = CooldownKey(ticker: fv.ticker, direction: evaluation.direction)
+        if let last = lastPublished[key], message.eventTime < last + Minutes(params.cooldownMinutes) { return [] }
+
+        let signal = Signal(
+            ticker: fv.ticker, direction: evaluation.direction, instrument: evaluation.instrument,
+            strategy: evaluation.strategy, confidence: evaluation.confidence, volumeRatio: fv.volumeRatio,
+            price: fv.bar.close, featuresId: message.id, rules: evaluation.rules, reason: evaluation.reason)
+        // Refuse (dead-letter) an input whose signal would itself be refused downstream; state stays unchanged.
+        do {
+            try signal.validate(eventTime: message.eventTime)
+        } catch {
+            throw .invalid("features \(message.id) would make an invalid signal: \(error.reason)")
+        }
+        lastPublished[key] = message.eventTime
+        let envelope = Envelope(id: DeterministicID.make("signal", message.id), eventTime: message.eventTime,
+                                causationId: message.id, source: Self.name, payload: signal)
+        return [Emit(Topics.signals, envelope.erased())]
+    }
+
+    // MARK: scoring
+
+    /// How one feature vector scores, before the confidence threshold and the cooldown.
+    public struct Evaluation: Sendable, Equatable {
+        public var direction: Direction
+        public var instrument: Instrument
+        public var strategy: TradeStrategy
+        /// In [0, 1], rounded to 4 decimals.
+        public var confidence: Double
+        /// trend, volume, breakout, momentum, sentiment.
+        public var rules: [RuleScore]
+        public var reason: String
+    }
+
+    /// Scores a feature vector; nil when it has no trend (missing SMA features, or no direction).
+    public static func evaluate(_ fv: FeatureVector, params p: TradingParams.SignalParams) -> Evaluation? {
+        guard let sma = fv.sma20, let slope = fv.sma20Slope, let distance = fv.distanceSma20 else { return nil }
+        let close = fv.bar.close
+        let direction: Direction
+        if close > sma, slope >= p.slopeMin {
+            direction = .bull
+        } else if close < sma, slope <= -p.slopeMin {
+            direction = .bear
+        } else {
+            return nil
+        }
+        // +1 for BULL, −1 for BEAR: every "in the trend's direction" test is on sign × value.
+        let sign: Double = direction == .bull ? 1 : -1
+        let dir = direction.rawValue
+        var rules = [RuleScore]()
+        var parts = [String]()
+
+        // Trend.
+        let trend = round4(p.trendWeight)
+        let cmp = direction == .bull ? ">" : "<"
+        let slopeCmp = direction == .bull ? "≥ \(f5(p.slopeMin))" : "≤ \(f5(-p.slopeMin))"
+        rules.append(RuleScore(rule: "trend", passed: true, contribution: trend,
+                               detail: "\(dir): close \(f2(close)) \(cmp) sma20 \(f2(sma)), slope \(s5(slope))/bar \(slopeCmp)"))
+        parts.append("trend \(dir) (close \(f2(close)) \(cmp) sma20 \(f2(sma)), slope \(s5(slope))/bar) \(s2(trend))")
+
+        // Volume surge.
+        let volume: Double
+        if let ratio = fv.volumeRatio {
+            let passed = ratio >= p.volumeSurgeRatio
+            let scale = p.volumeFullRatio > 0 ? min(1, ratio / p.volumeFullRatio) : 1
+            volume = passed ? round4(p.volumeWeight * scale) : 0
+            let detail = passed
+                ? "volume ratio \(f2(ratio))x ≥ surge \(f2(p.volumeSurgeRatio))x; \(f2(p.volumeWeight)) × min(1, \(f2(ratio)) / \(f2(p.volumeFullRatio)))"
+                : "volume ratio \(f2(ratio))x < surge \(f2(p.volumeSurgeRatio))x"
+            rules.append(RuleScore(rule: "volume", passed: passed, contribution: volume, detail: detail))
+            parts.append("volume \(f2(ratio))x \(s2(volume))")
+        } else {
+            volume = 0
+            rules.append(RuleScore(rule: "volume", passed: false, contribution: 0, detail: "volume ratio not available yet"))
+            parts.append("volume n/a \(s2(0))")
+        }
+
+        // Breakout.
+        let breakoutPassed = sign * distance >= p.breakoutMinDistance
+        let breakout = breakoutPassed ? round4(p.breakoutWeight) : 0
+        let threshold = sign * p.breakoutMinDistance
+        let breakoutCmp = direction == .bull ? (breakoutPassed ? "≥" : "<") : (breakoutPassed ? "≤" : ">")
+        rules.append(RuleScore(rule: "breakout", passed: breakoutPassed, contribution: breakout,
+                               detail: "distance from sma20 \(s4(distance)) \(breakoutCmp) \(s4(threshold))"))
+        parts.append("breakout \(s2(breakout)) (distance \(s4(distance)))")
+
+        // Momentum.
+        let m5 = p.momentumRet5m, m15 = 2 * p.momentumRet5m
+        let by5 = fv.ret5m.map { sign * $0 >= m5 } ?? false
+        let by15 = fv.ret15m.map { sign * $0 >= m15 } ?? false
+        let momentumPassed = by5 || by15
+        let momentum = momentumPassed ? round4(p.momentumWeight) : 0
+        let want = direction == .bull ? "≥" : "≤"
+        let momentumDetail: String
+        let momentumShown: String
+        if by5 {
+            momentumDetail = "ret_5m \(s4(fv.ret5m!)) \(want) \(s4(sign * m5))"
+            momentumShown = "ret_5m \(s4(fv.ret5m!))"
+        } else if by15 {
+            momentumDetail = "ret_15m \(s4(fv.ret15m!)) \(want) \(s4(sign * m15))"
+            momentumShown = "ret_15m \(s4(fv.ret15m!))"
+        } else {
+            momentumDetail = "neither ret_5m \(opt4(fv.ret5m)) \(want) \(s4(sign * m5)) nor ret_15m \(opt4(fv.ret15m)) \(want) \(s4(sign * m15))"
+            momentumShown = "ret_5m \(opt4(fv.ret5m))"
+        }
+        rules.append(RuleScore(rule: "momentum", passed: momentumPassed, contribution: momentum, detail: momentumDetail))
+        parts.append("momentum \(s2(momentum)) (\(momentumShown))")
+
+        // Sentiment.
+        let sentiment: Double
+        if let score = fv.sentimentScore {
+            if abs(score) >= p.sentimentThreshold, score != 0 {
+                let aligned = (score > 0) == (direction == .bull)
+                let size = round4(p.sentimentWeight * min(1, abs(score)))
+                sentiment = aligned ? size : round4(-size)
+                let detail = aligned
+                    ? "score \(s2(score)) agrees with \(dir) (|score| ≥ \(f2(p.sentimentThreshold))): boost"
+                    : "score \(s2(score)) opposes \(dir) (|score| ≥ \(f2(p.sentimentThreshold))): penalty"
+                rules.append(RuleScore(rule: "sentiment", passed: aligned, contribution: sentiment, detail: detail))
+                parts.append("sentiment \(s2(sentiment)) (\(f2(score)) \(aligned ? "aligned" : "opposed"))")
+            } else {
+                sentiment = 0
+                rules.append(RuleScore(rule: "sentiment", passed: false, contribution: 0,
+                                       detail: "score \(s2(score)) weak (|score| < \(f2(p.sentimentThreshold)) or 0): no effect"))
+                parts.append("sentiment \(s2(0)) (\(f2(score)) weak)")
+            }
+        } else {
+            sentiment = 0
+            rules.append(RuleScore(rule: "sentiment", passed: false, contribution: 0,
+                                   detail: "no sentiment score this session (absent): no effect"))
+            parts.append("sentiment \(s2(0)) (absent)")
+        }
+
+        let confidence = round4(min(1, max(0, trend + volume + breakout + momentum + sentiment)))
+
+        let swing = abs(slope) >= p.swingSlopeMin && (fv.ret15m.map { sign * $0 >= p.swingRet15Min } ?? false)
+        let instrument: Instrument = p.instrument == "stock" ? .stock : (direction == .bull ? .call : .put)
+        let reason = parts.joined(separator: "; ") + " → confidence \(f2(confidence))"
+        return Evaluation(direction: direction, instrument: instrument, strategy: swing ? .swingTrade : .dayTrade,
+                          confidence: confidence, rules: rules, reason: reason)
+    }
+
+    /// Rounded to 4 decimals, never −0.
+    static func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 + 0.0 }
+}
+
+private func f2(_ x: Double) -> String { String(format: "%.2f", x + 0.0) }
+private func s2(_ x: Double) -> String { String(format: "%+.2f", x + 0.0) }
+private func s4(_ x: Double) -> String { String(format: "%+.4f", x + 0.0) }
+private func f5(_ x: Double) -> String { String(format: "%.5f", x + 0.0) }
+private func s5(_ x: Double) -> String { String(format: "%+.5f", x + 0.0) }
+private func opt4(_ x: Double?) -> String { x.map(s4) ?? "n/a" }

@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import OpsModel
+import OpsRuntime
+import SignalCore
+
+/// signal-engine: feature vectors → trade signals with a rule-by-rule confidence breakdown.
+@main
+struct SignalEngine: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signal-engine",
+        abstract: "Turns feature vectors into BULL/BEAR signals (trend, volume surge, breakout, momentum, sentiment).",
+        discussion: "Reads \(Topics.features); writes \(Topics.signals). Thresholds: the 'signals' section of config/trading_params.json (or --set trading_params=PATH).")
+
+    @OptionGroup var options: ServiceOptions
+
+    func run() async throws {
+        try await StreamServiceMain.run(service: SignalCore.name, options: options, keys: [ServiceOptions.tradingParamsKey]) { config in
+            SignalCore(params: try config.tradingParams().signals)
+        }
+    }
+}

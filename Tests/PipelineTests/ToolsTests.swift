@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `opsctl size` and `opsctl check-contract` run the dispatcher's own code paths and print one JSON object.
+@Suite("opsctl size and check-contract")
+struct ToolsTests {
+    func json(_ args: [String]) throws -> [String: Any] {
+        let r = try Harness.run("opsctl", args)
+        #expect(r.status == 0, "\(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "one JSON object: \(r.stdout)")
+    }
+
+    @Test func sizeFollowsTheTiers() throws {
+        let tiny = try json(["size", "--buying-power", "1000", "--premium", "2.50", "--strategy", "day_trade"])
+        #expect(tiny["tier"] as? String == "tiny")
+        #expect(tiny["risk_pct"] as? Double == 0.25)
+        #expect(tiny["risk_dollars"] as? Double == 250)
+        #expect(tiny["contracts"] as? Int == 1)
+        #expect(tiny["total_cost"] as? Double == 250)
+        let large = try json(["size", "--buying-power", "182000", "--premium", "2.50", "--strategy", "day_trade"])
+        #expect(large["rationale"] as? String == "Tier: large, Strategy: day_trade, Risk: 1.0% of $182000 = $1820, Premium: $2.50 × 100 = $250/contract, Contracts: 7 (cap: 10), Total: $1750")
+        let swing = try json(["size", "--buying-power", "3000", "--premium", "1.00", "--strategy", "swing_trade"])
+        #expect(swing["tier"] as? String == "small" && swing["contracts"] as? Int == 2)
+    }
+
+    @Test func checkContractUsesMidForTheSpread() throws {
+        let ok = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-15", "--as-of", "2024-03-08T15:30:00Z"])
+        #expect(ok["valid"] as? Bool == true)
+        #expect(abs((ok["spread_pct"] as! Double) - 1.98) < 0.005)
+        #expect(abs((ok["mid"] as! Double) - 2.525) < 1e-9)
+        let cheap = try json(["check-contract", "--bid", "0.28", "--ask", "0.30", "--expiration", "2024-03-15", "--as-of", "2024-03-08T15:30:00Z"])
+        #expect(cheap["valid"] as? Bool == false)
+        #expect((cheap["reason"] as? String)?.contains("Premium too low") == true)
+        let expired = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-08", "--as-of", "2024-03-08T21:01:00Z"])
+        #expect(expired["valid"] as? Bool == false)
+    }
+
+    @Test func badArgumentsSayWhatToType() throws {
+        let r = try Harness.run("opsctl", ["check-contract", "--bid", "1", "--ask", "1.1", "--expiration", "03/15/2024", "--as-of", "2024-03-08T15:30:00Z"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--expiration takes YYYY-MM-DD"))
+        let s = try Harness.run("opsctl", ["size", "--buying-power", "1000", "--premium", "2.505"])
+        #expect(s.status != 0)
+        #expect(s.stderr.contains("whole cents"))
+    }
+}
