@@ -102,7 +102,10 @@ public struct PositionManagerCore: StreamCore {
     public let rules: [ExitRule]
 
     public var serviceName: String { Self.name }
-    public var inputTopics: [String] { [Topics.fills, Topics.orderEvents, Topics.chains] }
+    /// At equal event time: fills, then chains, then order events. Order events at a chain's time are caused by
+    /// orders of that time (this service's own exits among them), so they must sort after the chain; the other way
+    /// round the position-manager would wait on its own exit orders and the loop could never advance.
+    public var inputTopics: [String] { [Topics.fills, Topics.chains, Topics.orderEvents] }
     public var outputTopics: [String] { [Topics.positions, Topics.orders] }
 
     /// Position events come from fills (opened, closed) and chains (marked, exit_requested); exit orders only

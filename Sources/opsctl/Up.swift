@@ -21,7 +21,7 @@ struct ServiceSpec: Sendable {
                     outputs: [Topics.decisions, Topics.orders]),
         ServiceSpec(name: "broker-gateway", groupId: "broker-gateway", inputs: [Topics.chains, Topics.orders],
                     outputs: [Topics.orderEvents, Topics.fills, Topics.accounts]),
-        ServiceSpec(name: "position-manager", groupId: "position-manager", inputs: [Topics.fills, Topics.orderEvents, Topics.chains],
+        ServiceSpec(name: "position-manager", groupId: "position-manager", inputs: [Topics.fills, Topics.chains, Topics.orderEvents],
                     outputs: [Topics.positions, Topics.orders]),
     ]
 }

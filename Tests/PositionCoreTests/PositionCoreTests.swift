@@ -390,7 +390,7 @@ struct RuntimeContract {
     func topology() {
         let core = PositionManagerCore(params: TradingParams())
         #expect(PositionManagerCore.name == "position-manager" && core.serviceName == "position-manager")
-        #expect(core.inputTopics == [Topics.fills, Topics.orderEvents, Topics.chains])
+        #expect(core.inputTopics == [Topics.fills, Topics.chains, Topics.orderEvents])
         #expect(core.outputTopics == [Topics.positions, Topics.orders])
         #expect(core.outputCauses == [Topics.positions: [Topics.fills: 0, Topics.chains: 0], Topics.orders: [Topics.chains: 0]])
         #expect(core.restoreStart(topic: Topics.fills, after: utc("2024-03-12T15:00:00Z")) == .distantPast)
