@@ -69,6 +69,10 @@ public struct KafkaConsumerConfig: Sendable {
         "auto.offset.reset": "earliest",
         "session.timeout.ms": "6000",
         "heartbeat.interval.ms": "500",
+        // The embedded mock broker answers an empty fetch only after this long and does not wake it on new data;
+        // 10 ms keeps each hop of the dispatcher → broker → position-manager loop short (a real broker wakes
+        // long-polls itself, so raise it there with --kafka fetch.wait.max.ms=500).
+        "fetch.wait.max.ms": "10",
         "socket.nagle.disable": "true",
     ]
 
