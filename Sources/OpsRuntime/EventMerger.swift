@@ -37,6 +37,7 @@ public struct EventMerger: Sendable {
     private var pending: [PendingEvent] = []
     private var nextOffset: [PartitionID: Int64] = [:]
     private var lastReleased: [PartitionID: Timestamp] = [:]
+    private var floors: [PartitionID: Timestamp] = [:]
 
     struct UpstreamState: Sendable {
         var of: Int32
@@ -57,6 +58,13 @@ public struct EventMerger: Sendable {
         pending = []
         nextOffset = [:]
         lastReleased = [:]
+        floors = [:]
+    }
+
+    /// A watermark the partition had reached before a restart (from the commit metadata): promises only move
+    /// forward, so it holds until the partition's own watermark messages pass it.
+    public mutating func restoreWatermark(_ w: Timestamp, at p: PartitionID) {
+        floors[p] = max(floors[p] ?? .distantPast, w)
     }
 
     public var assignedPartitions: [PartitionID] { assigned.sorted() }
@@ -65,6 +73,12 @@ public struct EventMerger: Sendable {
     /// The watermark of one partition, nil until it has heard from every upstream partition it depends on (and,
     /// for a topic several services write, from each of them).
     public func watermark(of p: PartitionID) -> Timestamp? {
+        let heard = heardWatermark(of: p)
+        guard let floor = floors[p] else { return heard }
+        return max(floor, heard ?? floor)
+    }
+
+    private func heardWatermark(of p: PartitionID) -> Timestamp? {
         guard let ups = upstream[p], !ups.isEmpty else { return nil }
         if let expected = expectedProducers[p.topic], !expected.isEmpty {
             let heard = Set(ups.keys.map { String($0.split(separator: "|", maxSplits: 1)[0]) })

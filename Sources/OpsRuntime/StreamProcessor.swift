@@ -130,6 +130,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             restoreUntil[id] = c.offset
             let meta = CommitMetadata(c.metadata)
             if let m = c.metadata { committedMetadata[id] = m }
+            if let w = meta?.watermark { merger.restoreWatermark(w, at: id) }
             result.append(TopicPartitionOffset(p, offset: min(meta?.restoreOffset ?? c.offset, c.offset)))
         }
         var restoring = [String]()
@@ -289,13 +290,17 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         var offsets = [TopicPartitionOffset]()
         for (p, c) in merger.committable() {
             guard c.offset > (committedOffsets[p] ?? -1) else { continue }
-            var meta = committedMetadata[p]
+            var meta = CommitMetadata(committedMetadata[p]) ?? CommitMetadata()
             if let last = c.lastReleased {
                 let boundary = core.restoreStart(topic: p.topic, after: last)
                 let r = boundary <= .distantPast ? 0 : (restoreLog[p]?.firstOffset(atOrAfter: boundary) ?? c.offset)
-                meta = CommitMetadata(lastProcessed: last, restoreOffset: min(r, c.offset)).text
+                meta.lastProcessed = last
+                meta.restoreOffset = min(r, c.offset)
             }
-            offsets.append(TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: c.offset, metadata: meta))
+            // The partition's watermark goes with the offset: a restart that resumes after the last watermark
+            // message must not wait for a new one (upstream may be waiting on this service).
+            if let w = merger.watermark(of: p) { meta.watermark = w }
+            offsets.append(TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: c.offset, metadata: meta.text))
         }
         guard !offsets.isEmpty else { return }
         try consumer.commit(offsets)
@@ -307,26 +312,38 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     }
 }
 
-/// What a commit records besides the offset: the event time of the last input processed from the partition and
-/// the offset from which re-reading rebuilds the core's state (`t=<ms>;r=<offset>`).
+/// What a commit records besides the offset (`t=<ms>;r=<offset>;w=<ms>`, parts optional): the event time of the
+/// last input processed from the partition, the offset from which re-reading rebuilds the core's state, and the
+/// partition's watermark at the commit.
 struct CommitMetadata: Equatable {
-    var lastProcessed: Timestamp
-    var restoreOffset: Int64
+    var lastProcessed: Timestamp?
+    var restoreOffset: Int64?
+    var watermark: Timestamp?
 
-    init(lastProcessed: Timestamp, restoreOffset: Int64) { self.lastProcessed = lastProcessed; self.restoreOffset = restoreOffset }
-
-    init?(_ text: String?) {
-        guard let text else { return nil }
-        var t: Int64?, r: Int64?
-        for part in text.split(separator: ";") {
-            if part.hasPrefix("t=") { t = Int64(part.dropFirst(2)) }
-            if part.hasPrefix("r=") { r = Int64(part.dropFirst(2)) }
-        }
-        guard let t, let r else { return nil }
-        self.init(lastProcessed: Timestamp(ms: t), restoreOffset: r)
+    init(lastProcessed: Timestamp? = nil, restoreOffset: Int64? = nil, watermark: Timestamp? = nil) {
+        self.lastProcessed = lastProcessed; self.restoreOffset = restoreOffset; self.watermark = watermark
     }
 
-    var text: String { "t=\(lastProcessed.ms);r=\(restoreOffset)" }
+    init?(_ text: String?) {
+        guard let text, !text.isEmpty else { return nil }
+        for part in text.split(separator: ";") {
+            guard let eq = part.firstIndex(of: "="), let v = Int64(part[part.index(after: eq)...]) else { return nil }
+            switch part[..<eq] {
+            case "t": lastProcessed = Timestamp(ms: v)
+            case "r": restoreOffset = v
+            case "w": watermark = Timestamp(ms: v)
+            default: return nil
+            }
+        }
+    }
+
+    var text: String {
+        var parts = [String]()
+        if let lastProcessed { parts.append("t=\(lastProcessed.ms)") }
+        if let restoreOffset { parts.append("r=\(restoreOffset)") }
+        if let watermark { parts.append("w=\(watermark.ms)") }
+        return parts.joined(separator: ";")
+    }
 }
 
 /// (event time, offset) of the messages consumed from one partition, oldest first, so the offset where a

@@ -49,7 +49,7 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Starting cash of the simulated broker account, in dollars (picks the account tier).") var accountSize: String = "100000"
     @Option(help: "Partitions for every topic of the embedded broker (default: per-topic counts).") var partitions: Int32?
     @Option(name: .customLong("replicas"), help: ArgumentHelp("Replicas of a service (repeatable).", valueName: "service=N")) var replicas: [String] = []
-    @Option(name: .customLong("kill-after"), help: ArgumentHelp("Fault injection: SIGKILL a service once its first output topic holds N messages, then restart it (repeatable).", valueName: "service=N")) var killAfter: [String] = []
+    @Option(name: .customLong("kill-after"), help: ArgumentHelp("Fault injection: SIGKILL a service once its first output topic holds N data messages (watermarks not counted), then restart it (repeatable).", valueName: "service=N")) var killAfter: [String] = []
     @Option(help: "Also write the summary as JSON to this file.") var summaryJson: String?
     @Option(help: "Directory for the processes' logs (default: a new temporary directory).") var logDir: String?
     @Option(help: "Give up if the run has not finished after this many seconds.") var timeout: Double = 900
@@ -210,15 +210,23 @@ final class UpRunner: @unchecked Sendable {
                              logPath: "\(logDir)/market-feed.log", captureStdout: true)
         note("started \(children.map { "\($0.name) (pid \($0.pid))" }.joined(separator: ", ")), market-feed (pid \(feed.pid))")
         var pendingKills = plan.killAfter
+        var counters = [String: DataCounter]()
+        for name in plan.killAfter.keys {
+            if let out = ServiceSpec.pipeline.first(where: { $0.name == name })?.outputs.first {
+                counters[name] = try DataCounter(client: client, topic: out, logger: logger)
+            }
+        }
+        defer { for c in counters.values { c.close() } }
         let deadline = started.addingTimeInterval(plan.timeout)
         func supervise() throws {
             for c in children where !c.isRunning {
                 throw UpError("\(c.name) stopped unexpectedly (\(c.exitDescription)); see its log in \(c.logPath)")
             }
             for (name, threshold) in pendingKills {
-                guard let spec = ServiceSpec.pipeline.first(where: { $0.name == name }), let out = spec.outputs.first else { continue }
-                let produced = try endOffsets(client: client, topic: out)
-                guard produced >= Int64(threshold), let victim = serviceChildren[name]?.first else { continue }
+                guard let counter = counters[name] else { continue }
+                let out = counter.topic
+                let produced = try counter.count()
+                guard produced >= threshold, let victim = serviceChildren[name]?.first else { continue }
                 victim.killNow()
                 victim.wait(timeout: 10)
                 let fresh = try victim.restarted()
@@ -281,8 +289,26 @@ final class UpRunner: @unchecked Sendable {
     }
 }
 
-/// Sum of the end offsets of a topic's partitions (messages ever written, watermarks included).
-func endOffsets(client: KafkaClientConfig, topic: String) throws -> Int64 {
-    let lag = try consumerGroupLag(client: client, groupId: "opsctl-probe", topics: [topic], logger: Logger(label: "probe"))
-    return lag.values.reduce(0) { $0 + $1.end }
+/// Counts the data messages (not watermarks) written to a topic so far, reading it as it grows.
+final class DataCounter {
+    let topic: String
+    private let consumer: KafkaConsumer
+    private var seen = 0
+    private static let watermarkPrefix = Array(#"{"type":"watermark""#.utf8)
+
+    init(client: KafkaClientConfig, topic: String, logger: Logger) throws {
+        self.topic = topic
+        consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: "opsctl-counter"), logger: logger)
+        let n = try consumer.partitionCount(topic: topic)
+        try consumer.assign((0..<Int32(n)).map { TopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
+    }
+
+    func count() throws -> Int {
+        while let m = try consumer.poll(timeoutMs: 0) {
+            if !m.value.starts(with: Self.watermarkPrefix) { seen += 1 }
+        }
+        return seen
+    }
+
+    func close() { consumer.close() }
 }

@@ -94,14 +94,24 @@ struct PipelineTests {
         let r = try Harness.run("opsctl", ["up", "--brokers", broker.bootstrap, "--record", dir.path, "--log-dir", dir.appendingPathComponent("logs").path] + Self.small)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try Harness.recorded(dir, Topics.features) == Harness.recorded(a, Topics.features), "the pipeline went on and the good data gave the same features")
+        for topic in [Topics.signals, Topics.decisions, Topics.orders, Topics.fills, Topics.positions] {
+            #expect(try Harness.recorded(dir, topic) == Harness.recorded(a, topic), "\(topic): bad input changed no trade")
+        }
 
+        // Every service that reads a topic refuses its bad messages itself: one dead letter per (message, consumer).
+        let consumers: [String: Set<String>] = [
+            Topics.bars: ["feature-computer"], Topics.sentiment: ["feature-computer"],
+            Topics.chains: ["feature-computer", "dispatcher", "broker-gateway", "position-manager"],
+        ]
         let letters = try TopicReader.envelopes(client: broker.client, topic: Topics.deadLetter, logger: Harness.logger).compactMap { $0.payload as? DeadLetter }
-        #expect(letters.count == injected.count, "one dead letter per bad message: \(letters.map(\.reason))")
+        #expect(letters.count == injected.reduce(0) { $0 + consumers[$1.0]!.count }, "one dead letter per bad message and consumer: \(letters.map(\.reason))")
         for (topic, bytes, kind) in injected {
-            let match = letters.first { $0.topic == topic && Base64.decode($0.originalBase64) == bytes }
-            #expect(match != nil, "\(topic) \(kind) \(text(bytes)) was dead-lettered")
-            #expect(match?.errorKind == kind, "\(text(bytes)): \(match?.reason ?? "-")")
-            #expect((match?.reason.count ?? 0) > 5)
+            let matches = letters.filter { $0.topic == topic && Base64.decode($0.originalBase64) == bytes }
+            #expect(Set(matches.map(\.service)) == consumers[topic]!, "\(topic) \(kind) \(text(bytes)) was dead-lettered by every consumer")
+            for m in matches {
+                #expect(m.errorKind == kind, "\(text(bytes)): \(m.reason)")
+                #expect(m.reason.count > 5)
+            }
         }
         let v = try Harness.run("/usr/bin/env", ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/validate-recording.py").path, dir.path, "--allow-unparsed"])
         #expect(v.status == 0, "dead letters and everything else the services emitted validate: \(v.stdout)")

@@ -3,8 +3,9 @@ import Testing
 import TestSupport
 
 /// `opsctl size` and `opsctl check-contract` run the dispatcher's own code paths and print one JSON object.
+extension PipelineTests {
 @Suite("opsctl size and check-contract")
-struct ToolsTests {
+struct Tools {
     func json(_ args: [String]) throws -> [String: Any] {
         let r = try Harness.run("opsctl", args)
         #expect(r.status == 0, "\(r.stderr)")
@@ -44,4 +45,5 @@ struct ToolsTests {
         #expect(s.status != 0)
         #expect(s.stderr.contains("whole cents"))
     }
+}
 }

@@ -6,8 +6,9 @@ import Testing
 import TestSupport
 
 /// Issue 3 end to end: all six services as separate processes trade the synthetic market on the simulated broker.
-@Suite("Trading pipeline end to end", .serialized)
-struct TradingPipelineTests {
+extension PipelineTests {
+@Suite("Trading pipeline end to end")
+struct Trading {
     static let tradingTopics = [Topics.signals, Topics.decisions, Topics.orders, Topics.orderEvents, Topics.fills, Topics.accounts, Topics.positions]
 
     static func lines(_ dir: URL, _ topic: String) throws -> [[String: Any]] {
@@ -123,8 +124,9 @@ struct TradingPipelineTests {
     }
 
     @Test("SIGKILL of the dispatcher mid-run: no order lost, none placed twice")
-    func killDispatcher() throws { try killAndCompare("dispatcher", after: 40) }
+    func killDispatcher() throws { try killAndCompare("dispatcher", after: 15) }
 
     @Test("SIGKILL of the broker-gateway mid-run: no order lost, none placed twice")
-    func killBrokerGateway() throws { try killAndCompare("broker-gateway", after: 60) }
+    func killBrokerGateway() throws { try killAndCompare("broker-gateway", after: 6) }
+}
 }

@@ -171,10 +171,26 @@ struct RuntimeBookkeepingTests {
     }
 
     @Test func commitMetadataRoundTrip() {
-        let m = CommitMetadata(lastProcessed: Timestamp(ms: 1_700_000_000_000), restoreOffset: 42)
+        let m = CommitMetadata(lastProcessed: Timestamp(ms: 1_700_000_000_000), restoreOffset: 42, watermark: Timestamp(ms: 1_700_000_060_000))
+        #expect(m.text == "t=1700000000000;r=42;w=1700000060000")
         #expect(CommitMetadata(m.text) == m)
+        #expect(CommitMetadata("w=5") == CommitMetadata(watermark: Timestamp(ms: 5)))
         #expect(CommitMetadata("garbage") == nil)
         #expect(CommitMetadata(nil) == nil)
+    }
+
+    @Test("a restored watermark holds after a restart until the partition's own promises pass it")
+    func restoredWatermark() {
+        let p = PartitionID(Topics.orders, 0)
+        var m = EventMerger(topicRanks: [Topics.orders], expectedProducers: [Topics.orders: ["dispatcher", "position-manager"]])
+        m.assign([p])
+        m.restoreWatermark(EventMergerTests.t0 + Minutes(5), at: p)
+        #expect(m.watermark(of: p) == EventMergerTests.t0 + Minutes(5), "known without a new watermark message")
+        m.watermark(EventMergerTests.wm(producer: "dispatcher", Topics.signals), time: EventMergerTests.t0 + Minutes(9), at: p, offset: 0)
+        m.watermark(EventMergerTests.wm(producer: "position-manager", Topics.chains), time: EventMergerTests.t0 + Minutes(7), at: p, offset: 1)
+        #expect(m.watermark(of: p) == EventMergerTests.t0 + Minutes(7))
+        m.assign([p])
+        #expect(m.watermark(of: p) == nil, "a new assignment starts over")
     }
 
     @Test func restoreLogFindsTheFirstOffsetAtOrAfterABoundary() {
