@@ -130,8 +130,11 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             restoreUntil[id] = c.offset
             let meta = CommitMetadata(c.metadata)
             if let m = c.metadata { committedMetadata[id] = m }
-            if let w = meta?.watermark { merger.restoreWatermark(w, at: id) }
-            result.append(TopicPartitionOffset(p, offset: min(meta?.restoreOffset ?? c.offset, c.offset)))
+            let start = min(meta?.restoreOffset ?? c.offset, c.offset)
+            // A partition re-read from an earlier offset rebuilds its watermark from the re-read watermark messages,
+            // in the original order; one resumed where it stopped starts from the watermark stored with the commit.
+            if start == c.offset, let w = meta?.watermark { merger.restoreWatermark(w, at: id) }
+            result.append(TopicPartitionOffset(p, offset: start))
         }
         var restoring = [String]()
         for o in result {

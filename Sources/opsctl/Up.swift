@@ -251,8 +251,11 @@ final class UpRunner: @unchecked Sendable {
         var groups = ServiceSpec.pipeline.map { ($0.groupId, $0.inputs) }
         if recorder != nil { groups.append(("recorder", Topics.all.map(\.name))) }
         var previousEnds: [String: Int64]? = nil
+        var lastBehind = [String]()
         while true {
-            try supervise()
+            do { try supervise() } catch let e as UpError where e.description.hasPrefix("timed out") {
+                throw UpError("\(e.description); not caught up: \(lastBehind.prefix(12).joined(separator: "; "))")
+            }
             var ends = [String: Int64]()
             var behind = [String]()
             for (group, topics) in groups {
@@ -263,6 +266,7 @@ final class UpRunner: @unchecked Sendable {
                 }
             }
             if behind.isEmpty, previousEnds == ends { break }
+            lastBehind = behind.sorted()
             previousEnds = behind.isEmpty ? ends : nil
             Thread.sleep(forTimeInterval: 0.3)
         }
