@@ -361,20 +361,3 @@ struct LedgerState: Sendable {
     init(cash: Cents) { self.cash = cash }
 }
 
-/// Overflow-checked cent arithmetic (nil on overflow), for amounts derived from untrusted order fields.
-enum Checked {
-    static func mul(_ values: Cents...) -> Cents? {
-        var r: Cents = 1
-        for v in values {
-            let (p, o) = r.multipliedReportingOverflow(by: v)
-            if o { return nil }
-            r = p
-        }
-        return r
-    }
-
-    static func add(_ a: Cents, _ b: Cents) -> Cents? {
-        let (s, o) = a.addingReportingOverflow(b)
-        return o ? nil : s
-    }
-}

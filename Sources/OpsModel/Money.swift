@@ -49,3 +49,21 @@ public enum Money {
         return Cents(truncating: floored as NSDecimalNumber)
     }
 }
+
+/// Overflow-checked cent arithmetic (nil on overflow), for amounts derived from untrusted message fields.
+public enum Checked {
+    public static func mul(_ values: Cents...) -> Cents? {
+        var r: Cents = 1
+        for v in values {
+            let (p, o) = r.multipliedReportingOverflow(by: v)
+            if o { return nil }
+            r = p
+        }
+        return r
+    }
+
+    public static func add(_ a: Cents, _ b: Cents) -> Cents? {
+        let (s, o) = a.addingReportingOverflow(b)
+        return o ? nil : s
+    }
+}

@@ -378,20 +378,3 @@ public struct PositionManagerCore: StreamCore {
     }
 }
 
-/// Overflow-checked cent arithmetic (nil on overflow).
-enum Checked {
-    static func mul(_ values: Cents...) -> Cents? {
-        var r: Cents = 1
-        for v in values {
-            let (p, o) = r.multipliedReportingOverflow(by: v)
-            if o { return nil }
-            r = p
-        }
-        return r
-    }
-
-    static func add(_ a: Cents, _ b: Cents) -> Cents? {
-        let (s, o) = a.addingReportingOverflow(b)
-        return o ? nil : s
-    }
-}
