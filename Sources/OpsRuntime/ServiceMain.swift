@@ -85,9 +85,11 @@ public enum StreamServiceMain {
         settings.batchSize = try config.int("batch_size", in: 1...100_000)
         settings.useWatermarks = config.bool("watermarks") ?? true
         settings.observer = observer
+        // Metrics first: the processor creates its counters at init, against whatever factory is bootstrapped then.
+        let metrics = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger)
         let processor = try StreamProcessor(core: core, settings: settings, logger: logger)
         var services: [any Service] = [BlockingService(name: "stream-processor") { stop in try processor.run(stop: stop) }]
-        if let m = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger) { services.append(m) }
+        if let metrics { services.append(metrics) }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }

@@ -1,0 +1,58 @@
+import Foundation
+import Kafka
+import OpsModel
+import OpsRuntime
+import Testing
+import TestSupport
+
+extension PipelineTests {
+    /// What an operator does beside `opsctl up`: replay a recording, tail a topic, scrape a service's metrics.
+    @Suite("Operator tools")
+    struct OperatorTools {
+        @Test("opsctl up --replay DIR reproduces the recorded run: same features, signals, decisions, orders and fills")
+        func replayReproducesARecording() throws {
+            let a = try PipelineTests.reference.get()
+            let (r, b) = try Harness.up(["--replay", a.path])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("replay of"))
+            for topic in [Topics.features, Topics.signals, Topics.decisions, Topics.orders, Topics.fills, Topics.positions] {
+                #expect(try Harness.recorded(b, topic) == Harness.recorded(a, topic), "\(topic) reproduced")
+            }
+        }
+
+        @Test("opsctl tail prints a topic as JSON lines")
+        func tail() throws {
+            let broker = try Harness.BrokerProcess()
+            defer { broker.stop() }
+            let producer = try KafkaProducer(config: KafkaProducerConfig(client: broker.client), logger: Harness.logger)
+            let bar = Bar(ticker: "SPY", start: Timestamp(iso8601: "2024-03-04T15:00:00Z")!, open: 1, high: 1, low: 1, close: 1, volume: 1)
+            let env = MarketEvent.bar(bar).envelope(source: "test")
+            _ = try producer.send([ProducerRecord(topic: Topics.bars, key: Array("SPY".utf8), value: try env.encoded())])
+            producer.close()
+            let r = try Harness.run("opsctl", ["tail", Topics.bars, "--brokers", broker.bootstrap, "--from-beginning", "--count", "1", "--idle-exit", "20"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let line = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            #expect(line?["id"] as? String == env.id)
+        }
+
+        @Test("a service serves Prometheus metrics on --metrics-port")
+        func metricsEndpoint() throws {
+            let broker = try Harness.BrokerProcess()
+            defer { broker.stop() }
+            let port = try Harness.freePort()
+            let p = Process()
+            p.executableURL = TestPaths.binDir.appendingPathComponent("feature-computer")
+            p.arguments = ["--brokers", broker.bootstrap, "--metrics-port", String(port), "--log-level", "warning"]
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            defer { p.terminate(); p.waitUntilExit() }
+            var body = ""
+            for _ in 0..<100 where !body.contains("ops_") {
+                body = (try? Harness.tcp(host: "127.0.0.1", port: port, send: "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")) ?? ""
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            #expect(body.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(body.contains("# TYPE ops_"), "Prometheus text exposition: \(body.prefix(300))")
+        }
+    }
+}
