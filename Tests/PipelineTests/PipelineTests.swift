@@ -141,5 +141,12 @@ struct PipelineTests {
         let f = try Harness.run("feature-computer", ["--brokers", "127.0.0.1:1", "--set", "slope_lookbak=3"])
         #expect(f.status == 2)
         #expect(f.stderr.contains("unknown config key 'slope_lookbak'"))
+        let params = NSTemporaryDirectory() + "ops-params-\(UUID().uuidString).json"
+        try #"{"liquidity_thresholds": {"max_sprad_pct": 5}}"#.write(toFile: params, atomically: true, encoding: .utf8)
+        let d = try Harness.run("dispatcher", ["--brokers", "127.0.0.1:1", "--set", "trading_params=\(params)"])
+        #expect(d.status == 2)
+        #expect(d.stderr.contains("unknown key 'liquidity_thresholds.max_sprad_pct'"), "\(d.stderr)")
+        let b = try Harness.run("broker-gateway", ["--brokers", "127.0.0.1:1", "--broker", "alpaca"])
+        #expect(b.status != 0 && b.stderr.contains("use --broker sim"))
     }
 }
