@@ -73,6 +73,9 @@ public struct KafkaConsumerConfig: Sendable {
         // 10 ms keeps each hop of the dispatcher → broker → position-manager loop short (a real broker wakes
         // long-polls itself, so raise it there with --kafka fetch.wait.max.ms=500).
         "fetch.wait.max.ms": "10",
+        // Range assignment gives partition i of every subscribed topic to the same member: topics keyed alike with
+        // equal partition counts stay co-partitioned, so a replica joining bars with sentiment sees both of a ticker.
+        "partition.assignment.strategy": "range",
         "socket.nagle.disable": "true",
     ]
 

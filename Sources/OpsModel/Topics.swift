@@ -27,8 +27,8 @@ public enum Topics {
 
     public static let all: [Spec] = [
         Spec(name: bars, partitions: 4, types: [Bar.self], watermarked: true, key: "ticker"),
-        Spec(name: chains, partitions: 4, types: [OptionChain.self], watermarked: true, key: "underlying"),
-        Spec(name: sentiment, partitions: 2, types: [SentimentScore.self], watermarked: true, key: "ticker"),
+        Spec(name: chains, partitions: 4, types: [OptionChain.self], watermarked: true, key: "ticker"),
+        Spec(name: sentiment, partitions: 4, types: [SentimentScore.self], watermarked: true, key: "ticker"),
         Spec(name: features, partitions: 4, types: [FeatureVector.self], watermarked: true, key: "ticker", producers: ["feature-computer"]),
         Spec(name: deadLetter, partitions: 1, types: [DeadLetter.self], watermarked: false, key: "source topic/partition"),
         Spec(name: signals, partitions: 4, types: [Signal.self], watermarked: true, key: "ticker", producers: ["signal-engine"]),

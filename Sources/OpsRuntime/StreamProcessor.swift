@@ -91,6 +91,12 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     /// (the supervisor restarts the service, which resumes from its committed offsets).
     public func run(stop: StopFlag) throws {
         for t in core.inputTopics { inputPartitionCounts[t] = Int32(try consumer.partitionCount(topic: t)) }
+        // Inputs keyed alike are joined per key: with replicas they must be co-partitioned (same count).
+        let keyed = Dictionary(grouping: core.inputTopics.compactMap { t in Topics.spec(t).map { ($0.key, t) } }, by: { $0.0 })
+        for (key, topics) in keyed where Set(topics.map { inputPartitionCounts[$0.1] ?? 0 }).count > 1 {
+            logger.warning("inputs keyed by \(key) have different partition counts; run a single replica or give them equal counts",
+                           metadata: ["kafka.topics": .string(topics.map { "\($0.1)=\(inputPartitionCounts[$0.1] ?? 0)" }.joined(separator: ","))])
+        }
         for t in core.outputTopics + [Topics.deadLetter] { outputPartitionCounts[t] = Int32(try producer.partitionCount(topic: t)) }
         try consumer.subscribe(topics: core.inputTopics, onAssign: { [unowned self] parts in self.onAssign(parts) },
                                onRevoke: { [unowned self] parts in self.onRevoke(parts) })

@@ -12,6 +12,9 @@ struct ServiceSpec: Sendable {
     var inputs: [String]
     var outputs: [String]
 
+    /// Services whose state is per key (ticker), so replicas split the partitions between them.
+    static let scalable: Set<String> = ["feature-computer", "signal-engine"]
+
     static let pipeline: [ServiceSpec] = [
         ServiceSpec(name: "feature-computer", groupId: "feature-computer",
                     inputs: [Topics.sentiment, Topics.chains, Topics.bars], outputs: [Topics.features]),
@@ -68,7 +71,9 @@ struct Up: AsyncParsableCommand {
         for f in bars + chains + sentiment where !FileManager.default.fileExists(atPath: f) {
             throw ValidationError("no such file: \(f)")
         }
-        _ = try parseCounts(replicas, flag: "--replicas")
+        for (name, n) in try parseCounts(replicas, flag: "--replicas") where n > 1 && !ServiceSpec.scalable.contains(name) {
+            throw ValidationError("\(name) owns account state and runs as one instance per account (invariant 7); --replicas applies to \(ServiceSpec.scalable.sorted().joined(separator: " and "))")
+        }
         _ = try parseCounts(killAfter, flag: "--kill-after")
         for s in serviceSet {
             guard let colon = s.firstIndex(of: ":"), ServiceSpec.pipeline.contains(where: { $0.name == s[..<colon] }), s[colon...].contains("=") else {

@@ -58,6 +58,17 @@ struct Trading {
         }
     }
 
+    @Test("two replicas of the feature-computer and of the signal-engine change nothing downstream")
+    func replicasChangeNothing() throws {
+        let a = try PipelineTests.reference.get()
+        let (r, b) = try Harness.up(PipelineTests.small + ["--replicas", "feature-computer=2", "--replicas", "signal-engine=2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("feature-computer#1 exit 0") && r.stdout.contains("signal-engine#1 exit 0"))
+        for topic in [Topics.features] + Self.tradingTopics {
+            #expect(Set(try Harness.recorded(b, topic)) == Set(try Harness.recorded(a, topic)), "\(topic) is the same")
+        }
+    }
+
     @Test("no fill in any recorded run uses a quote at or before its order's event time")
     func fillsAreAfterTheirOrders() throws {
         let tmp = URL(fileURLWithPath: NSTemporaryDirectory())
