@@ -70,26 +70,31 @@ public struct EventMerger: Sendable {
     public var assignedPartitions: [PartitionID] { assigned.sorted() }
     public var pendingCount: Int { pending.count }
 
-    /// The watermark of one partition, nil until it has heard from every upstream partition it depends on (and,
-    /// for a topic several services write, from each of them).
+    /// The watermark of one partition: the minimum over the services writing it (each must have been heard for
+    /// every upstream partition it covers, and for a topic several services write, each of them must have been
+    /// heard) — nil until then. After a restart the watermark stored with the commit is a floor under every
+    /// service's promise, so a service not heard again yet counts at the floor instead of blocking the partition.
     public func watermark(of p: PartitionID) -> Timestamp? {
-        let heard = heardWatermark(of: p)
-        guard let floor = floors[p] else { return heard }
-        return max(floor, heard ?? floor)
-    }
-
-    private func heardWatermark(of p: PartitionID) -> Timestamp? {
-        guard let ups = upstream[p], !ups.isEmpty else { return nil }
-        if let expected = expectedProducers[p.topic], !expected.isEmpty {
-            let heard = Set(ups.keys.map { String($0.split(separator: "|", maxSplits: 1)[0]) })
-            guard expected.isSubset(of: heard) else { return nil }
+        let floor = floors[p]
+        var byProducer = [String: Timestamp?]()
+        for (slot, u) in upstream[p] ?? [:] {
+            let producer = String(slot.split(separator: "|", maxSplits: 1)[0])
+            let complete = u.times.count == Int(u.of)
+            let low = complete ? u.times.values.min() : nil
+            switch (byProducer[producer], low) {
+            case (.none, let l): byProducer[producer] = .some(l)
+            case (.some(.some(let a)), .some(let b)): byProducer[producer] = .some(min(a, b))
+            default: byProducer[producer] = .some(nil)
+            }
         }
-        var low = Timestamp.distantFuture
-        for (_, u) in ups {
-            guard u.times.count == Int(u.of) else { return nil }
-            for (_, t) in u.times { low = min(low, t) }
+        for e in expectedProducers[p.topic] ?? [] where byProducer[e] == nil { byProducer[e] = .some(nil) }
+        guard !byProducer.isEmpty else { return floor }
+        var result = Timestamp.distantFuture
+        for (_, w) in byProducer {
+            guard let v = w.map({ max($0, floor ?? $0) }) ?? floor else { return nil }
+            result = min(result, v)
         }
-        return low
+        return result
     }
 
     /// The minimum over assigned partitions; nil while any of them has no watermark yet.
