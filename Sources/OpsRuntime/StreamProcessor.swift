@@ -50,6 +50,9 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private var committedMetadata: [PartitionID: String] = [:]
     /// Per partition, (event time, offset) of consumed messages from the current restore boundary on.
     private var restoreLog: [PartitionID: RestoreLog] = [:]
+    /// Per partition, the offset before which only watermark messages are applied (see `onAssign`).
+    private var watermarksOnlyUntil: [PartitionID: Int64] = [:]
+    static var watermarkRewind: Int64 { 512 }
     private var generation = 0
     private var lastWatermarkOut: [String: Timestamp] = [:]
     private let causes: [String: [String: Int64]]
@@ -122,6 +125,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         committedOffsets = [:]
         committedMetadata = [:]
         restoreLog = [:]
+        watermarksOnlyUntil = [:]
         var result = [TopicPartitionOffset]()
         let committed = (try? consumer.committed(parts)) ?? []
         var byPartition = [PartitionID: TopicPartitionOffset]()
@@ -136,10 +140,16 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             restoreUntil[id] = c.offset
             let meta = CommitMetadata(c.metadata)
             if let m = c.metadata { committedMetadata[id] = m }
-            let start = min(meta?.restoreOffset ?? c.offset, c.offset)
+            var start = min(meta?.restoreOffset ?? c.offset, c.offset)
             // A partition re-read from an earlier offset rebuilds its watermark from the re-read watermark messages,
-            // in the original order; one resumed where it stopped starts from the watermark stored with the commit.
-            if start == c.offset, let w = meta?.watermark { merger.restoreWatermark(w, at: id) }
+            // in the original order. One resumed where it stopped starts from the watermark stored with the commit,
+            // and re-reads the watermark messages (only those) of its last stretch, so every upstream service's own
+            // promise is known again without waiting for a new one (upstream may be waiting on this service).
+            if start == c.offset {
+                if let w = meta?.watermark { merger.restoreWatermark(w, at: id) }
+                start = max(0, c.offset - Self.watermarkRewind)
+                watermarksOnlyUntil[id] = c.offset
+            }
             result.append(TopicPartitionOffset(p, offset: start))
         }
         var restoring = [String]()
@@ -207,7 +217,14 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             env = try decoder.decode(m.value)
         } catch {
             merger.consumed(p, offset: m.offset)
-            if !restoring { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: m.timestampMs, error: error)) }
+            let seenBefore = m.offset < (watermarksOnlyUntil[p] ?? -1)
+            if !restoring && !seenBefore { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: m.timestampMs, error: error)) }
+            return
+        }
+        if m.offset < (watermarksOnlyUntil[p] ?? -1) {
+            // Already processed before the restart: only its watermark matters now.
+            if let wm = env.payload as? Watermark { merger.watermark(wm, time: env.eventTime, at: p, offset: m.offset) }
+            else { merger.consumed(p, offset: m.offset) }
             return
         }
         restoreLog[p, default: RestoreLog()].append(env.eventTime, m.offset)
