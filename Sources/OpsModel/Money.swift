@@ -40,6 +40,14 @@ public enum Money {
         return "\(sign)$\(String(grouped.reversed())).\(frac < 10 ? "0" : "")\(frac)"
     }
 
+    /// Dollars text (`1000`, `2.55`) as cents; nil when it is not a non-negative number of whole cents.
+    public static func cents(dollars text: String) -> Cents? {
+        guard let d = Decimal(string: text), d >= 0 else { return nil }
+        var v = d * 100, r = Decimal()
+        NSDecimalRound(&r, &v, 0, .plain)
+        return r == v ? Cents(truncating: r as NSDecimalNumber) : nil
+    }
+
     /// `fraction × cents`, rounded down to a cent, computed exactly in decimal (0.29 × $100 is $29, not $28.99).
     public static func fraction(_ f: Double, of cents: Cents) -> Cents {
         let d = Decimal(string: String(f)) ?? Decimal(f)

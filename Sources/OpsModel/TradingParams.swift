@@ -187,6 +187,15 @@ public struct TradingParams: Codable, Sendable, Equatable {
         init(_ d: String) { description = d }
     }
 
+    /// The services' rule: the given path; else `<OPS_CONFIG_DIR or config>/trading_params.json` when it exists;
+    /// else the built-in defaults (the seed's values).
+    public static func load(configured path: String?) throws(LoadError) -> TradingParams {
+        let dir = ProcessInfo.processInfo.environment["OPS_CONFIG_DIR"] ?? "config"
+        let p = path ?? "\(dir)/trading_params.json"
+        if path == nil, !FileManager.default.fileExists(atPath: p) { return TradingParams() }
+        return try load(path: p)
+    }
+
     /// Loads a (possibly partial) file over the defaults.
     public static func load(path: String) throws(LoadError) -> TradingParams {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -133,9 +133,6 @@ extension ResolvedConfig {
     /// Loads trading_params.json: the configured path, else `<config dir>/trading_params.json` when present, else the
     /// built-in defaults (which are the seed's values).
     public func tradingParams() throws -> TradingParams {
-        let dir = ProcessInfo.processInfo.environment["OPS_CONFIG_DIR"] ?? "config"
-        let path = string("trading_params") ?? "\(dir)/trading_params.json"
-        if string("trading_params") == nil, !FileManager.default.fileExists(atPath: path) { return TradingParams() }
-        do { return try TradingParams.load(path: path) } catch { throw ConfigError(error.description) }
+        do { return try TradingParams.load(configured: string("trading_params")) } catch { throw ConfigError(error.description) }
     }
 }

@@ -27,12 +27,7 @@ struct BrokerGateway: AsyncParsableCommand {
         if let accountSize, Self.cents(accountSize) == nil { throw ValidationError("--account-size takes dollars, e.g. 1000 or 25000.50; got '\(accountSize)'") }
     }
 
-    static func cents(_ dollars: String) -> Cents? {
-        guard let d = Decimal(string: dollars), d > 0 else { return nil }
-        var v = d * 100, r = Decimal()
-        NSDecimalRound(&r, &v, 0, .plain)
-        return r == v ? Cents(truncating: r as NSDecimalNumber) : nil
-    }
+    static func cents(_ dollars: String) -> Cents? { Money.cents(dollars: dollars).flatMap { $0 > 0 ? $0 : nil } }
 
     func run() async throws {
         var options = self.options

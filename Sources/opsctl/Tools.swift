@@ -6,19 +6,14 @@ import OpsRuntime
 
 /// Loads trading_params.json for the offline tools, like the services do.
 func loadTradingParams(_ path: String?) throws -> TradingParams {
-    let dir = ProcessInfo.processInfo.environment["OPS_CONFIG_DIR"] ?? "config"
-    let p = path ?? "\(dir)/trading_params.json"
-    if path == nil, !FileManager.default.fileExists(atPath: p) { return TradingParams() }
-    do { return try TradingParams.load(path: p) } catch { throw ValidationError(error.description) }
+    do { return try TradingParams.load(configured: path) } catch { throw ValidationError(error.description) }
 }
 
 /// Dollars text → cents, refusing fractions of a cent.
 func parseCents(_ text: String, flag: String) throws -> Cents {
-    guard let d = Decimal(string: text), d >= 0 else { throw ValidationError("\(flag) takes dollars, e.g. 2.50; got '\(text)'") }
-    var v = d * 100, r = Decimal()
-    NSDecimalRound(&r, &v, 0, .plain)
-    guard r == v else { throw ValidationError("\(flag) must be whole cents, e.g. 2.55; got '\(text)'") }
-    return Cents(truncating: r as NSDecimalNumber)
+    guard Decimal(string: text).map({ $0 >= 0 }) == true else { throw ValidationError("\(flag) takes dollars, e.g. 2.50; got '\(text)'") }
+    guard let c = Money.cents(dollars: text) else { throw ValidationError("\(flag) must be whole cents, e.g. 2.55; got '\(text)'") }
+    return c
 }
 
 func dollarsJSON(_ cents: Cents) -> String {
