@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "dispatcher", targets: ["dispatcher"]),
         .executable(name: "broker-gateway", targets: ["broker-gateway"]),
         .executable(name: "position-manager", targets: ["position-manager"]),
+        .executable(name: "watchlist-engine", targets: ["watchlist-engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -42,6 +43,7 @@ let package = Package(
         .target(name: "DispatchCore", dependencies: ["OpsModel"], swiftSettings: strict),
         .target(name: "BrokerCore", dependencies: ["OpsModel"], swiftSettings: strict),
         .target(name: "PositionCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        .target(name: "WatchlistCore", dependencies: ["OpsModel"], swiftSettings: strict),
         // Runtime: config, logging, metrics, the consume→handle→produce→commit loop, DLQ, watermarks.
         .target(name: "OpsRuntime", dependencies: [
             "OpsModel", "Kafka",
@@ -57,7 +59,8 @@ let package = Package(
         .executableTarget(name: "dispatcher", dependencies: ["OpsRuntime", "DispatchCore"], swiftSettings: strict),
         .executableTarget(name: "broker-gateway", dependencies: ["OpsRuntime", "BrokerCore"], swiftSettings: strict),
         .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "PositionCore"], swiftSettings: strict),
-        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData", "DispatchCore"], swiftSettings: strict),
+        .executableTarget(name: "watchlist-engine", dependencies: ["OpsRuntime", "WatchlistCore"], swiftSettings: strict),
+        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore"], swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OpsModelTests", dependencies: ["OpsModel"], swiftSettings: strict),
@@ -68,8 +71,9 @@ let package = Package(
         .testTarget(name: "DispatchCoreTests", dependencies: ["DispatchCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BrokerCoreTests", dependencies: ["BrokerCore"], swiftSettings: strict),
         .testTarget(name: "PositionCoreTests", dependencies: ["PositionCore"], swiftSettings: strict),
+        .testTarget(name: "WatchlistCoreTests", dependencies: ["WatchlistCore"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
-        .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
     ]
 )

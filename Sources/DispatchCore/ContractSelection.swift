@@ -13,60 +13,78 @@ public struct Selection: Sendable, Equatable {
     /// One line for the decision, e.g.
     /// `12 calls in 0–7 DTE, 9 liquid; chose SPY240308C00500000 (strike 500, 2 DTE, mid 2.52, spread 0.8%)`.
     public var detail: String
+    /// The best-scored passing contracts, best first (at most `contract_selection.candidates_shown`).
+    public var candidates: [ContractQuote]
+    /// The option gates' verdict for the signal: passed with a contract, or why not and whether to fall back.
+    public var verdict: OptionGateVerdict
 
-    public init(chosen: ContractQuote?, considered: Int, refusals: [String: Int], detail: String) {
+    public init(chosen: ContractQuote?, considered: Int, refusals: [String: Int], detail: String,
+                candidates: [ContractQuote] = [], verdict: OptionGateVerdict = OptionGateVerdict(passed: false, reason: "", fallback: false)) {
         self.chosen = chosen; self.considered = considered; self.refusals = refusals; self.detail = detail
+        self.candidates = candidates; self.verdict = verdict
     }
 }
 
-/// Seed 000 Phase 1 contract choice ("closest strike"), restricted to liquid contracts in the strategy's window.
+/// Seed 000 Phase 2 #7–8 contract choice: the best quality score among the contracts that pass every option gate,
+/// not the nearest strike.
 ///
 /// Calls for BULL, puts for BEAR; DTE is New York calendar days from the trading date of `asOf` to the expiration,
 /// inside the strategy's inclusive window (`contract_selection.day_trade_dte` / `swing_trade_dte`); the contract
-/// must pass `Liquidity.check` at `asOf`. Among those the strike nearest `chain.underlyingPrice` wins; ties go to
-/// the nearer expiration, then the lower strike (then the symbol, so the choice never depends on chain order).
+/// must pass `OptionGates.validate` at `asOf` (liquidity, expiration, the ticker's IV percentile and IV Rank).
+/// Each passing contract is scored (`ContractScoring`): spread, open interest, volume and the distance of |delta|
+/// from `contract_selection.target_delta`, each normalized to [0, 1], weighted by `contract_selection.score_weights`.
+/// The best score wins; ties go to the nearer strike, the nearer expiration, the lower strike, then the symbol, so
+/// the choice never depends on chain order. The best `candidates_shown` are kept for the decision.
 public enum ContractSelection {
     public static func choose(chain: OptionChain, direction: Direction, strategy: TradeStrategy, asOf: Timestamp,
-                              params: TradingParams) -> Selection {
+                              params: TradingParams, ivPercentile: Double? = nil, ivRank: Double? = nil) -> Selection {
         let right: OptionRight = direction == .bull ? .call : .put
         let window = dteWindow(strategy: strategy, params: params)
         let today = NewYorkTime.date(of: asOf)
 
         var considered = 0, inWindow = 0
         var refusals: [String: Int] = [:]
-        var best: (key: SortKey, quote: ContractQuote)? = nil
-        var liquid = 0
+        var passing: [ContractQuote] = []
+        var lastFailure: OptionGateVerdict?
 
         for q in chain.contracts where q.right == right {
             considered += 1
             let dte = today.days(until: q.expiration)
             guard window.contains(dte) else { refusals["dte", default: 0] += 1; continue }
             inWindow += 1
-            let check = Liquidity.check(q, asOf: asOf, params: params)
-            guard check.valid else { refusals[check.failedGate ?? "liquidity", default: 0] += 1; continue }
-            liquid += 1
-            let key = SortKey(distance: Liquidity.micro(abs(q.strike - chain.underlyingPrice)), dte: dte,
-                              strike: Liquidity.micro(q.strike), symbol: q.symbol)
-            if let b = best, !(key < b.key) { continue }
-            best = (key, ContractQuote(symbol: q.symbol, right: q.right, strike: q.strike, expiration: q.expiration, dte: dte,
-                                       bid: q.bid, ask: q.ask, mid: check.mid, spreadPct: check.spreadPct ?? 0,
-                                       volume: q.volume, openInterest: q.openInterest))
+            let check = OptionGates.validate(q, asOf: asOf, ivPercentile: ivPercentile, ivRank: ivRank, params: params)
+            guard check.verdict.passed else {
+                refusals[check.failedGate ?? "liquidity", default: 0] += 1
+                lastFailure = check.verdict
+                continue
+            }
+            passing.append(ContractQuote(symbol: q.symbol, right: q.right, strike: q.strike, expiration: q.expiration, dte: dte,
+                                         bid: q.bid, ask: q.ask, mid: check.mid, spreadPct: check.spreadPct ?? 0,
+                                         volume: q.volume, openInterest: q.openInterest, delta: q.delta))
         }
+        let ranked = ContractScoring.rank(passing, underlyingPrice: chain.underlyingPrice, strategy: strategy, params: params)
 
         let noun = right == .call ? "call" : "put"
         func count(_ n: Int) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-        let head = "\(count(inWindow)) in \(window.lowerBound)–\(window.upperBound) DTE, \(liquid) liquid"
-        if let chosen = best?.quote {
-            let detail = head + "; chose \(chosen.symbol) (strike \(Fmt.number(chosen.strike)), \(chosen.dte) DTE, "
-                + "mid \(Fmt.fixed(chosen.mid, 2)), spread \(Fmt.fixed(chosen.spreadPct, 1))%)"
-            return Selection(chosen: chosen, considered: considered, refusals: refusals, detail: detail)
+        let head = "\(count(inWindow)) in \(window.lowerBound)–\(window.upperBound) DTE, \(passing.count) passing the option gates"
+        let shown = Array(ranked.prefix(params.contractSelection.candidatesShown))
+        if let chosen = ranked.first {
+            let sc = chosen.score.map { Fmt.fixed($0.total, 3) } ?? "n/a"
+            let detail = head + "; chose \(chosen.symbol) (score \(sc), strike \(Fmt.number(chosen.strike)), \(chosen.dte) DTE, "
+                + "mid \(Fmt.fixed(chosen.mid, 2)), spread \(Fmt.fixed(chosen.spreadPct, 1))%, delta \(chosen.delta.map { Fmt.fixed($0, 2) } ?? "n/a"))"
+            return Selection(chosen: chosen, considered: considered, refusals: refusals, detail: detail, candidates: shown,
+                             verdict: OptionGateVerdict(passed: true, reason: "All gates passed", fallback: false))
         }
         var detail = "no \(noun) chosen: " + head
-        let gateRefusals = Liquidity.gateOrder.compactMap { g in refusals[g].map { "\(g) \($0)" } }
+        let gateRefusals = OptionGates.gateOrder.compactMap { g in refusals[g].map { "\(g) \($0)" } }
         if !gateRefusals.isEmpty { detail += " (refused: " + gateRefusals.joined(separator: ", ") + ")" }
         if let outside = refusals["dte"] { detail += "; \(count(outside)) outside the window" }
         if considered == 0 { detail += "; the chain of \(chain.underlying) has no \(noun)s" }
-        return Selection(chosen: nil, considered: considered, refusals: refusals, detail: detail)
+        // No tradable option: a market-quality failure (the seed falls back to stock), unless the only failures
+        // were expirations, which another chain would fix.
+        let fallback = lastFailure?.fallback ?? true
+        return Selection(chosen: nil, considered: considered, refusals: refusals, detail: detail, candidates: [],
+                         verdict: OptionGateVerdict(passed: false, reason: lastFailure.map { "\(detail); last: \($0.reason)" } ?? detail, fallback: fallback))
     }
 
     /// The strategy's inclusive DTE window. A malformed window (loading refuses one) is read as [first, max(first, last)].
@@ -74,19 +92,5 @@ public enum ContractSelection {
         let w = strategy == .dayTrade ? params.contractSelection.dayTradeDte : params.contractSelection.swingTradeDte
         let lo = w.first ?? 0
         return lo...max(lo, w.last ?? lo)
-    }
-
-    /// Ordering: nearest strike, then nearer expiration, then lower strike, then symbol.
-    struct SortKey: Comparable {
-        var distance: Double
-        var dte: Int
-        var strike: Double
-        var symbol: String
-        static func < (a: SortKey, b: SortKey) -> Bool {
-            if a.distance != b.distance { return a.distance < b.distance }
-            if a.dte != b.dte { return a.dte < b.dte }
-            if a.strike != b.strike { return a.strike < b.strike }
-            return a.symbol < b.symbol
-        }
     }
 }

@@ -1,29 +1,44 @@
 import Foundation
 import OpsModel
 
-/// The dispatcher's pure core (seed 000 Phase 1): every signal gets an auditable decision — an order command
-/// sized by the account's tier, on the nearest liquid contract in the strategy's DTE window, or a skip with every
-/// gate's result.
+/// The dispatcher's pure core (seed 000 Phases 1–2, seed 004 §1–3): every signal gets an auditable decision — an
+/// order command sized by the account's tier on the best-scored contract that passes the option gates (or the
+/// underlying when they fail with fallback), or a skip — with every gate's value, limit and reason.
 ///
-/// State comes from topics only: the latest chain per underlying (as of the signal, same session), the latest
-/// account snapshot, open positions from position events, the day's realized P&L from closed positions, and the
-/// dispatcher's own entry orders until the broker reports on them. Inputs at the signal's own time on the
-/// feedback topics (positions, accounts, order events) are ordered after the signal, so a decision sees the
-/// account strictly before its time plus its own earlier orders.
+/// Gates, all evaluated for every signal, in this order (the first failure is the skip reason): `account`, `halt`,
+/// `trading_hours`, `daily_loss`, `max_positions`, `tier_min_confidence`, `tier_min_volume_ratio`,
+/// `one_position_per_ticker`, `cooldown`, `max_trades_per_ticker`, `chain`, `contract` (the option gates, or the
+/// stock fallback's price), `sizing`, `max_exposure`, `buying_power`.
+///
+/// State comes from topics only: operator controls, the latest chain per underlying (as of the signal, same
+/// session), the latest account snapshot, open positions and their marks from position events, the day's realized
+/// P&L from closed positions, and the dispatcher's own entry orders until the broker reports on them. Inputs at the
+/// signal's own time on the feedback topics (positions, accounts, order events) are ordered after the signal, so a
+/// decision sees the account strictly before its time plus its own earlier orders. The per-ticker entry counts and
+/// times are rebuilt from the signals re-read on a restore (from New York midnight), the halts from the whole
+/// control topic.
 public struct DispatchCore: StreamCore {
     public static let name = "dispatcher"
     public let params: TradingParams
     public var serviceName: String { Self.name }
     public var accountId: String { params.account.accountId }
-    public var inputTopics: [String] { [Topics.chains, Topics.signals, Topics.positions, Topics.accounts, Topics.orderEvents] }
+    public var inputTopics: [String] { [Topics.control, Topics.chains, Topics.signals, Topics.positions, Topics.accounts, Topics.orderEvents] }
     public var outputTopics: [String] { [Topics.decisions, Topics.orders] }
     /// Only signals cause decisions and orders; everything else is state.
     public var outputCauses: [String: [String: Int64]] { [Topics.decisions: [Topics.signals: 0], Topics.orders: [Topics.signals: 0]] }
 
     struct PendingEntry: Sendable {
         var ticker: String
+        /// What the broker reserves: notional plus costs.
         var costCents: Cents
+        /// Premium × 100 × contracts, or price × shares.
+        var notionalCents: Cents
         var acknowledged: Bool
+    }
+
+    struct TickerDay: Hashable, Sendable {
+        var ticker: String
+        var day: CivilDate
     }
 
     private var chains: [String: OptionChain] = [:]
@@ -31,11 +46,15 @@ public struct DispatchCore: StreamCore {
     private var openPositions: [String: PositionEvent] = [:]
     private var pending: [String: PendingEntry] = [:]
     private var realizedByDay: [CivilDate: Cents] = [:]
+    private var controls: [(Timestamp, OperatorControl)] = []
+    private var dailyLossTripped: [CivilDate: Timestamp] = [:]
+    private var entries: [TickerDay: (count: Int, last: Timestamp)] = [:]
 
     public init(params: TradingParams) { self.params = params }
 
     public mutating func reset() {
         chains = [:]; account = nil; openPositions = [:]; pending = [:]; realizedByDay = [:]
+        controls = []; dailyLossTripped = [:]; entries = [:]
     }
 
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
@@ -49,20 +68,17 @@ public struct DispatchCore: StreamCore {
         switch message.payload {
         case let c as OptionChain:
             chains[c.underlying] = c
+        case let c as OperatorControl where c.accountId == accountId:
+            controls.append((message.eventTime, c))
         case let a as AccountSnapshot where a.accountId == accountId:
             if a.seq >= (account?.seq ?? .min) { account = a }
         case let p as PositionEvent where p.accountId == accountId:
-            switch p.event {
-            case .opened, .marked, .exitRequested: openPositions[p.positionId] = p
-            case .closed:
-                openPositions[p.positionId] = nil
-                realizedByDay[NewYorkTime.date(of: p.closedAt ?? message.eventTime), default: 0] += p.realizedPnlCents ?? 0
-            }
+            onPosition(p, at: message.eventTime)
         case let e as OrderEvent where e.accountId == accountId:
             if var entry = pending[e.clientOrderId] {
                 switch e.status {
                 case .accepted: entry.acknowledged = true; pending[e.clientOrderId] = entry
-                case .filled, .rejected, .cancelled: pending[e.clientOrderId] = nil
+                case .partiallyFilled, .filled, .rejected, .cancelled: pending[e.clientOrderId] = nil
                 }
             }
         case let s as Signal:
@@ -73,11 +89,29 @@ public struct DispatchCore: StreamCore {
         return []
     }
 
+    private mutating func onPosition(_ p: PositionEvent, at t: Timestamp) {
+        switch p.event {
+        case .opened, .marked, .exitRequested: openPositions[p.positionId] = p
+        case .closed:
+            openPositions[p.positionId] = nil
+            realizedByDay[NewYorkTime.date(of: p.closedAt ?? t), default: 0] += p.realizedPnlCents ?? 0
+        }
+        // The kill switch trips on the P&L as it moves, not only when a signal happens to look.
+        let day = NewYorkTime.date(of: t)
+        if dailyLossTripped[day] == nil, dayPnl(on: day) < -KillSwitches.maxDailyLossCents(params) { dailyLossTripped[day] = t }
+    }
+
+    /// The session's realized P&L plus the unrealized P&L of open positions at their latest marks.
+    func dayPnl(on day: CivilDate) -> Cents {
+        (realizedByDay[day] ?? 0) + openPositions.values.reduce(0) { $0 + ($1.unrealizedPnlCents ?? 0) }
+    }
+
     /// What the decision sees of the account.
     struct View {
         var buyingPowerCents: Cents
         var openPositions: Int
         var exposureCents: Cents
+        var dayRealizedPnlCents: Cents
         var dayPnlCents: Cents
     }
 
@@ -85,90 +119,109 @@ public struct DispatchCore: StreamCore {
         guard let account else { return nil }
         // Orders the broker has not acknowledged yet are not in its snapshot: take them off here.
         let unacknowledged = pending.values.filter { !$0.acknowledged }.reduce(0) { $0 + $1.costCents }
-        let exposure = openPositions.values.reduce(0) { $0 + $1.entryCostCents } + pending.values.reduce(0) { $0 + $1.costCents }
-        return View(buyingPowerCents: account.buyingPowerCents - unacknowledged,
-                    openPositions: openPositions.count + pending.count, exposureCents: exposure,
-                    dayPnlCents: realizedByDay[NewYorkTime.date(of: t)] ?? 0)
+        let exposure = openPositions.values.reduce(0) { $0 + Self.notional($1) } + pending.values.reduce(0) { $0 + $1.notionalCents }
+        let day = NewYorkTime.date(of: t)
+        return View(buyingPowerCents: account.buyingPowerCents - unacknowledged, openPositions: openPositions.count + pending.count,
+                    exposureCents: exposure, dayRealizedPnlCents: realizedByDay[day] ?? 0, dayPnlCents: dayPnl(on: day))
+    }
+
+    /// Notional of a position: premium × 100 × contracts for options, price × shares for stock (README).
+    static func notional(_ p: PositionEvent) -> Cents {
+        let remaining = Cents(p.quantity)
+        return p.entryPriceCents * (OCCSymbol(p.symbol) == nil ? 1 : 100) * remaining
     }
 
     private mutating func decide(_ s: Signal, envelope: AnyEnvelope) -> [Emit] {
         let t = envelope.eventTime
-        var gates = [GateResult]()
-        var contract: ContractQuote?
-        var sizing: SizingResult?
-        var order: OrderCommand?
+        let day = NewYorkTime.date(of: t)
         let v = view(at: t)
+        var gates = GateList()
+        let halt = HaltState.inForce(at: t, commands: controls)
 
-        func gate(_ name: String, _ passed: Bool, _ detail: String) { gates.append(GateResult(gate: name, passed: passed, detail: detail)) }
-        func notReached(_ name: String, _ needs: String) { gate(name, false, "not evaluated: needs \(needs)") }
-
-        // 1. The account, and its tier's gates on the signal.
-        let tier: (name: String, tier: TradingParams.Tier)?
-        if let v {
-            tier = Tiering.tier(buyingPowerCents: v.buyingPowerCents, params: params)
-            gate("account", true, "buying power \(Money.dollars(v.buyingPowerCents)), tier \(tier!.name)")
+        // 1. The account, the kill switches, and the tier's gates on the signal.
+        let tier = v.map { Tiering.tier(buyingPowerCents: $0.buyingPowerCents, params: params) }
+        if let v, let tier {
+            gates.add(GateResult(gate: "account", passed: true, detail: "buying power \(Money.dollars(v.buyingPowerCents)), tier \(tier.name)",
+                                 value: Fmt.cents(v.buyingPowerCents), limit: tier.name))
         } else {
-            tier = nil
-            gate("account", false, "no account snapshot yet from the broker")
+            gates.add(GateResult(gate: "account", passed: false, detail: "no account snapshot yet from the broker"))
+        }
+        gates.add(KillSwitches.halt(halt))
+        gates.add(KillSwitches.tradingHours(at: t, params: params))
+        if let v {
+            gates.add(KillSwitches.dailyLoss(dayPnlCents: v.dayPnlCents, trippedAt: dailyLossTripped[day], params: params))
+            gates.add(KillSwitches.maxPositions(count: v.openPositions, params: params))
+        } else {
+            gates.notReached("daily_loss", "an account"); gates.notReached("max_positions", "an account")
         }
         if let tier {
-            gate("tier_min_confidence", s.confidence >= tier.tier.minConfidence,
-                 "confidence \(fmt(s.confidence, 2)) vs \(fmt(tier.tier.minConfidence, 2)) (\(tier.name))")
+            gates.add(GateResult(gate: "tier_min_confidence", passed: s.confidence >= tier.tier.minConfidence,
+                                 detail: "confidence \(fmt(s.confidence, 2)) vs \(fmt(tier.tier.minConfidence, 2)) (\(tier.name))",
+                                 value: fmt(s.confidence, 4), limit: fmt(tier.tier.minConfidence, 2)))
             let vr = s.volumeRatio
-            gate("tier_min_volume_ratio", (vr ?? -1) >= tier.tier.minVolumeRatio,
-                 "volume ratio \(vr.map { fmt($0, 2) } ?? "n/a") vs \(fmt(tier.tier.minVolumeRatio, 2)) (\(tier.name))")
+            gates.add(GateResult(gate: "tier_min_volume_ratio", passed: (vr ?? -1) >= tier.tier.minVolumeRatio,
+                                 detail: "volume ratio \(vr.map { fmt($0, 2) } ?? "n/a") vs \(fmt(tier.tier.minVolumeRatio, 2)) (\(tier.name))",
+                                 value: vr.map { fmt($0, 4) }, limit: fmt(tier.tier.minVolumeRatio, 2)))
         } else {
-            notReached("tier_min_confidence", "an account"); notReached("tier_min_volume_ratio", "an account")
+            gates.notReached("tier_min_confidence", "an account"); gates.notReached("tier_min_volume_ratio", "an account")
         }
-        // 2. What the simulated broker can trade.
-        gate("instrument", s.instrument != .stock, s.instrument == .stock ? "stock orders are not supported yet" : "\(s.instrument.rawValue)")
-        // 3. One position per ticker.
+        // 2. Per ticker.
         let busy = openPositions.values.contains { $0.underlying == s.ticker } || pending.values.contains { $0.ticker == s.ticker }
-        gate("one_position_per_ticker", !busy, busy ? "a position or entry order in \(s.ticker) is open" : "no open position in \(s.ticker)")
-        // 4. A fresh chain of this session.
-        let maxAge = Int64(params.contractSelection.maxChainAgeMinutes) * 60_000
-        let chain = chains[s.ticker].flatMap { c -> OptionChain? in
-            c.asOf <= t && NewYorkTime.date(of: c.asOf) == NewYorkTime.date(of: t) && t.ms - c.asOf.ms <= maxAge ? c : nil
-        }
-        if let chain {
-            gate("chain", true, "\(chain.contracts.count) contracts as of \(chain.asOf)")
-            // 5. Contract: right by direction, DTE window, liquidity, nearest strike.
-            let sel = ContractSelection.choose(chain: chain, direction: s.direction, strategy: s.strategy, asOf: t, params: params)
-            contract = sel.chosen
-            gate("contract", sel.chosen != nil, sel.detail)
-        } else {
-            gate("chain", false, chains[s.ticker].map { "latest chain \($0.asOf) is stale or from another session" } ?? "no chain for \(s.ticker) yet")
-            notReached("contract", "a chain")
-        }
-        // 6. Sizing by tier, and affordability with costs.
-        if let contract, let v {
-            let premium = OrderPricing.limitPriceCents(mid: contract.mid, underlying: s.ticker, params: params)
-            let sz = Sizing.size(buyingPowerCents: v.buyingPowerCents, premiumCents: premium, strategy: s.strategy.rawValue, params: params)
+        gates.add(GateResult(gate: "one_position_per_ticker", passed: !busy,
+                             detail: busy ? "a position or entry order in \(s.ticker) is open" : "no open position in \(s.ticker)"))
+        let today = entries[TickerDay(ticker: s.ticker, day: day)]
+        gates.add(KillSwitches.cooldown(ticker: s.ticker, lastEntry: today?.last, at: t, params: params))
+        gates.add(KillSwitches.maxTradesPerTicker(ticker: s.ticker, count: today?.count ?? 0, params: params))
+
+        // 3. The instrument: the best option, or the underlying.
+        let route = Routing.route(s, chain: chains[s.ticker], at: t, params: params)
+        gates.add(route.chainGate)
+        gates.add(route.contractGate)
+
+        // 4. Sizing, exposure and affordability with costs.
+        var sizing: SizingResult?
+        var costs: Cents = 0
+        if let v, let priced = route.priceCents {
+            let sz = route.isStock
+                ? StockSizing.size(buyingPowerCents: v.buyingPowerCents, priceCents: priced, strategy: s.strategy, params: params)
+                : Sizing.size(buyingPowerCents: v.buyingPowerCents, premiumCents: priced, strategy: s.strategy.rawValue, params: params)
             sizing = sz
-            gate("sizing", sz.contracts >= 1, sz.rationale)
-            let costs = Cents(params.execution.commissionPerContractCents + params.execution.feesPerContractCents) * Cents(sz.contracts)
+            costs = route.isStock ? 0 : Cents(params.execution.commissionPerContractCents + params.execution.feesPerContractCents) * Cents(sz.contracts)
+            gates.add(GateResult(gate: "sizing", passed: sz.contracts >= 1, detail: sz.rationale, value: String(sz.contracts), limit: String(sz.maxContracts)))
+            gates.add(KillSwitches.maxExposure(currentCents: v.exposureCents, orderCents: sz.totalCostCents, params: params))
             let need = sz.totalCostCents + costs
-            gate("buying_power", sz.contracts >= 1 && need <= v.buyingPowerCents,
-                 "\(Money.dollars(need)) with costs vs buying power \(Money.dollars(v.buyingPowerCents))")
+            gates.add(GateResult(gate: "buying_power", passed: sz.contracts >= 1 && need <= v.buyingPowerCents,
+                                 detail: "\(Money.dollars(need)) with costs vs buying power \(Money.dollars(v.buyingPowerCents))",
+                                 value: Fmt.cents(need), limit: Fmt.cents(v.buyingPowerCents)))
         } else {
-            notReached("sizing", "a contract and an account"); notReached("buying_power", "a sizing")
+            gates.notReached("sizing", "a contract and an account")
+            if let v { gates.add(KillSwitches.maxExposure(currentCents: v.exposureCents, orderCents: nil, params: params)) } else { gates.notReached("max_exposure", "an account") }
+            gates.notReached("buying_power", "a sizing")
         }
 
-        let failed = gates.first { !$0.passed }
-        if failed == nil, let contract, let sz = sizing {
+        let failed = gates.list.first { !$0.passed }
+        var order: OrderCommand?
+        if failed == nil, let sz = sizing {
             let clientOrderId = DeterministicID.make("ord", envelope.id)
-            let o = OrderCommand(accountId: accountId, clientOrderId: clientOrderId, symbol: contract.symbol, underlying: s.ticker,
-                                 assetClass: .option, side: .buy, quantity: sz.contracts, limitPriceCents: sz.premiumCents,
-                                 intent: .open, positionId: nil, strategy: s.strategy, reason: sz.rationale)
+            let o = OrderCommand(accountId: accountId, clientOrderId: clientOrderId, symbol: route.symbol, underlying: s.ticker,
+                                 assetClass: route.isStock ? .equity : .option, side: .buy, quantity: sz.contracts, limitPriceCents: sz.premiumCents,
+                                 intent: .open, positionId: nil, strategy: s.strategy,
+                                 reason: route.isStock ? "\(route.name): \(sz.rationale)" : sz.rationale)
             order = o
-            let costs = Cents(params.execution.commissionPerContractCents + params.execution.feesPerContractCents) * Cents(sz.contracts)
-            pending[clientOrderId] = PendingEntry(ticker: s.ticker, costCents: sz.totalCostCents + costs, acknowledged: false)
+            pending[clientOrderId] = PendingEntry(ticker: s.ticker, costCents: sz.totalCostCents + costs, notionalCents: sz.totalCostCents, acknowledged: false)
+            let key = TickerDay(ticker: s.ticker, day: day)
+            entries[key] = ((entries[key]?.count ?? 0) + 1, t)
         }
-        let decision = Decision(
+        var decision = Decision(
             accountId: accountId, signalId: envelope.id, ticker: s.ticker, direction: s.direction, strategy: s.strategy,
-            confidence: s.confidence, outcome: order == nil ? .skip : .order, skipReason: failed?.gate, gates: gates,
-            contract: contract, sizing: sizing, order: order, buyingPowerCents: v?.buyingPowerCents ?? 0,
-            openPositions: v?.openPositions ?? 0, exposureCents: v?.exposureCents ?? 0, dayRealizedPnlCents: v?.dayPnlCents ?? 0)
+            confidence: s.confidence, outcome: order == nil ? .skip : .order, skipReason: failed?.gate, gates: gates.list,
+            contract: route.contract, sizing: sizing, order: order, buyingPowerCents: v?.buyingPowerCents ?? 0,
+            openPositions: v?.openPositions ?? 0, exposureCents: v?.exposureCents ?? 0, dayRealizedPnlCents: v?.dayRealizedPnlCents ?? 0)
+        decision.route = route.name
+        decision.optionGate = route.optionVerdict
+        decision.candidates = route.candidates.isEmpty ? nil : route.candidates
+        decision.dayPnlCents = v?.dayPnlCents
+        decision.halt = halt.map(KillSwitches.describe)
         var out = [Emit(Topics.decisions, Envelope(id: DeterministicID.make("decision", envelope.id), eventTime: t,
                                                     causationId: envelope.id, source: Self.name, payload: decision).erased())]
         if let order {
@@ -177,6 +230,13 @@ public struct DispatchCore: StreamCore {
         }
         return out
     }
+}
+
+/// The gates of one decision, in evaluation order.
+struct GateList {
+    var list: [GateResult] = []
+    mutating func add(_ g: GateResult) { list.append(g) }
+    mutating func notReached(_ name: String, _ needs: String) { list.append(GateResult(gate: name, passed: false, detail: "not evaluated: needs \(needs)")) }
 }
 
 func fmt(_ v: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", v) }

@@ -105,6 +105,17 @@ enum Fmt {
         return "$" + (cents < 0 ? "-" : "") + "\(a / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
     }
 
+    /// Cents as plain dollars for a gate's value and limit: `-612.00`, `10000.00`.
+    static func cents(_ c: Cents) -> String {
+        let a = c.magnitude, frac = a % 100
+        return (c < 0 ? "-" : "") + "\(a / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
+    }
+
+    /// Milliseconds as minutes: `12`, or `12.5` when not whole.
+    static func minutes(_ ms: Int64) -> String {
+        ms % 60_000 == 0 ? String(ms / 60_000) : String(format: "%.1f", Double(ms) / 60_000)
+    }
+
     /// Whole dollars when the amount is whole, else dollars and cents, so a comparison reads exactly.
     static func budget(_ cents: Cents) -> String {
         cents % 100 == 0 ? wholeDollars(cents) : dollarsAndCents(cents)

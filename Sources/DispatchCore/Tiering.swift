@@ -37,6 +37,14 @@ enum Exact {
         Decimal(string: String(d), locale: Locale(identifier: "en_US_POSIX")) ?? Decimal(d)
     }
 
+    /// Configured dollars as exact cents (rounded half up to a cent).
+    static func dollarsToCents(_ dollars: Double) -> Cents {
+        var value = decimal(dollars) * 100
+        var out = Decimal()
+        NSDecimalRound(&out, &value, 0, .plain)
+        return Cents(truncating: out as NSDecimalNumber)
+    }
+
     /// `d` rounded down to a whole number, as cents.
     static func floorCents(_ d: Decimal) -> Cents {
         var value = d

@@ -2,7 +2,8 @@ import OpsModel
 
 /// Which bars get features.
 public enum SessionFilter: String, Sendable, CaseIterable {
-    /// 09:30–16:00 New York time (bar start in [09:30, 16:00)).
+    /// The NYSE regular session in New York time: bar start in [09:30, close), the close being 16:00 or 13:00 on an
+    /// early close (`MarketCalendar.closeMinute(of:)`; 16:00 on a day the calendar has no session).
     case regular
     /// Every bar of the New York calendar day, extended hours included.
     case all
@@ -20,13 +21,15 @@ public struct FeatureConfig: Sendable, Equatable {
 }
 
 /// The feature-computer's pure core: per ticker and per New York session, SMA20, its distance and slope, the
-/// volume ratio, 1/5/15-minute returns, Wilder's ATR14, and the session's latest sentiment and ATM implied vol
-/// as of each bar. All windows restart at each session; what cannot be computed yet is nil.
+/// volume ratio, 1/5/15-minute returns, Wilder's ATR14, the session's latest sentiment and ATM implied vol as of
+/// each bar, and that ATM IV's IV percentile and IV Rank against the ticker's daily ATM IVs (`IVRanking`). All
+/// intraday windows restart at each session; what cannot be computed yet is nil.
 public struct FeatureCore: StreamCore {
     public static let name = "feature-computer"
     public let config: FeatureConfig
     public var serviceName: String { Self.name }
-    public var inputTopics: [String] { [Topics.sentiment, Topics.chains, Topics.bars] }
+    /// Daily IVs first: a session's value (at its close) is in place before anything else of that instant.
+    public var inputTopics: [String] { [Topics.ivDaily, Topics.sentiment, Topics.chains, Topics.bars] }
     public var outputTopics: [String] { [Topics.features] }
 
     private var tickers: [String: TickerState] = [:]
@@ -38,10 +41,12 @@ public struct FeatureCore: StreamCore {
 
     public mutating func reset() { tickers = [:] }
 
-    /// Every window restarts at the session, so re-reading from New York midnight of the last processed
-    /// event's date rebuilds the state exactly.
+    /// Every intraday window restarts at the session, so re-reading bars, chains and sentiment from New York
+    /// midnight of the last processed event's date rebuilds them exactly; the daily IVs reach a year back, so
+    /// their topic is re-read from the beginning.
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
-        NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
+        if topic == Topics.ivDaily { return .distantPast }
+        return NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
     }
 
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
@@ -51,13 +56,17 @@ public struct FeatureCore: StreamCore {
         case let chain as OptionChain:
             try checkTicker(chain.underlying)
             let date = NewYorkTime.date(of: chain.asOf)
-            if let iv = Self.atmImpliedVolatility(chain) {
+            if let iv = chain.atmImpliedVolatility {
                 tickers[chain.underlying, default: TickerState()].chain = (iv, chain.asOf, date)
             }
             return []
         case let s as SentimentScore:
             try checkTicker(s.ticker)
             tickers[s.ticker, default: TickerState()].sentiment = (s.score, message.eventTime, NewYorkTime.date(of: message.eventTime))
+            return []
+        case let d as DailyImpliedVolatility:
+            try checkTicker(d.ticker)
+            tickers[d.ticker, default: TickerState()].ivHistory.record(d.date, d.atmIv)
             return []
         default:
             return []
@@ -78,7 +87,8 @@ public struct FeatureCore: StreamCore {
         let local = NewYorkTime.local(bar.start)
         if config.session == .regular {
             let minute = local.secondOfDay / 60
-            guard minute >= 9 * 60 + 30, minute < 16 * 60 else { return nil }
+            let close = MarketCalendar.closeMinute(of: local.date) ?? MarketCalendar.closeMinute
+            guard minute >= MarketCalendar.openMinute, minute < close else { return nil }
         }
         var st = tickers[bar.ticker, default: TickerState()]
         if let lastEnd = st.lastBarEnd, bar.end <= lastEnd {
@@ -149,6 +159,7 @@ public struct FeatureCore: StreamCore {
         let gap: Int? = prev.map { Int((bar.start.ms - $0.end.ms) / 60_000) }
         let sentiment = st.sentiment.flatMap { $0.date == local.date && $0.time <= bar.end ? $0 : nil }
         let chain = st.chain.flatMap { $0.date == local.date && $0.time <= bar.end ? $0 : nil }
+        let ivWindow = chain == nil ? [] : st.ivHistory.window(for: local.date)
         tickers[bar.ticker] = st
 
         let fv = FeatureVector(
@@ -157,24 +168,11 @@ public struct FeatureCore: StreamCore {
             volumeRatio: volumeRatio, close5mAgo: c5, close15mAgo: c15,
             ret1m: c1.map { bar.close / $0 - 1 }, ret5m: c5.map { bar.close / $0 - 1 }, ret15m: c15.map { bar.close / $0 - 1 },
             atr14: st.atr, sentimentScore: sentiment?.score, sentimentTime: sentiment?.time,
-            atmIv: chain?.iv, chainTime: chain?.time)
+            atmIv: chain?.iv, chainTime: chain?.time,
+            ivPercentile: chain.flatMap { IVRanking.percentile($0.iv, among: ivWindow) },
+            ivRank: chain.flatMap { IVRanking.rank($0.iv, among: ivWindow) })
         return Envelope(id: DeterministicID.make("features", envelope.id), eventTime: bar.end, causationId: envelope.id,
                         source: Self.name, payload: fv).erased()
-    }
-
-    /// IV at the strike nearest the underlying, on the nearest expiry at least 7 days out (mean of call and put
-    /// when both have one); nil when the chain has no such quote.
-    public static func atmImpliedVolatility(_ chain: OptionChain) -> Double? {
-        let today = NewYorkTime.date(of: chain.asOf)
-        let eligible = chain.contracts.filter { today.days(until: $0.expiration) >= 7 && $0.iv != nil }
-        guard let expiry = eligible.map(\.expiration).min() else { return nil }
-        let atExpiry = eligible.filter { $0.expiration == expiry }
-        guard let strike = atExpiry.map(\.strike).min(by: {
-            let a = abs($0 - chain.underlyingPrice), b = abs($1 - chain.underlyingPrice)
-            return a != b ? a < b : $0 < $1
-        }) else { return nil }
-        let ivs = atExpiry.filter { $0.strike == strike }.compactMap(\.iv)
-        return ivs.isEmpty ? nil : ivs.reduce(0, +) / Double(ivs.count)
     }
 }
 
@@ -190,6 +188,8 @@ struct TickerState: Sendable {
     var atr: Double? = nil
     var sentiment: (score: Double, time: Timestamp, date: CivilDate)? = nil
     var chain: (iv: Double, time: Timestamp, date: CivilDate)? = nil
+    /// Kept across sessions: the daily values reach a year back.
+    var ivHistory = IVHistory()
 
     mutating func startSession(_ date: CivilDate) {
         sessionDate = date

@@ -5,7 +5,8 @@ import Logging
 /// Called when partitions are assigned to this group member; returns the
 /// offsets to start from. Return `KafkaOffset.invalid` for a partition to
 /// resume from its committed offset (or `auto.offset.reset` if none).
-public typealias AssignHandler = ([TopicPartition]) -> [TopicPartitionOffset]
+/// If it throws, no partition is taken and the next `poll` throws that error.
+public typealias AssignHandler = ([TopicPartition]) throws -> [TopicPartitionOffset]
 /// Called before partitions are taken away from this group member.
 public typealias RevokeHandler = ([TopicPartition]) -> Void
 
@@ -13,6 +14,21 @@ public typealias RevokeHandler = ([TopicPartition]) -> Void
 final class ConsumerContext: ClientContext, @unchecked Sendable {
     private var onAssign: AssignHandler?
     private var onRevoke: RevokeHandler?
+    private var handlerError: (any Error)?
+
+    /// Keeps the first error an assign handler threw until `poll` throws it.
+    func recordHandlerError(_ error: any Error) {
+        lock.lock()
+        defer { lock.unlock() }
+        if handlerError == nil { handlerError = error }
+    }
+
+    func takeHandlerError() -> (any Error)? {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { handlerError = nil }
+        return handlerError
+    }
 
     func setHandlers(onAssign: AssignHandler?, onRevoke: RevokeHandler?) {
         lock.lock()
@@ -42,7 +58,16 @@ private func handleRebalance(
 
     switch err {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-        let offsets = onAssign?(current) ?? current.map { TopicPartitionOffset($0, offset: KafkaOffset.invalid) }
+        var offsets: [TopicPartitionOffset]
+        do {
+            offsets = try onAssign?(current) ?? current.map { TopicPartitionOffset($0, offset: KafkaOffset.invalid) }
+        } catch {
+            // Starting these partitions from a guess (e.g. the beginning) would redo or skip work: take none and
+            // let the caller's next poll see the error.
+            context.logger.error("assign handler failed; no partition taken", metadata: ["kafka.error": "\(error)"])
+            context.recordHandlerError(error)
+            offsets = []
+        }
         context.logger.debug("partitions assigned", metadata: [
             "kafka.partitions": "\(offsets.map(\.description).joined(separator: ", "))",
             "kafka.protocol": "\(cooperative ? "cooperative" : "eager")",
@@ -202,7 +227,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Waits up to `timeoutMs` for the next message.
     ///
     /// Partition EOF and transient errors are logged, not thrown (polling
-    /// continues until the timeout); fatal errors are thrown.
+    /// continues until the timeout); fatal errors are thrown, and so is an
+    /// error the assign handler threw during this poll.
     /// - Returns: the message, or `nil` if none arrived in time.
     public func poll(timeoutMs: Int32) throws -> KafkaMessage? {
         try guardian.use {
@@ -229,7 +255,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         let deadline = monotonicMs() + Int64(max(timeoutMs, 0))
         while true {
             let remaining = Int32(clamping: max(deadline - monotonicMs(), 0))
-            guard let message = rd_kafka_consumer_poll(handle, remaining) else {
+            let polled = rd_kafka_consumer_poll(handle, remaining)
+            if let failure = context.takeHandlerError() {
+                if let polled { rd_kafka_message_destroy(polled) }
+                throw failure
+            }
+            guard let message = polled else {
                 try context.throwIfFatal()
                 return nil
             }

@@ -82,8 +82,9 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Raw value of `RD_KAFKA_RESP_ERR__INVALID_ARG` (used for configuration errors).
     public static let invalidArgumentCode: Int32 = RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue
 
-    /// Codes treated as retriable when no `rd_kafka_error_t` says otherwise.
-    private static let retriableCodes: Set<Int32> = Set([
+    /// Codes treated as retriable when no `rd_kafka_error_t` says otherwise (the rebalance codes included: a
+    /// service goes on after them; `action` tells them apart).
+    static let retriableCodes: Set<Int32> = Set([
         RD_KAFKA_RESP_ERR__TRANSPORT,
         RD_KAFKA_RESP_ERR__TIMED_OUT,
         RD_KAFKA_RESP_ERR__QUEUE_FULL,
@@ -109,5 +110,17 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE,
         RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT,
         RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED,
+        RD_KAFKA_RESP_ERR__WAIT_CACHE,
+        RD_KAFKA_RESP_ERR__RETRY,
+        RD_KAFKA_RESP_ERR__IN_PROGRESS,
+        RD_KAFKA_RESP_ERR__PREV_IN_PROGRESS,
+        RD_KAFKA_RESP_ERR__ISR_INSUFF,
+        RD_KAFKA_RESP_ERR_PREFERRED_LEADER_NOT_AVAILABLE,
+        RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH,
+        RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH,
+        RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
+        RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID,
+        RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST,
+        RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED,
     ].map(\.rawValue))
 }

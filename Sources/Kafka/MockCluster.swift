@@ -70,6 +70,23 @@ public final class MockCluster: @unchecked Sendable {
         mockCall("set broker \(broker) rtt") { rd_kafka_mock_broker_set_rtt(cluster, broker, ms) }
     }
 
+    /// Kafka protocol API keys whose requests tests make fail (`pushRequestErrors`).
+    public enum ApiKey: Int16, Sendable {
+        case produce = 0
+        case offsetCommit = 8
+        case offsetFetch = 9
+        case heartbeat = 12
+    }
+
+    /// Makes the next `codes.count` requests of `api` (from any client) fail with these Kafka error codes, in order.
+    public func pushRequestErrors(_ api: ApiKey, _ codes: [Int32]) {
+        let errors = codes.map { rd_kafka_resp_err_t(rawValue: $0) }
+        mockCall("push \(api) errors") {
+            errors.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, api.rawValue, errors.count, $0.baseAddress) }
+            return RD_KAFKA_RESP_ERR_NO_ERROR
+        }
+    }
+
     private func mockCall(_ what: String, _ body: () -> rd_kafka_resp_err_t) {
         do {
             try guardian.use {

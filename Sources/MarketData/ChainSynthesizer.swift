@@ -83,7 +83,7 @@ public struct ChainSynthesizer: Sendable {
         var out = [CivilDate]()
         let shortCount = min(max(config.shortDatedExpiries, 0), 3)
         if shortCount > 0 {
-            let openToday = SyntheticCalendar.isTradingDay(today) && local.secondOfDay < SyntheticCalendar.closeMinute * 60
+            let openToday = SyntheticCalendar.closeMinute(of: today).map { local.secondOfDay < $0 * 60 } ?? false
             let first = openToday ? today : SyntheticCalendar.tradingDay(after: today)
             out.append(first)
             if shortCount >= 3 {
@@ -135,10 +135,10 @@ public struct ChainSynthesizer: Sendable {
         return (-n...n).map { ((atm + Double($0)) * step * 1000).rounded() / 1000 }.filter { $0 > 0 }
     }
 
-    /// Years from `at` to 16:00 New York on the expiration date, floored at `minimumYears`.
+    /// Years from `at` to the close of the expiration date (16:00 New York, 13:00 on an early close), floored at
+    /// `minimumYears`.
     public static func years(from at: Timestamp, to expiration: CivilDate) -> Double {
-        let close = NewYorkTime.utc(date: expiration, hour: 16, minute: 0)
-        return max(minimumYears, Double(close.ms - at.ms) / msPerYear)
+        max(minimumYears, Double(MarketCalendar.close(of: expiration).ms - at.ms) / msPerYear)
     }
 
     /// The smile and term structure: implied volatility of a strike for a given base volatility.
@@ -163,8 +163,8 @@ public struct ChainSynthesizer: Sendable {
         let today = local.date
         // Fraction of the regular session elapsed, for the cumulative day volume.
         let sessionFraction: Double = {
-            guard SyntheticCalendar.isTradingDay(today) else { return 0 }
-            let x = (Double(local.secondOfDay) / 60 - Double(SyntheticCalendar.openMinute)) / Double(SyntheticCalendar.sessionMinutes)
+            guard let close = SyntheticCalendar.closeMinute(of: today) else { return 0 }
+            let x = (Double(local.secondOfDay) / 60 - Double(SyntheticCalendar.openMinute)) / Double(close - SyntheticCalendar.openMinute)
             return Self.cumulativeIntradayVolume(min(1, max(0, x)))
         }()
         let strikes = strikes(price: price)

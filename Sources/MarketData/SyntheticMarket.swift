@@ -8,24 +8,74 @@ public struct SyntheticTicker: Sendable, Hashable {
     public var startPrice: Double
     /// Annualized volatility of the price path; also the chains' base implied volatility in a calm regime.
     public var volatility: Double
-    /// Option prices in $0.01 ticks everywhere (else $0.05 from $3).
+    /// Option prices in $0.01 ticks everywhere (SPY, QQQ, IWM); else, in the penny program, $0.01 below $3 and
+    /// $0.05 from $3.
     public var pennyPilot: Bool
     /// Mean shares per regular-session minute (before the intraday U-shape and noise).
     public var minuteVolume: Double
+    /// false: a class outside the penny program, quoted on the $0.05 (below $3) / $0.10 grid and a tick wider on
+    /// each side, as thinly traded classes are (`pennyPilot` must then be false).
+    public var pennyProgram: Bool
+    /// Scales the chains' open interest and option volume (1 = `ChainConfig`'s scales): how actively the
+    /// ticker's options trade.
+    public var optionLiquidity: Double
 
     public init(symbol: String, startPrice: Double, volatility: Double, pennyPilot: Bool = true,
-                minuteVolume: Double = 100_000) {
+                minuteVolume: Double = 100_000, pennyProgram: Bool = true, optionLiquidity: Double = 1) {
+        precondition(pennyProgram || !pennyPilot, "\(symbol): pennies at any price only within the penny program")
         self.symbol = symbol; self.startPrice = startPrice; self.volatility = volatility
         self.pennyPilot = pennyPilot; self.minuteVolume = minuteVolume
+        self.pennyProgram = pennyProgram; self.optionLiquidity = optionLiquidity
     }
 
     /// SPY ~$500 vol 0.15, QQQ ~$430 vol 0.20 (both penny pilot), AAPL ~$185 vol 0.25 (quoted with the
     /// $0.05 tick from $3, so both tick regimes are exercised).
-    public static let defaults: [SyntheticTicker] = [
+    public static let defaults: [SyntheticTicker] = Array(universe.prefix(3))
+
+    /// Every ticker the synthetic market knows, most liquid first, priced as in early March 2024: the defaults;
+    /// index and mega-cap names whose stock and options trade heavily (pennies: IWM at any price, the others
+    /// $0.01/$0.05); and three classes outside the penny program with thin stock and option volume (nickel/dime
+    /// quotes, a tick wider), so liquidity separates them in a watchlist (`market-feed --tickers`).
+    public static let universe: [SyntheticTicker] = [
         SyntheticTicker(symbol: "SPY", startPrice: 500, volatility: 0.15, pennyPilot: true, minuteVolume: 180_000),
         SyntheticTicker(symbol: "QQQ", startPrice: 430, volatility: 0.20, pennyPilot: true, minuteVolume: 110_000),
         SyntheticTicker(symbol: "AAPL", startPrice: 185, volatility: 0.25, pennyPilot: false, minuteVolume: 140_000),
+        SyntheticTicker(symbol: "IWM", startPrice: 205, volatility: 0.22, pennyPilot: true, minuteVolume: 75_000, optionLiquidity: 0.9),
+        SyntheticTicker(symbol: "TSLA", startPrice: 190, volatility: 0.55, pennyPilot: false, minuteVolume: 250_000),
+        SyntheticTicker(symbol: "NVDA", startPrice: 850, volatility: 0.55, pennyPilot: false, minuteVolume: 120_000),
+        SyntheticTicker(symbol: "AMD", startPrice: 205, volatility: 0.50, pennyPilot: false, minuteVolume: 150_000, optionLiquidity: 0.8),
+        SyntheticTicker(symbol: "AMZN", startPrice: 175, volatility: 0.32, pennyPilot: false, minuteVolume: 110_000, optionLiquidity: 0.7),
+        SyntheticTicker(symbol: "MSFT", startPrice: 410, volatility: 0.24, pennyPilot: false, minuteVolume: 55_000, optionLiquidity: 0.7),
+        SyntheticTicker(symbol: "GOOGL", startPrice: 135, volatility: 0.30, pennyPilot: false, minuteVolume: 80_000, optionLiquidity: 0.6),
+        SyntheticTicker(symbol: "META", startPrice: 495, volatility: 0.38, pennyPilot: false, minuteVolume: 40_000, optionLiquidity: 0.6),
+        SyntheticTicker(symbol: "DE", startPrice: 365, volatility: 0.25, pennyPilot: false, minuteVolume: 3_800, pennyProgram: false, optionLiquidity: 0.2),
+        SyntheticTicker(symbol: "LMT", startPrice: 455, volatility: 0.17, pennyPilot: false, minuteVolume: 2_600, pennyProgram: false, optionLiquidity: 0.15),
+        SyntheticTicker(symbol: "CMG", startPrice: 2750, volatility: 0.28, pennyPilot: false, minuteVolume: 800, pennyProgram: false, optionLiquidity: 0.1),
     ]
+
+    /// `market-feed --tickers`: `all` (the universe), `N` (its first N) or `SYM,SYM…` (those, in that order).
+    public static func pick(_ spec: String) throws(TickerChoiceError) -> [SyntheticTicker] {
+        let text = spec.trimmingCharacters(in: .whitespaces)
+        if text.lowercased() == "all" { return universe }
+        if let n = Int(text) {
+            guard (1...universe.count).contains(n) else { throw TickerChoiceError("--tickers \(n): choose 1 to \(universe.count)") }
+            return Array(universe.prefix(n))
+        }
+        let symbols = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+        guard !symbols.isEmpty, Set(symbols).count == symbols.count else { throw TickerChoiceError("--tickers '\(spec)': give all, a count or distinct symbols") }
+        return try symbols.map { (s) throws(TickerChoiceError) -> SyntheticTicker in
+            guard let t = universe.first(where: { $0.symbol == s }) else {
+                throw TickerChoiceError("--tickers: no synthetic ticker '\(s)'; known: \(universe.map(\.symbol).joined(separator: ", "))")
+            }
+            return t
+        }
+    }
+}
+
+/// Why a `--tickers` value was refused.
+public struct TickerChoiceError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
 }
 
 /// What `SyntheticMarket` generates.
@@ -69,7 +119,8 @@ public enum SyntheticRegime: String, Sendable, CaseIterable {
     }
 }
 
-/// A seeded synthetic market: regular-hours 1-minute bars (09:30–16:00 New York, 390 per session) for each ticker,
+/// A seeded synthetic market: regular-hours 1-minute bars (09:30–16:00 New York, 390 per session; 09:30–13:00, 210, on
+/// an NYSE early close) for each ticker,
 /// option chains every `chainEveryMinutes` and sentiment scores every `sentimentEveryMinutes`, in
 /// `MarketEvent.canonicalOrder`.
 ///
@@ -152,6 +203,8 @@ struct TickerProcess: Sendable {
         self.ticker = ticker
         var chainConfig = chain
         chainConfig.pennyPilot = ticker.pennyPilot
+        chainConfig.openInterestScale *= ticker.optionLiquidity
+        chainConfig.dailyVolumeScale *= ticker.optionLiquidity
         self.synthesizer = ChainSynthesizer(config: chainConfig)
         self.rng = SeededRandom(seed: seed, ticker.symbol, "price")
         self.sentimentRng = SeededRandom(seed: seed, ticker.symbol, "sentiment")
@@ -193,11 +246,17 @@ struct TickerProcess: Sendable {
         }
     }
 
+    /// One minute's pull of the chains' base volatility toward the regime's level (live sessions and IV history).
+    mutating func relaxImpliedLevel() {
+        impliedLevel += 0.05 * (regimeImpliedTarget - impliedLevel)
+    }
+
     mutating func runSession(date: CivilDate, index: Int, config: SyntheticMarketConfig, into events: inout [MarketEvent]) {
-        let minutes = SyntheticCalendar.sessionMinutes
+        // 390 minutes, or 210 on a 13:00 early close; the per-minute scale stays the full day's.
+        let minutes = (SyntheticCalendar.closeMinute(of: date) ?? SyntheticCalendar.closeMinute) - SyntheticCalendar.openMinute
         // Trends add variance of their own: the per-minute scale is calibrated (× 0.5) so the realized daily
         // volatility comes out near the ticker's nominal volatility.
-        let sigmaMinute = Self.volatilityCalibration * ticker.volatility / (252.0 * Double(minutes)).squareRoot()
+        let sigmaMinute = Self.volatilityCalibration * ticker.volatility / (252.0 * Double(SyntheticCalendar.sessionMinutes)).squareRoot()
         if index > 0 {
             // Overnight: a gap of about half a day's volatility, and a fresh regime.
             let gap = rng.normal() * 0.5 * ticker.volatility / 252.0.squareRoot()
@@ -250,12 +309,12 @@ struct TickerProcess: Sendable {
                           close: c, volume: shares, vwap: vwap, trades: trades)
             events.append(.bar(bar))
 
-            impliedLevel += 0.05 * (regimeImpliedTarget - impliedLevel)
+            relaxImpliedLevel()
             let minuteNumber = i + 1
             if config.chainEveryMinutes > 0, minuteNumber % config.chainEveryMinutes == 0 {
                 let seed = StableHash.combine(config.seed, values: [StableHash.fnv1a(ticker.symbol), UInt64(bitPattern: bar.end.ms)])
-                events.append(.chain(synthesizer.chain(underlying: ticker.symbol, price: c, at: bar.end,
-                                                       baseVolatility: impliedLevel, seed: seed)))
+                let chain = synthesizer.chain(underlying: ticker.symbol, price: c, at: bar.end, baseVolatility: impliedLevel, seed: seed)
+                events.append(.chain(ticker.pennyProgram ? chain : Self.outsidePennyProgram(chain)))
             }
             if config.sentimentEveryMinutes > 0, minuteNumber % config.sentimentEveryMinutes == 0 {
                 let raw = tanh(0.9 * regime.direction + 0.35 * sentimentRng.normal())
@@ -268,4 +327,25 @@ struct TickerProcess: Sendable {
     }
 
     static func cents(_ x: Double) -> Double { max(0.01, (x * 100).rounded() / 100) }
+
+    /// A chain re-quoted as a class outside the penny program: bid down and ask up to the $0.05 (below $3) /
+    /// $0.10 grid, then a tick wider on each side (a bid that would go below one tick is 0).
+    static func outsidePennyProgram(_ chain: OptionChain) -> OptionChain {
+        func tick(_ cents: Int) -> Int { cents < 300 ? 5 : 10 }
+        var out = chain
+        out.contracts = chain.contracts.map { q in
+            var q = q
+            let bid = Int((q.bid * 100).rounded()), ask = Int((q.ask * 100).rounded())
+            var b = bid / tick(bid) * tick(bid)
+            b = b > 0 && b - tick(b - 1) >= 5 ? b - tick(b - 1) : 0
+            var a = (ask + tick(ask) - 1) / tick(ask) * tick(ask)
+            a = max(a + tick(a), b + tick(b))
+            let mid = (a + b) / 2
+            q.bid = Double(b) / 100
+            q.ask = Double(a) / 100
+            q.last = q.last.map { _ in Double(max(5, mid / tick(mid) * tick(mid))) / 100 }
+            return q
+        }
+        return out
+    }
 }

@@ -3,6 +3,8 @@ public enum MarketEvent: Sendable, Equatable {
     case bar(Bar)
     case chain(OptionChain)
     case sentiment(SentimentScore, at: Timestamp)
+    /// A session's ATM implied volatility, known at that session's close.
+    case ivDaily(DailyImpliedVolatility)
 
     /// When the data is known: a bar's end, a chain's snapshot time, a score's publication time.
     public var eventTime: Timestamp {
@@ -10,6 +12,7 @@ public enum MarketEvent: Sendable, Equatable {
         case .bar(let b): b.end
         case .chain(let c): c.asOf
         case .sentiment(_, let t): t
+        case .ivDaily(let d): d.eventTime
         }
     }
 
@@ -18,6 +21,7 @@ public enum MarketEvent: Sendable, Equatable {
         case .bar(let b): b.ticker
         case .chain(let c): c.underlying
         case .sentiment(let s, _): s.ticker
+        case .ivDaily(let d): d.ticker
         }
     }
 
@@ -26,13 +30,15 @@ public enum MarketEvent: Sendable, Equatable {
         case .bar: Topics.bars
         case .chain: Topics.chains
         case .sentiment: Topics.sentiment
+        case .ivDaily: Topics.ivDaily
         }
     }
 
     /// Sentiment and chains of a minute come before that minute's bars, so a consumer that joins them as of a
-    /// bar's time sees them first (ties are then broken by ticker).
+    /// bar's time sees them first (ties are then broken by ticker); a daily IV first of all, as the
+    /// feature-computer ranks its topics.
     var rank: Int {
-        switch self { case .sentiment: 0; case .chain: 1; case .bar: 2 }
+        switch self { case .ivDaily: 0; case .sentiment: 1; case .chain: 2; case .bar: 3 }
     }
 
     /// The total order every source publishes in: event time, then kind, then ticker.
@@ -51,6 +57,8 @@ public enum MarketEvent: Sendable, Equatable {
             return Envelope(id: c.id, eventTime: c.asOf, causationId: nil, source: source, payload: c).erased()
         case .sentiment(let s, let t):
             return Envelope(id: s.id(at: t), eventTime: t, causationId: nil, source: source, payload: s).erased()
+        case .ivDaily(let d):
+            return Envelope(id: d.id, eventTime: d.eventTime, causationId: nil, source: source, payload: d).erased()
         }
     }
 }

@@ -1,12 +1,37 @@
 import Foundation
 
 /// Option price ticks and exact money arithmetic.
-public enum Ticks {
-    /// The minimum price increment in cents for an option on `underlying` at `price` dollars: $0.01 under $3 or for
-    /// penny-pilot names, $0.05 otherwise.
-    public static func tickCents(price: Double, underlying: String, pennyPilot: [String]) -> Cents {
-        pennyPilot.contains(underlying) || price < 3 ? 1 : 5
+/// The options minimum price increment (the exchanges' rule): penny-program classes trade in $0.01 below $3.00
+/// and $0.05 from $3.00, except the classes quoted in pennies at any price (SPY, QQQ, IWM); every other class
+/// trades in $0.05 below $3.00 and $0.10 from $3.00.
+public struct TickRule: Sendable, Equatable {
+    public var pennyProgram: Set<String>
+    public var pennyAllPrices: Set<String>
+
+    public init(pennyProgram: [String], pennyAllPrices: [String]) {
+        self.pennyProgram = Set(pennyProgram); self.pennyAllPrices = Set(pennyAllPrices)
     }
+
+    /// The tick in cents for an option on `underlying` quoted at `price` dollars.
+    public func tickCents(price: Double, underlying: String) -> Cents {
+        if pennyAllPrices.contains(underlying) { return 1 }
+        let high = price >= 3 - 1e-9
+        if pennyProgram.contains(underlying) { return high ? 5 : 1 }
+        return high ? 10 : 5
+    }
+
+    /// `price` dollars on this underlying's tick grid, in cents.
+    public func cents(_ price: Double, underlying: String, rounding: Ticks.Rounding) -> Cents {
+        Ticks.cents(price, tick: tickCents(price: price, underlying: underlying), rounding: rounding)
+    }
+
+    /// Whether `cents` is a price the exchange could print for this underlying.
+    public func isValid(_ cents: Cents, underlying: String) -> Bool {
+        cents > 0 && cents % tickCents(price: Double(cents) / 100, underlying: underlying) == 0
+    }
+}
+
+public enum Ticks {
 
     public enum Rounding: Sendable { case nearest, down, up }
 

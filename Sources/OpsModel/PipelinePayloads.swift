@@ -31,10 +31,19 @@ public struct FeatureVector: Payload {
     /// Latest sentiment score of the session at or before the bar's end, and its time.
     @Nullable public var sentimentScore: Double?
     @Nullable public var sentimentTime: Timestamp?
-    /// Implied volatility of the at-the-money contract (nearest strike, nearest expiry ≥ 7 days) of the latest
-    /// chain of the session at or before the bar's end, and that chain's time.
+    /// Implied volatility of the at-the-money contract (nearest strike, nearest expiry ≥ 7 days:
+    /// `OptionChain.atmImpliedVolatility`) of the latest chain of the session at or before the bar's end, and that
+    /// chain's time.
     @Nullable public var atmIv: Double?
     @Nullable public var chainTime: Timestamp?
+    /// IV percentile (0–100) of `atm_iv` against the ticker's daily ATM IVs (`iv_daily`) of the last 252 sessions
+    /// before the bar's session: the percent of those days whose daily ATM IV is strictly below the current one.
+    /// Null without a current `atm_iv` or with fewer than 20 such days (never 0 for "unknown").
+    @Nullable public var ivPercentile: Double?
+    /// IV Rank (0–100) of `atm_iv` over the same days: (current − min) / (max − min) × 100, clamped to [0, 100] (the
+    /// current session is not in the window, so today can sit outside it); null when max == min, without a current
+    /// `atm_iv`, or with fewer than 20 days.
+    @Nullable public var ivRank: Double?
 
     enum CodingKeys: String, CodingKey {
         case ticker, interval, bar, sma20
@@ -43,18 +52,20 @@ public struct FeatureVector: Payload {
         case volumeRatio = "volume_ratio", close5mAgo = "close_5m_ago", close15mAgo = "close_15m_ago"
         case ret1m = "ret_1m", ret5m = "ret_5m", ret15m = "ret_15m", atr14
         case sentimentScore = "sentiment_score", sentimentTime = "sentiment_time", atmIv = "atm_iv", chainTime = "chain_time"
+        case ivPercentile = "iv_percentile", ivRank = "iv_rank"
     }
 
     public init(ticker: String, interval: String, sessionDate: CivilDate, sessionBarIndex: Int, gapMinutes: Int?, bar: Bar,
                 sma20: Double?, distanceSma20: Double?, sma20Slope: Double?, slopeLookback: Int, volumeRatio: Double?,
                 close5mAgo: Double?, close15mAgo: Double?, ret1m: Double?, ret5m: Double?, ret15m: Double?, atr14: Double?,
-                sentimentScore: Double? = nil, sentimentTime: Timestamp? = nil, atmIv: Double? = nil, chainTime: Timestamp? = nil) {
+                sentimentScore: Double? = nil, sentimentTime: Timestamp? = nil, atmIv: Double? = nil, chainTime: Timestamp? = nil,
+                ivPercentile: Double? = nil, ivRank: Double? = nil) {
         self.ticker = ticker; self.interval = interval; self.sessionDate = sessionDate; self.sessionBarIndex = sessionBarIndex
         self.gapMinutes = gapMinutes; self.bar = bar; self.sma20 = sma20; self.distanceSma20 = distanceSma20
         self.sma20Slope = sma20Slope; self.slopeLookback = slopeLookback; self.volumeRatio = volumeRatio
         self.close5mAgo = close5mAgo; self.close15mAgo = close15mAgo; self.ret1m = ret1m; self.ret5m = ret5m
         self.ret15m = ret15m; self.atr14 = atr14; self.sentimentScore = sentimentScore; self.sentimentTime = sentimentTime
-        self.atmIv = atmIv; self.chainTime = chainTime
+        self.atmIv = atmIv; self.chainTime = chainTime; self.ivPercentile = ivPercentile; self.ivRank = ivRank
     }
 
     public var partitionKey: String { ticker }
@@ -65,6 +76,9 @@ public struct FeatureVector: Payload {
                           ("volume_ratio", volumeRatio), ("ret_1m", ret1m), ("ret_5m", ret5m), ("ret_15m", ret15m),
                           ("atr14", atr14), ("atm_iv", atmIv), ("sentiment_score", sentimentScore)] {
             if let v { try Validate.price(v, name) }
+        }
+        for (name, v) in [("iv_percentile", ivPercentile), ("iv_rank", ivRank)] {
+            if let v { try Validate.price(v, name); guard (0...100).contains(v) else { throw .invalid("\(name) \(v) outside [0, 100]") } }
         }
     }
 }

@@ -41,5 +41,11 @@ extension StreamCore {
 public struct Emit: Sendable {
     public var topic: String
     public var envelope: AnyEnvelope
-    public init(_ topic: String, _ envelope: AnyEnvelope) { self.topic = topic; self.envelope = envelope }
+    /// Written to every partition of the topic (the same envelope, the same id) instead of the key's partition:
+    /// for a message every consumer replica must see whichever partitions it owns (the watchlist). Consumers drop
+    /// the copies as duplicates (same id, same content).
+    public var broadcast: Bool
+    public init(_ topic: String, _ envelope: AnyEnvelope, broadcast: Bool = false) {
+        self.topic = topic; self.envelope = envelope; self.broadcast = broadcast
+    }
 }

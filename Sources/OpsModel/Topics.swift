@@ -3,6 +3,11 @@ public enum Topics {
     public static let bars = "market.bars.v1"
     public static let chains = "market.chains.v1"
     public static let sentiment = "market.sentiment.v1"
+    /// One ATM implied volatility per ticker and session (`iv_daily`), the history behind IV percentile and IV Rank.
+    public static let ivDaily = "market.iv-daily.v1"
+    /// Everything a market source (market-feed, replay) publishes and watermarks, in the feature-computer's rank
+    /// order: a source that leaves one out stalls every consumer of it.
+    public static let marketSource = [ivDaily, sentiment, chains, bars]
     public static let features = "strategy.features.v1"
     public static let deadLetter = "ops.deadletter.v1"
     public static let signals = "strategy.signals.v1"
@@ -12,6 +17,10 @@ public enum Topics {
     public static let fills = "trading.fills.v1"
     public static let accounts = "trading.accounts.v1"
     public static let positions = "trading.positions.v1"
+    public static let watchlist = "strategy.watchlist.v1"
+    /// Operator commands (halt, resume). Not watermarked: a command holds nothing back and takes effect from its
+    /// event time as soon as it is read (see `EventMerger`'s side inputs).
+    public static let control = "ops.control.v1"
 
     public struct Spec: Sendable {
         public var name: String
@@ -29,6 +38,7 @@ public enum Topics {
         Spec(name: bars, partitions: 4, types: [Bar.self], watermarked: true, key: "ticker"),
         Spec(name: chains, partitions: 4, types: [OptionChain.self], watermarked: true, key: "ticker"),
         Spec(name: sentiment, partitions: 4, types: [SentimentScore.self], watermarked: true, key: "ticker"),
+        Spec(name: ivDaily, partitions: 4, types: [DailyImpliedVolatility.self], watermarked: true, key: "ticker"),
         Spec(name: features, partitions: 4, types: [FeatureVector.self], watermarked: true, key: "ticker", producers: ["feature-computer"]),
         Spec(name: deadLetter, partitions: 1, types: [DeadLetter.self], watermarked: false, key: "source topic/partition"),
         Spec(name: signals, partitions: 4, types: [Signal.self], watermarked: true, key: "ticker", producers: ["signal-engine"]),
@@ -38,6 +48,10 @@ public enum Topics {
         Spec(name: fills, partitions: 2, types: [Fill.self], watermarked: true, key: "account", producers: ["broker-gateway"]),
         Spec(name: accounts, partitions: 2, types: [AccountSnapshot.self], watermarked: true, key: "account", producers: ["broker-gateway"]),
         Spec(name: positions, partitions: 4, types: [PositionEvent.self], watermarked: true, key: "position id", producers: ["position-manager"]),
+        // As many partitions as strategy.features.v1, each holding every watchlist (broadcast): a signal-engine
+        // replica owning any features partitions owns watchlist partitions too and so sees the whole list.
+        Spec(name: watchlist, partitions: 4, types: [Watchlist.self], watermarked: true, key: "watchlist", producers: ["watchlist-engine"]),
+        Spec(name: control, partitions: 2, types: [OperatorControl.self], watermarked: false, key: "account"),
     ]
 
     public static func spec(_ name: String) -> Spec? { all.first { $0.name == name } }

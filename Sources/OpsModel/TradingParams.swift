@@ -12,9 +12,11 @@ public struct TradingParams: Codable, Sendable, Equatable {
     public var contractSelection: ContractSelectionParams = ContractSelectionParams()
     public var execution: ExecutionParams = ExecutionParams()
     public var exits: ExitParams = ExitParams()
+    public var risk: RiskParams = RiskParams()
+    public var watchlist: WatchlistParams = WatchlistParams()
 
     enum CodingKeys: String, CodingKey {
-        case account, signals, sizing, execution, exits
+        case account, signals, sizing, execution, exits, risk, watchlist
         case accountTiers = "account_tiers", liquidityThresholds = "liquidity_thresholds", contractSelection = "contract_selection"
     }
 
@@ -55,9 +57,20 @@ public struct TradingParams: Codable, Sendable, Equatable {
         public var swingRet15Min: Double = 0.003
         /// "options" (CALL for BULL, PUT for BEAR) or "stock".
         public var instrument: String = "options"
+        /// Seed 004 §4: `required` — a signal needs momentum in its direction; `bonus` — momentum only adds its weight.
+        public var momentumMode: String = "required"
+        /// Chop filter (seed 000 #9): over the last `chop_lookback` bars, |SMA20 slope| stayed below `chop_slope_max`
+        /// on every bar AND the close crossed the SMA20 more than `chop_max_crosses` times: no signal.
+        /// Tuned on the synthetic market and SPY 2024-02-20..04-18 (signal-engine report): 0.0001 / 20 / 3 flags about
+        /// 37 % of strongly ranging 20-minute windows (efficiency ratio < 0.15) and under 1 % (synthetic) / 4 % (SPY)
+        /// of trending ones (> 0.40).
+        public var chopSlopeMax: Double = 0.0001
+        public var chopLookback: Int = 20
+        public var chopMaxCrosses: Int = 3
 
         enum CodingKeys: String, CodingKey {
             case instrument
+            case momentumMode = "momentum_mode", chopSlopeMax = "chop_slope_max", chopLookback = "chop_lookback", chopMaxCrosses = "chop_max_crosses"
             case slopeMin = "slope_min", breakoutMinDistance = "breakout_min_distance", volumeSurgeRatio = "volume_surge_ratio"
             case volumeFullRatio = "volume_full_ratio", trendWeight = "trend_weight", volumeWeight = "volume_weight"
             case breakoutWeight = "breakout_weight", momentumWeight = "momentum_weight", sentimentWeight = "sentiment_weight"
@@ -74,10 +87,10 @@ public struct TradingParams: Codable, Sendable, Equatable {
         public var tiers: [String: Tier] = AccountTiers.seedTiers
         public static let order = ["tiny", "small", "medium", "large"]
         public static let seedTiers: [String: Tier] = [
-            "tiny": Tier(maxSize: 2000, riskPctDay: 0.25, riskPctSwing: 0.15, maxContracts: 2, minConfidence: 0.70, minVolumeRatio: 2.0),
-            "small": Tier(maxSize: 5000, riskPctDay: 0.12, riskPctSwing: 0.08, maxContracts: 3, minConfidence: 0.65, minVolumeRatio: 1.8),
-            "medium": Tier(maxSize: 25000, riskPctDay: 0.04, riskPctSwing: 0.06, maxContracts: 5, minConfidence: 0.55, minVolumeRatio: 1.5),
-            "large": Tier(maxSize: nil, riskPctDay: 0.01, riskPctSwing: 0.02, maxContracts: 10, minConfidence: 0.45, minVolumeRatio: 1.2),
+            "tiny": Tier(maxSize: 2000, riskPctDay: 0.25, riskPctSwing: 0.15, maxContracts: 2, minConfidence: 0.70, minVolumeRatio: 2.0, maxShares: 10),
+            "small": Tier(maxSize: 5000, riskPctDay: 0.12, riskPctSwing: 0.08, maxContracts: 3, minConfidence: 0.65, minVolumeRatio: 1.8, maxShares: 25),
+            "medium": Tier(maxSize: 25000, riskPctDay: 0.04, riskPctSwing: 0.06, maxContracts: 5, minConfidence: 0.55, minVolumeRatio: 1.5, maxShares: 100),
+            "large": Tier(maxSize: nil, riskPctDay: 0.01, riskPctSwing: 0.02, maxContracts: 10, minConfidence: 0.45, minVolumeRatio: 1.2, maxShares: 500),
         ]
         public init() {}
     }
@@ -91,15 +104,18 @@ public struct TradingParams: Codable, Sendable, Equatable {
         public var maxContracts: Int
         public var minConfidence: Double
         public var minVolumeRatio: Double
+        /// Stock fallback (seed 004 §1): most shares one entry buys.
+        public var maxShares: Int
 
         enum CodingKeys: String, CodingKey {
             case maxSize = "max_size", riskPctDay = "risk_pct_day", riskPctSwing = "risk_pct_swing", maxContracts = "max_contracts"
-            case minConfidence = "min_confidence", minVolumeRatio = "min_volume_ratio"
+            case minConfidence = "min_confidence", minVolumeRatio = "min_volume_ratio", maxShares = "max_shares"
         }
 
-        public init(maxSize: Double?, riskPctDay: Double, riskPctSwing: Double, maxContracts: Int, minConfidence: Double, minVolumeRatio: Double) {
+        public init(maxSize: Double?, riskPctDay: Double, riskPctSwing: Double, maxContracts: Int, minConfidence: Double, minVolumeRatio: Double,
+                    maxShares: Int = 100) {
             self.maxSize = maxSize; self.riskPctDay = riskPctDay; self.riskPctSwing = riskPctSwing; self.maxContracts = maxContracts
-            self.minConfidence = minConfidence; self.minVolumeRatio = minVolumeRatio
+            self.minConfidence = minConfidence; self.minVolumeRatio = minVolumeRatio; self.maxShares = maxShares
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -107,7 +123,7 @@ public struct TradingParams: Codable, Sendable, Equatable {
             try c.encode(maxSize, forKey: .maxSize) // explicit null for the open-ended tier
             try c.encode(riskPctDay, forKey: .riskPctDay); try c.encode(riskPctSwing, forKey: .riskPctSwing)
             try c.encode(maxContracts, forKey: .maxContracts); try c.encode(minConfidence, forKey: .minConfidence)
-            try c.encode(minVolumeRatio, forKey: .minVolumeRatio)
+            try c.encode(minVolumeRatio, forKey: .minVolumeRatio); try c.encode(maxShares, forKey: .maxShares)
         }
     }
 
@@ -126,11 +142,22 @@ public struct TradingParams: Codable, Sendable, Equatable {
         public var maxSpreadPct: Double = 10.0
         /// Mid at least this many dollars.
         public var minPremium: Double = 0.30
-        /// Phase 2 raises these to 500 and 200; 0 turns the check off.
-        public var minOpenInterest: Int = 0
-        public var minVolume: Int = 0
+        /// Seed 000 Phase 2 #6 (its later thresholds win over seed 004's 100); 0 turns the check off.
+        public var minOpenInterest: Int = 500
+        public var minVolume: Int = 200
+        /// Seed 004 §1 gate 4: the ticker's IV percentile (0–100) at most this, when known; null turns it off.
+        public var maxIvPercentile: Double? = 80
+        /// Seed 000 Phase 3 #12: the ticker's IV Rank (0–100) at most this, when known; null (default) turns it off.
+        public var maxIvRank: Double? = nil
         enum CodingKeys: String, CodingKey {
             case maxSpreadPct = "max_spread_pct", minPremium = "min_premium", minOpenInterest = "min_open_interest", minVolume = "min_volume"
+            case maxIvPercentile = "max_iv_percentile", maxIvRank = "max_iv_rank"
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(maxSpreadPct, forKey: .maxSpreadPct); try c.encode(minPremium, forKey: .minPremium)
+            try c.encode(minOpenInterest, forKey: .minOpenInterest); try c.encode(minVolume, forKey: .minVolume)
+            try c.encode(maxIvPercentile, forKey: .maxIvPercentile); try c.encode(maxIvRank, forKey: .maxIvRank) // explicit null: "off"
         }
         public init() {}
     }
@@ -141,25 +168,99 @@ public struct TradingParams: Codable, Sendable, Equatable {
         public var swingTradeDte: [Int] = [14, 45]
         /// A chain older than this (event time) is not used.
         public var maxChainAgeMinutes: Int = 15
+        /// Seed 000 Phase 2 #7–8: the |delta| a contract is scored against, per strategy.
+        public var targetDelta: TargetDelta = TargetDelta()
+        /// Weights of the contract quality score's components (each normalized to [0, 1]).
+        public var scoreWeights: ScoreWeights = ScoreWeights()
+        /// How many of the best-scored candidates a decision lists.
+        public var candidatesShown: Int = 3
         enum CodingKeys: String, CodingKey {
             case dayTradeDte = "day_trade_dte", swingTradeDte = "swing_trade_dte", maxChainAgeMinutes = "max_chain_age_minutes"
+            case targetDelta = "target_delta", scoreWeights = "score_weights", candidatesShown = "candidates_shown"
         }
         public init() {}
     }
 
+    public struct TargetDelta: Codable, Sendable, Equatable {
+        public var dayTrade: Double = 0.40
+        public var swingTrade: Double = 0.50
+        enum CodingKeys: String, CodingKey { case dayTrade = "day_trade", swingTrade = "swing_trade" }
+        public init() {}
+        public func value(for strategy: TradeStrategy) -> Double { strategy == .dayTrade ? dayTrade : swingTrade }
+    }
+
+    public struct ScoreWeights: Codable, Sendable, Equatable {
+        public var spread: Double = 0.35
+        public var openInterest: Double = 0.20
+        public var volume: Double = 0.15
+        public var delta: Double = 0.30
+        enum CodingKeys: String, CodingKey { case spread, volume, delta, openInterest = "open_interest" }
+        public init() {}
+    }
+
+    /// Seed 004 §1–3 kill switches and per-ticker limits, per account.
+    public struct RiskParams: Codable, Sendable, Equatable {
+        /// Dollars: the session's realized plus unrealized P&L below −this blocks new entries for the session.
+        public var maxDailyLoss: Double = 500
+        /// Open positions plus entries not yet filled or cancelled at or above this blocks.
+        public var maxOpenPositions: Int = 5
+        /// Dollars of notional (options: premium × 100 × contracts; stock: price × shares), this order included.
+        public var maxNotionalExposure: Double = 10_000
+        /// No entries in the session's first / last minutes.
+        public var blockOpenMinutes: Int = 5
+        public var blockCloseMinutes: Int = 15
+        /// No entry within this many minutes of the ticker's last entry (seed 004 §3 last_trade_time).
+        public var tickerCooldownMinutes: Int = 30
+        /// At most this many entries per ticker and session (seed 004 §3 ticker_count_today).
+        public var maxTradesPerTickerPerDay: Int = 3
+        enum CodingKeys: String, CodingKey {
+            case maxDailyLoss = "max_daily_loss", maxOpenPositions = "max_open_positions", maxNotionalExposure = "max_notional_exposure"
+            case blockOpenMinutes = "block_open_minutes", blockCloseMinutes = "block_close_minutes"
+            case tickerCooldownMinutes = "ticker_cooldown_minutes", maxTradesPerTickerPerDay = "max_trades_per_ticker_per_day"
+        }
+        public init() {}
+    }
+
+    /// Seed 004 §5: the watchlist-engine's top-N set and cadence.
+    public struct WatchlistParams: Codable, Sendable, Equatable {
+        public var size: Int = 10
+        public var everyMinutes: Int = 30
+        enum CodingKeys: String, CodingKey { case size, everyMinutes = "every_minutes" }
+        public init() {}
+    }
+
     public struct ExecutionParams: Codable, Sendable, Equatable {
-        /// "mid" fills at the mid (rounded to a tick in the trader's disfavour); "cross" buys at the ask, sells at the bid.
-        public var fillPrice: String = "mid"
-        /// Added to buys and taken from sells, per share.
+        /// Added to buys and taken from sells, per share, by the `mid` and `cross` fill models (`limit` has none).
         public var slippageCents: Int = 1
         public var commissionPerContractCents: Int = 65
         public var feesPerContractCents: Int = 3
-        /// Underlyings quoted in pennies at any price; others in nickels from $3.
+        /// Penny-program classes: $0.01 below $3.00, $0.05 from $3.00 (others: $0.05 below $3.00, $0.10 from $3.00).
         public var pennyPilot: [String] = ["SPY", "QQQ", "IWM", "AAPL", "MSFT", "TSLA", "AMZN", "NVDA", "AMD", "META", "GOOGL"]
+        /// Penny-program classes quoted in pennies at any price.
+        public var pennyAllPrices: [String] = ["SPY", "QQQ", "IWM"]
+        /// The simulator's fill model (README "Fills"): `limit` (default), `mid`, `cross`.
+        public var fillModel: String = "limit"
+        /// Unfilled entry orders are cancelled this many minutes after they were placed.
+        public var entryTtlMinutes: Int = 5
+        /// Seed 004 §1: when an option gate fails with fallback, trade the underlying instead.
+        public var stockFallback: Bool = true
+        /// Most option contracts one quote fills of an order (a proxy for the displayed size at the touch, which a
+        /// chain snapshot does not carry); a larger order fills in pieces, one per quote.
+        public var maxFillPerQuote: Int = 5
+        /// Most shares one bar fills of a stock order (5 contracts' worth of shares), and never more than the bar traded.
+        public var maxSharesPerBar: Int = 500
+        /// Stock commissions and fees, cents per share, each side (Alpaca: none).
+        public var stockCommissionPerShareCents: Int = 0
+        public var stockFeesPerShareCents: Int = 0
         enum CodingKeys: String, CodingKey {
-            case fillPrice = "fill_price", slippageCents = "slippage_cents", commissionPerContractCents = "commission_per_contract_cents"
-            case feesPerContractCents = "fees_per_contract_cents", pennyPilot = "penny_pilot"
+            case maxFillPerQuote = "max_fill_per_quote", maxSharesPerBar = "max_shares_per_bar"
+            case stockCommissionPerShareCents = "stock_commission_per_share_cents", stockFeesPerShareCents = "stock_fees_per_share_cents"
+            case slippageCents = "slippage_cents", commissionPerContractCents = "commission_per_contract_cents"
+            case feesPerContractCents = "fees_per_contract_cents", pennyPilot = "penny_pilot", pennyAllPrices = "penny_all_prices"
+            case fillModel = "fill_model", entryTtlMinutes = "entry_ttl_minutes", stockFallback = "stock_fallback"
         }
+        /// The tick rule of this configuration.
+        public var ticks: TickRule { TickRule(pennyProgram: pennyPilot, pennyAllPrices: pennyAllPrices) }
         public init() {}
     }
 
@@ -168,11 +269,19 @@ public struct TradingParams: Codable, Sendable, Equatable {
         public var stopLossPct: Double = 0.40
         /// Exit when the mark is this fraction above the entry premium.
         public var profitTargetPct: Double = 0.50
-        /// Day trades are closed from this many minutes before the 16:00 close.
+        /// Day trades are closed from this many minutes before the session's close (16:00, or 13:00 on an early close).
         public var dayTradeExitMinutesBeforeClose: Int = 10
-        /// Anything expiring today is closed from this many minutes before the close.
+        /// Anything expiring today is closed from this many minutes before the session's close.
         public var expirationExitMinutesBeforeClose: Int = 30
+        /// An unfilled exit is repriced at every new quote, reaching a crossing price after this many steps.
+        public var repriceSteps: Int = 3
+        /// A stock position (stock fallback) exits when the price is this fraction below its entry (the seed's 2%).
+        public var stockStopLossPct: Double = 0.02
+        /// A stock position exits when the price is this fraction above its entry.
+        public var stockProfitTargetPct: Double = 0.04
         enum CodingKeys: String, CodingKey {
+            case repriceSteps = "reprice_steps"
+            case stockStopLossPct = "stock_stop_loss_pct", stockProfitTargetPct = "stock_profit_target_pct"
             case stopLossPct = "stop_loss_pct", profitTargetPct = "profit_target_pct"
             case dayTradeExitMinutesBeforeClose = "day_trade_exit_minutes_before_close"
             case expirationExitMinutesBeforeClose = "expiration_exit_minutes_before_close"
@@ -272,15 +381,50 @@ public struct TradingParams: Codable, Sendable, Equatable {
         for (k, w) in [("contract_selection.day_trade_dte", contractSelection.dayTradeDte), ("contract_selection.swing_trade_dte", contractSelection.swingTradeDte)] {
             guard w.count == 2, w[0] >= 0, w[0] <= w[1] else { throw bad(k, "must be [min, max] days with 0 ≤ min ≤ max") }
         }
-        guard ["mid", "cross"].contains(execution.fillPrice) else { throw bad("execution.fill_price", "must be mid or cross") }
-        guard execution.slippageCents >= 0, execution.commissionPerContractCents >= 0, execution.feesPerContractCents >= 0 else {
+        guard execution.slippageCents >= 0, execution.commissionPerContractCents >= 0, execution.feesPerContractCents >= 0,
+              execution.stockCommissionPerShareCents >= 0, execution.stockFeesPerShareCents >= 0 else {
             throw bad("execution", "slippage, commission and fees must be ≥ 0")
         }
+        guard execution.maxFillPerQuote >= 1 else { throw bad("execution.max_fill_per_quote", "must be ≥ 1") }
+        guard execution.maxSharesPerBar >= 1 else { throw bad("execution.max_shares_per_bar", "must be ≥ 1") }
         guard exits.stopLossPct > 0, exits.stopLossPct < 1 else { throw bad("exits.stop_loss_pct", "must be in (0, 1)") }
         guard exits.profitTargetPct > 0 else { throw bad("exits.profit_target_pct", "must be > 0") }
         guard ["options", "stock"].contains(signals.instrument) else { throw bad("signals.instrument", "must be options or stock") }
         guard (0...1).contains(signals.minConfidence) else { throw bad("signals.min_confidence", "must be in [0, 1]") }
         guard signals.cooldownMinutes >= 0 else { throw bad("signals.cooldown_minutes", "must be ≥ 0") }
+        guard ["required", "bonus"].contains(signals.momentumMode) else { throw bad("signals.momentum_mode", "must be required or bonus") }
+        guard signals.chopSlopeMax >= 0 else { throw bad("signals.chop_slope_max", "must be ≥ 0") }
+        guard signals.chopLookback >= 2 else { throw bad("signals.chop_lookback", "must be ≥ 2") }
+        guard signals.chopMaxCrosses >= 0 else { throw bad("signals.chop_max_crosses", "must be ≥ 0") }
+        for (name, t) in tiers where t.maxShares < 0 { throw bad("account_tiers.tiers.\(name).max_shares", "must be ≥ 0") }
+        guard liquidityThresholds.minOpenInterest >= 0 else { throw bad("liquidity_thresholds.min_open_interest", "must be ≥ 0") }
+        guard liquidityThresholds.minVolume >= 0 else { throw bad("liquidity_thresholds.min_volume", "must be ≥ 0") }
+        if let v = liquidityThresholds.maxIvPercentile, !(0...100).contains(v) { throw bad("liquidity_thresholds.max_iv_percentile", "must be in [0, 100] or null") }
+        if let v = liquidityThresholds.maxIvRank, !(0...100).contains(v) { throw bad("liquidity_thresholds.max_iv_rank", "must be in [0, 100] or null") }
+        for (k, d) in [("contract_selection.target_delta.day_trade", contractSelection.targetDelta.dayTrade),
+                       ("contract_selection.target_delta.swing_trade", contractSelection.targetDelta.swingTrade)] where !(d > 0 && d < 1) {
+            throw bad(k, "must be in (0, 1)")
+        }
+        let w = contractSelection.scoreWeights
+        for (k, v) in [("spread", w.spread), ("open_interest", w.openInterest), ("volume", w.volume), ("delta", w.delta)] where !(v >= 0) {
+            throw bad("contract_selection.score_weights.\(k)", "must be ≥ 0")
+        }
+        guard w.spread + w.openInterest + w.volume + w.delta > 0 else { throw bad("contract_selection.score_weights", "must not all be 0") }
+        guard contractSelection.candidatesShown >= 1 else { throw bad("contract_selection.candidates_shown", "must be ≥ 1") }
+        guard ["limit", "mid", "cross"].contains(execution.fillModel) else { throw bad("execution.fill_model", "must be limit, mid or cross") }
+        guard execution.entryTtlMinutes >= 1 else { throw bad("execution.entry_ttl_minutes", "must be ≥ 1") }
+        guard exits.repriceSteps >= 1 else { throw bad("exits.reprice_steps", "must be ≥ 1") }
+        guard exits.stockStopLossPct > 0, exits.stockStopLossPct < 1 else { throw bad("exits.stock_stop_loss_pct", "must be in (0, 1)") }
+        guard exits.stockProfitTargetPct > 0, exits.stockProfitTargetPct.isFinite else { throw bad("exits.stock_profit_target_pct", "must be > 0") }
+        guard risk.maxDailyLoss > 0, risk.maxDailyLoss.isFinite else { throw bad("risk.max_daily_loss", "must be a positive number of dollars") }
+        guard risk.maxOpenPositions >= 1 else { throw bad("risk.max_open_positions", "must be ≥ 1") }
+        guard risk.maxNotionalExposure > 0, risk.maxNotionalExposure.isFinite else { throw bad("risk.max_notional_exposure", "must be a positive number of dollars") }
+        guard (0...390).contains(risk.blockOpenMinutes) else { throw bad("risk.block_open_minutes", "must be in [0, 390]") }
+        guard (0...390).contains(risk.blockCloseMinutes) else { throw bad("risk.block_close_minutes", "must be in [0, 390]") }
+        guard risk.tickerCooldownMinutes >= 0 else { throw bad("risk.ticker_cooldown_minutes", "must be ≥ 0") }
+        guard risk.maxTradesPerTickerPerDay >= 1 else { throw bad("risk.max_trades_per_ticker_per_day", "must be ≥ 1") }
+        guard watchlist.size >= 1 else { throw bad("watchlist.size", "must be ≥ 1") }
+        guard watchlist.everyMinutes >= 1 else { throw bad("watchlist.every_minutes", "must be ≥ 1") }
     }
 
     /// Tiers smallest first: the seed's names in their order, then any others by max_size (open-ended last).

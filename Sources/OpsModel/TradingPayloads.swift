@@ -40,17 +40,21 @@ public struct Signal: Payload {
     public var rules: [RuleScore]
     /// The breakdown as one line, e.g. `trend BULL +0.40; volume 2.3x +0.25; breakout +0.15; sentiment +0.10 → 0.90`.
     public var reason: String
+    /// The ticker's IV percentile and IV Rank (0–100) at the signal, from its feature vector; null when unknown.
+    @Nullable public var ivPercentile: Double?
+    @Nullable public var ivRank: Double?
 
     enum CodingKeys: String, CodingKey {
         case ticker, direction, instrument, strategy, confidence, price, rules, reason
-        case volumeRatio = "volume_ratio", featuresId = "features_id"
+        case volumeRatio = "volume_ratio", featuresId = "features_id", ivPercentile = "iv_percentile", ivRank = "iv_rank"
     }
 
     public init(ticker: String, direction: Direction, instrument: Instrument, strategy: TradeStrategy, confidence: Double,
-                volumeRatio: Double?, price: Double, featuresId: String, rules: [RuleScore], reason: String) {
+                volumeRatio: Double?, price: Double, featuresId: String, rules: [RuleScore], reason: String,
+                ivPercentile: Double? = nil, ivRank: Double? = nil) {
         self.ticker = ticker; self.direction = direction; self.instrument = instrument; self.strategy = strategy
         self.confidence = confidence; self.volumeRatio = volumeRatio; self.price = price; self.featuresId = featuresId
-        self.rules = rules; self.reason = reason
+        self.rules = rules; self.reason = reason; self.ivPercentile = ivPercentile; self.ivRank = ivRank
     }
 
     public var partitionKey: String { ticker }
@@ -86,18 +90,23 @@ public struct OrderCommand: Payload {
     @Nullable public var positionId: String?
     public var strategy: TradeStrategy
     public var reason: String
+    /// A replacement (a repriced exit): the broker cancels this still-open order of the account and places this one
+    /// in its stead; when that order has already filled, this one is rejected.
+    @Nullable public var replacesClientOrderId: String?
 
     enum CodingKeys: String, CodingKey {
         case symbol, underlying, side, quantity, intent, strategy, reason
         case accountId = "account_id", clientOrderId = "client_order_id", assetClass = "asset_class"
-        case limitPriceCents = "limit_price_cents", positionId = "position_id"
+        case limitPriceCents = "limit_price_cents", positionId = "position_id", replacesClientOrderId = "replaces_client_order_id"
     }
 
     public init(accountId: String, clientOrderId: String, symbol: String, underlying: String, assetClass: AssetClass, side: OrderSide,
-                quantity: Int, limitPriceCents: Cents, intent: OrderIntent, positionId: String?, strategy: TradeStrategy, reason: String) {
+                quantity: Int, limitPriceCents: Cents, intent: OrderIntent, positionId: String?, strategy: TradeStrategy, reason: String,
+                replacesClientOrderId: String? = nil) {
         self.accountId = accountId; self.clientOrderId = clientOrderId; self.symbol = symbol; self.underlying = underlying
         self.assetClass = assetClass; self.side = side; self.quantity = quantity; self.limitPriceCents = limitPriceCents
         self.intent = intent; self.positionId = positionId; self.strategy = strategy; self.reason = reason
+        self.replacesClientOrderId = replacesClientOrderId
     }
 
     public var partitionKey: String { accountId }
@@ -125,17 +134,46 @@ public struct ContractQuote: Codable, Sendable, Equatable {
     public var spreadPct: Double
     public var volume: Int64
     public var openInterest: Int64
+    @Nullable public var delta: Double?
+    /// Seed 000 Phase 2 #7: the quality score (0–1) and its components, each normalized to [0, 1].
+    @Nullable public var score: ContractScore?
 
     enum CodingKeys: String, CodingKey {
-        case symbol, right, strike, expiration, dte, bid, ask, mid, volume
+        case symbol, right, strike, expiration, dte, bid, ask, mid, volume, delta, score
         case spreadPct = "spread_pct", openInterest = "open_interest"
     }
 
     public init(symbol: String, right: OptionRight, strike: Double, expiration: CivilDate, dte: Int, bid: Double, ask: Double,
-                mid: Double, spreadPct: Double, volume: Int64, openInterest: Int64) {
+                mid: Double, spreadPct: Double, volume: Int64, openInterest: Int64, delta: Double? = nil, score: ContractScore? = nil) {
         self.symbol = symbol; self.right = right; self.strike = strike; self.expiration = expiration; self.dte = dte
         self.bid = bid; self.ask = ask; self.mid = mid; self.spreadPct = spreadPct; self.volume = volume; self.openInterest = openInterest
+        self.delta = delta; self.score = score
     }
+}
+
+/// A contract's quality score: Σ weight × component ÷ Σ weights, every component in [0, 1] (1 best).
+public struct ContractScore: Codable, Sendable, Equatable {
+    public var total: Double
+    public var spread: Double
+    public var openInterest: Double
+    public var volume: Double
+    public var delta: Double
+
+    enum CodingKeys: String, CodingKey { case total, spread, volume, delta, openInterest = "open_interest" }
+
+    public init(total: Double, spread: Double, openInterest: Double, volume: Double, delta: Double) {
+        self.total = total; self.spread = spread; self.openInterest = openInterest; self.volume = volume; self.delta = delta
+    }
+}
+
+/// Seed 004 §1 `validate_option_contract`: (passed, reason, fallback_to_stock).
+public struct OptionGateVerdict: Codable, Sendable, Equatable {
+    public var passed: Bool
+    public var reason: String
+    /// Whether a failure should be traded in the underlying instead (a market-quality failure, not a risk limit).
+    public var fallback: Bool
+
+    public init(passed: Bool, reason: String, fallback: Bool) { self.passed = passed; self.reason = reason; self.fallback = fallback }
 }
 
 /// The sizing arithmetic of a decision, every input and output of it.
@@ -154,9 +192,12 @@ public struct SizingResult: Codable, Sendable, Equatable {
     /// True when the one-contract-if-affordable rule made it 1 (bounded by the affordability multiple).
     public var minimumContractRule: Bool
     public var rationale: String
+    /// `shares` for a stock order (then `contracts` counts shares, `max_contracts` is the tier's `max_shares` and
+    /// the premium is the price per share); null for options.
+    @Nullable public var unit: String?
 
     enum CodingKeys: String, CodingKey {
-        case tier, strategy, contracts, rationale
+        case tier, strategy, contracts, rationale, unit
         case riskPct = "risk_pct", buyingPowerCents = "buying_power_cents", riskCents = "risk_cents", premiumCents = "premium_cents"
         case costPerContractCents = "cost_per_contract_cents", maxContracts = "max_contracts", totalCostCents = "total_cost_cents"
         case minimumContractRule = "minimum_contract_rule"
@@ -175,8 +216,15 @@ public struct SizingResult: Codable, Sendable, Equatable {
 public struct GateResult: Codable, Sendable, Equatable {
     public var gate: String
     public var passed: Bool
+    /// The reason, in the seed's wording ("Daily loss $612 exceeds limit $500").
     public var detail: String
-    public init(gate: String, passed: Bool, detail: String) { self.gate = gate; self.passed = passed; self.detail = detail }
+    /// What was measured and what it was held against, as text in the limit's unit (`-612.00` vs `-500.00`,
+    /// `5` vs `5`, `09:34` vs `09:35`); null when the gate has no number (or was not reached).
+    @Nullable public var value: String?
+    @Nullable public var limit: String?
+    public init(gate: String, passed: Bool, detail: String, value: String? = nil, limit: String? = nil) {
+        self.gate = gate; self.passed = passed; self.detail = detail; self.value = value; self.limit = limit
+    }
 }
 
 /// Every signal's auditable outcome: an order or a skip, with every gate's result.
@@ -204,11 +252,22 @@ public struct Decision: Payload {
     public var openPositions: Int
     public var exposureCents: Cents
     public var dayRealizedPnlCents: Cents
+    /// What was (or would have been) traded: `option`, `stock` (a STOCK signal) or `stock_fallback` (seed 004 §1).
+    @Nullable public var route: String?
+    /// The option gates' verdict on the chosen contract, or on why none could be chosen.
+    @Nullable public var optionGate: OptionGateVerdict?
+    /// The best-scored candidates (best first), so "why this contract?" is answered by the record.
+    @Nullable public var candidates: [ContractQuote]?
+    /// The session's realized plus unrealized P&L the daily-loss kill switch saw.
+    @Nullable public var dayPnlCents: Cents?
+    /// The operator halt in force, if any ("since … by …: reason").
+    @Nullable public var halt: String?
 
     enum CodingKeys: String, CodingKey {
-        case ticker, direction, strategy, confidence, outcome, gates, contract, sizing, order
+        case ticker, direction, strategy, confidence, outcome, gates, contract, sizing, order, route, candidates, halt
         case accountId = "account_id", signalId = "signal_id", skipReason = "skip_reason", buyingPowerCents = "buying_power_cents"
         case openPositions = "open_positions", exposureCents = "exposure_cents", dayRealizedPnlCents = "day_realized_pnl_cents"
+        case optionGate = "option_gate", dayPnlCents = "day_pnl_cents"
     }
 
     public init(accountId: String, signalId: String, ticker: String, direction: Direction, strategy: TradeStrategy, confidence: Double,
@@ -234,7 +293,8 @@ public struct OrderEvent: Payload {
     public static let messageType = "order_event"
     public static let version = 1
 
-    public enum Status: String, Codable, Sendable { case accepted, rejected, filled, cancelled }
+    /// `partially_filled`: some of the quantity filled, the rest still works (and keeps its reservation).
+    public enum Status: String, Codable, Sendable { case accepted, rejected, partiallyFilled = "partially_filled", filled, cancelled }
 
     public var accountId: String
     public var clientOrderId: String
@@ -269,10 +329,14 @@ public struct OrderEvent: Payload {
     }
 }
 
-/// An execution: the broker filled (part of) an order against a quote whose time is after the order's.
+/// An execution: the broker filled (part of) an order against a quote whose time is after the order's. Or an
+/// expiry settlement (`settlement` set): at the close of its expiration day the broker closes an option holding at
+/// its intrinsic value from the underlying's last price (`underlying_price`), or at 0 when it expires worthless.
 public struct Fill: Payload {
     public static let messageType = "fill"
     public static let version = 1
+
+    public enum Settlement: String, Codable, Sendable { case settledItm = "settled_itm", expiredWorthless = "expired_worthless" }
 
     public var accountId: String
     public var fillId: String
@@ -294,22 +358,29 @@ public struct Fill: Payload {
     public var intent: OrderIntent
     @Nullable public var positionId: String?
     public var strategy: TradeStrategy
+    /// Set only on an expiry settlement; then `order_time` is the expiration day's close and `quote_time` the
+    /// input at or after it that settled the holding.
+    @Nullable public var settlement: Settlement?
+    /// The underlying's price a settlement used (null on a trade).
+    @Nullable public var underlyingPrice: Double?
 
     enum CodingKeys: String, CodingKey {
-        case symbol, underlying, side, quantity, intent, strategy
+        case symbol, underlying, side, quantity, intent, strategy, settlement
         case accountId = "account_id", fillId = "fill_id", clientOrderId = "client_order_id", assetClass = "asset_class"
         case priceCents = "price_cents", commissionCents = "commission_cents", feesCents = "fees_cents", orderTime = "order_time"
         case quoteTime = "quote_time", quoteBid = "quote_bid", quoteAsk = "quote_ask", positionId = "position_id"
+        case underlyingPrice = "underlying_price"
     }
 
     public init(accountId: String, fillId: String, clientOrderId: String, symbol: String, underlying: String, assetClass: AssetClass,
                 side: OrderSide, quantity: Int, priceCents: Cents, commissionCents: Cents, feesCents: Cents, orderTime: Timestamp,
-                quoteTime: Timestamp, quoteBid: Double, quoteAsk: Double, intent: OrderIntent, positionId: String?, strategy: TradeStrategy) {
+                quoteTime: Timestamp, quoteBid: Double, quoteAsk: Double, intent: OrderIntent, positionId: String?, strategy: TradeStrategy,
+                settlement: Settlement? = nil, underlyingPrice: Double? = nil) {
         self.accountId = accountId; self.fillId = fillId; self.clientOrderId = clientOrderId; self.symbol = symbol
         self.underlying = underlying; self.assetClass = assetClass; self.side = side; self.quantity = quantity
         self.priceCents = priceCents; self.commissionCents = commissionCents; self.feesCents = feesCents; self.orderTime = orderTime
         self.quoteTime = quoteTime; self.quoteBid = quoteBid; self.quoteAsk = quoteAsk; self.intent = intent
-        self.positionId = positionId; self.strategy = strategy
+        self.positionId = positionId; self.strategy = strategy; self.settlement = settlement; self.underlyingPrice = underlyingPrice
     }
 
     /// Shares per contract for options, 1 for equity.
@@ -320,9 +391,17 @@ public struct Fill: Payload {
     public var partitionKey: String { accountId }
 
     public func validate(eventTime: Timestamp) throws(MessageError) {
+        guard eventTime == quoteTime else { throw .invalid("event_time must equal quote_time") }
+        if settlement != nil {
+            // A settlement is not a trade: worthless is a price of 0, and it happens at (or after) the close it settles at.
+            guard quantity > 0, priceCents >= 0, commissionCents == 0, feesCents == 0 else { throw .invalid("settlement quantity must be > 0, price ≥ 0, no costs") }
+            guard assetClass == .option, side == .sell, intent == .close else { throw .invalid("a settlement closes an option holding (sell, close)") }
+            guard quoteTime >= orderTime else { throw .invalid("settlement at \(quoteTime) is before the close \(orderTime)") }
+            if let underlyingPrice { try Validate.price(underlyingPrice, "underlying_price") }
+            return
+        }
         guard quantity > 0, priceCents > 0, commissionCents >= 0, feesCents >= 0 else { throw .invalid("fill quantities, price and costs must be positive") }
         guard quoteTime > orderTime else { throw .invalid("fill quote \(quoteTime) is not after the order \(orderTime)") }
-        guard eventTime == quoteTime else { throw .invalid("event_time must equal quote_time") }
     }
 }
 
@@ -384,30 +463,41 @@ public struct PositionEvent: Payload {
     /// Entry notional plus entry commissions and fees.
     public var entryCostCents: Cents
     public var openedAt: Timestamp
-    public var expiration: CivilDate
+    /// The option's expiration; null for a stock position.
+    @Nullable public var expiration: CivilDate?
     @Nullable public var markPriceCents: Cents?
     @Nullable public var unrealizedPnlCents: Cents?
     @Nullable public var exitReason: String?
     @Nullable public var exitPriceCents: Cents?
     @Nullable public var realizedPnlCents: Cents?
     @Nullable public var closedAt: Timestamp?
+    /// `option` or `equity` (a stock-fallback position); null in records written before stock positions existed
+    /// (read as `option`).
+    @Nullable public var assetClass: AssetClass?
+    /// On `exit_requested`: the exit's reprice step (0 = the first limit, at the bid; from `exits.reprice_steps` on
+    /// the sell is marketable).
+    @Nullable public var exitStep: Int?
+    /// The rule or settlement in words, e.g. why no sell could be placed.
+    @Nullable public var detail: String?
 
     enum CodingKeys: String, CodingKey {
-        case event, symbol, underlying, strategy, quantity, expiration
+        case event, symbol, underlying, strategy, quantity, expiration, detail
         case positionId = "position_id", accountId = "account_id", entryPriceCents = "entry_price_cents"
         case entryCostCents = "entry_cost_cents", openedAt = "opened_at", markPriceCents = "mark_price_cents"
         case unrealizedPnlCents = "unrealized_pnl_cents", exitReason = "exit_reason", exitPriceCents = "exit_price_cents"
-        case realizedPnlCents = "realized_pnl_cents", closedAt = "closed_at"
+        case realizedPnlCents = "realized_pnl_cents", closedAt = "closed_at", assetClass = "asset_class", exitStep = "exit_step"
     }
 
     public init(event: Kind, positionId: String, accountId: String, symbol: String, underlying: String, strategy: TradeStrategy,
-                quantity: Int, entryPriceCents: Cents, entryCostCents: Cents, openedAt: Timestamp, expiration: CivilDate,
+                quantity: Int, entryPriceCents: Cents, entryCostCents: Cents, openedAt: Timestamp, expiration: CivilDate?,
                 markPriceCents: Cents? = nil, unrealizedPnlCents: Cents? = nil, exitReason: String? = nil, exitPriceCents: Cents? = nil,
-                realizedPnlCents: Cents? = nil, closedAt: Timestamp? = nil) {
+                realizedPnlCents: Cents? = nil, closedAt: Timestamp? = nil, assetClass: AssetClass? = nil, exitStep: Int? = nil,
+                detail: String? = nil) {
         self.event = event; self.positionId = positionId; self.accountId = accountId; self.symbol = symbol; self.underlying = underlying
         self.strategy = strategy; self.quantity = quantity; self.entryPriceCents = entryPriceCents; self.entryCostCents = entryCostCents
         self.openedAt = openedAt; self.expiration = expiration; self.markPriceCents = markPriceCents; self.unrealizedPnlCents = unrealizedPnlCents
         self.exitReason = exitReason; self.exitPriceCents = exitPriceCents; self.realizedPnlCents = realizedPnlCents; self.closedAt = closedAt
+        self.assetClass = assetClass; self.exitStep = exitStep; self.detail = detail
     }
 
     public var partitionKey: String { positionId }

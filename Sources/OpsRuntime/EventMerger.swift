@@ -32,9 +32,20 @@ public struct EventMerger: Sendable {
     public let ranks: [String: Int]
     /// Per input topic, the services whose watermarks must all have been heard (topics several services write).
     public let expectedProducers: [String: Set<String>]
+    /// Inputs without watermarks (operator commands): they never hold other inputs back and are never late; each is
+    /// released in canonical order once the other inputs' watermarks pass its time, or at once when they already have.
+    public let sideTopics: Set<String>
     private var assigned: Set<PartitionID> = []
     private var upstream: [PartitionID: [String: UpstreamState]] = [:]
+    /// Buffered events; in canonical order whenever `unsorted` is false.
     private var pending: [PendingEvent] = []
+    private var unsorted = false
+    /// Per input topic, the earliest event time buffered (kept exact on every add and release, so a round's
+    /// watermark and commit bookkeeping never walks the whole buffer: a backtest can buffer a whole run of bars).
+    private var minPendingTime: [String: Timestamp] = [:]
+    private var pendingPerTopic: [String: Int] = [:]
+    /// Per partition, the offsets buffered in arrival (offset) order, to find the lowest still pending.
+    private var pendingOffsets: [PartitionID: OffsetQueue] = [:]
     private var nextOffset: [PartitionID: Int64] = [:]
     private var lastReleased: [PartitionID: Timestamp] = [:]
     private var floors: [PartitionID: Timestamp] = [:]
@@ -44,11 +55,12 @@ public struct EventMerger: Sendable {
         var times: [Int32: Timestamp] = [:]
     }
 
-    public init(topicRanks: [String], expectedProducers: [String: Set<String>] = [:]) {
+    public init(topicRanks: [String], expectedProducers: [String: Set<String>] = [:], sideTopics: Set<String> = []) {
         var r = [String: Int]()
         for (i, t) in topicRanks.enumerated() { r[t] = i }
         ranks = r
         self.expectedProducers = expectedProducers
+        self.sideTopics = sideTopics
     }
 
     /// Starts over with a new assignment (after a rebalance the state is rebuilt from the topics).
@@ -56,6 +68,10 @@ public struct EventMerger: Sendable {
         assigned = Set(partitions)
         upstream = [:]
         pending = []
+        unsorted = false
+        minPendingTime = [:]
+        pendingPerTopic = [:]
+        pendingOffsets = [:]
         nextOffset = [:]
         lastReleased = [:]
         floors = [:]
@@ -75,6 +91,7 @@ public struct EventMerger: Sendable {
     /// heard) — nil until then. After a restart the watermark stored with the commit is a floor under every
     /// service's promise, so a service not heard again yet counts at the floor instead of blocking the partition.
     public func watermark(of p: PartitionID) -> Timestamp? {
+        if sideTopics.contains(p.topic) { return .distantFuture }
         let floor = floors[p]
         var byProducer = [String: Timestamp?]()
         for (slot, u) in upstream[p] ?? [:] {
@@ -133,11 +150,16 @@ public struct EventMerger: Sendable {
     /// Buffers an event. An event at or behind what its own partition already promised is late: a producer broke
     /// its promise, so it is refused (and dead-lettered by the caller) rather than applied out of order.
     public mutating func add(_ event: PendingEvent) throws(MessageError) {
-        if let w = watermark(of: event.source), event.envelope.eventTime <= w {
+        if !sideTopics.contains(event.source.topic), let w = watermark(of: event.source), event.envelope.eventTime <= w {
             consumed(event.source, offset: event.offset)
             throw MessageError(.late, "event time \(event.envelope.eventTime) is at or before the watermark \(w) already promised on \(event.source)")
         }
+        if let last = pending.last, !Self.canonical(last, event) { unsorted = true }
         pending.append(event)
+        let topic = event.source.topic
+        minPendingTime[topic] = min(minPendingTime[topic] ?? .distantFuture, event.envelope.eventTime)
+        pendingPerTopic[topic, default: 0] += 1
+        pendingOffsets[event.source, default: OffsetQueue()].append(event.offset)
         nextOffset[event.source] = max(nextOffset[event.source] ?? 0, event.offset + 1)
     }
 
@@ -159,7 +181,7 @@ public struct EventMerger: Sendable {
         for r in 0...maxRank { acc = combine(acc, byRank[r]); prefix[r] = acc }
         acc = .distantFuture
         for r in stride(from: maxRank, through: 0, by: -1) { suffix[r] = acc; acc = combine(acc, byRank[r]) }
-        pending.sort(by: Self.canonical)
+        if unsorted { pending.sort(by: Self.canonical); unsorted = false }
         var out = [PendingEvent]()
         var cut = 0
         for e in pending {
@@ -169,6 +191,7 @@ public struct EventMerger: Sendable {
             cut += 1
         }
         pending.removeFirst(cut)
+        noteReleased(out)
         for e in out { lastReleased[e.source] = max(lastReleased[e.source] ?? .distantPast, e.envelope.eventTime) }
         return out
     }
@@ -182,6 +205,8 @@ public struct EventMerger: Sendable {
     public mutating func releaseAll() -> [PendingEvent] {
         let out = pending.sorted(by: Self.canonical)
         pending = []
+        unsorted = false
+        noteReleased(out)
         for e in out { lastReleased[e.source] = max(lastReleased[e.source] ?? .distantPast, e.envelope.eventTime) }
         return out
     }
@@ -192,8 +217,7 @@ public struct EventMerger: Sendable {
     public func outputWatermark(causes: [String: Int64]) -> Timestamp? {
         guard !assigned.isEmpty else { return nil }
         var low = Timestamp.distantFuture
-        var minPending = [String: Timestamp]()
-        for e in pending { minPending[e.source.topic] = min(minPending[e.source.topic] ?? .distantFuture, e.envelope.eventTime) }
+        let minPending = minPendingTime
         let topics = causes.isEmpty ? Dictionary(uniqueKeysWithValues: Set(assigned.map(\.topic)).map { ($0, Int64(0)) }) : causes
         for (topic, delay) in topics {
             for p in assigned where p.topic == topic {
@@ -203,6 +227,26 @@ public struct EventMerger: Sendable {
             if let m = minPending[topic] { low = min(low, m.adding(ms: delay - 1)) }
         }
         return low
+    }
+
+    /// Keeps the per-topic earliest time and the per-partition offsets right after `released` left the buffer
+    /// (a canonical prefix, so each topic's new earliest is its first event left in the buffer).
+    private mutating func noteReleased(_ released: [PendingEvent]) {
+        guard !released.isEmpty else { return }
+        var topics = Set<String>()
+        for e in released {
+            topics.insert(e.source.topic)
+            pendingPerTopic[e.source.topic, default: 0] -= 1
+            pendingOffsets[e.source]?.release(e.offset)
+        }
+        for t in topics { minPendingTime[t] = nil }
+        var missing = topics.filter { (pendingPerTopic[$0] ?? 0) > 0 }
+        guard !missing.isEmpty else { return }
+        for e in pending where missing.contains(e.source.topic) {
+            minPendingTime[e.source.topic] = e.envelope.eventTime
+            missing.remove(e.source.topic)
+            if missing.isEmpty { break }
+        }
     }
 
     static func canonical(_ a: PendingEvent, _ b: PendingEvent) -> Bool {
@@ -216,13 +260,32 @@ public struct EventMerger: Sendable {
     /// time of the last input released from it, which is what a restart rewinds from.
     public func committable() -> [PartitionID: (offset: Int64, lastReleased: Timestamp?)] {
         var lowestPending = [PartitionID: Int64]()
-        for e in pending { lowestPending[e.source] = min(lowestPending[e.source] ?? .max, e.offset) }
+        for (p, q) in pendingOffsets { if let low = q.lowest { lowestPending[p] = low } }
         var out = [PartitionID: (Int64, Timestamp?)]()
         for (p, next) in nextOffset where assigned.contains(p) {
             out[p] = (lowestPending[p] ?? next, lastReleased[p])
         }
         return out
     }
+}
+
+/// A partition's buffered offsets in arrival order; released ones are skipped lazily, so finding the lowest still
+/// buffered is amortized constant time.
+struct OffsetQueue: Sendable {
+    private var offsets: [Int64] = []
+    private var head = 0
+    private var released = Set<Int64>()
+
+    mutating func append(_ offset: Int64) { offsets.append(offset) }
+
+    mutating func release(_ offset: Int64) {
+        released.insert(offset)
+        while head < offsets.count, released.remove(offsets[head]) != nil { head += 1 }
+        if head > 1024, head * 2 > offsets.count { offsets.removeFirst(head); head = 0 }
+    }
+
+    /// The lowest offset still buffered (offsets arrive in increasing order per partition).
+    var lowest: Int64? { head < offsets.count ? offsets[head] : nil }
 }
 
 /// The ids of recently applied inputs with a fingerprint of their content: an exact redelivery is dropped; the

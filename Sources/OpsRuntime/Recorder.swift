@@ -121,7 +121,14 @@ public final class Recorder: @unchecked Sendable {
                 lines[m.topic, default: []] += Array(line.text.utf8) + [10]
             }
             for (topic, bytes) in lines { try handle(topic).write(contentsOf: bytes) }
-            try consumer.commit(next.map { TopicPartitionOffset($0.key, offset: $0.value) })
+            // The files hold the lines already: a commit refused by a rebalance or a transient fault is only
+            // progress not yet recorded; the next round's commit covers it (a re-read line is written again and
+            // the canonical rewrite on stop keeps one copy of each).
+            do {
+                try consumer.commit(next.map { TopicPartitionOffset($0.key, offset: $0.value) })
+            } catch let e as KafkaError where e.action != .fatal {
+                logger.warning("commit failed, continuing", metadata: ["kafka.error": .string(e.description)])
+            }
         }
     }
 

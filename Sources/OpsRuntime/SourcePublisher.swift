@@ -43,12 +43,17 @@ public enum Pacing: Sendable, Equatable, CustomStringConvertible {
         switch self { case .max: "max"; case .realtime: "realtime"; case .factor(let f): "\(f)x" }
     }
 
-    /// Wall-clock seconds to wait for `eventSeconds` of event time (long gaps such as nights are capped).
+    /// Event-time gaps at least this long are the market being closed (a night, a weekend, the year of daily IV
+    /// history before a run): they are not waited for at all, so pacing replays trading time only.
+    public static let closedGapSeconds = 3_600.0
+
+    /// Wall-clock seconds to wait for `eventSeconds` of event time.
     func wait(forEventSeconds s: Double) -> Double {
+        guard s < Self.closedGapSeconds else { return 0 }
         switch self {
-        case .max: 0
-        case .realtime: min(s, 300)
-        case .factor(let f): min(s / f, 10)
+        case .max: return 0
+        case .realtime: return s
+        case .factor(let f): return s / f
         }
     }
 }
@@ -79,6 +84,15 @@ public final class SourcePublisher {
         for t in topics { partitions[t] = Int32(try producer.partitionCount(topic: t)) }
     }
 
+    /// Sends and waits for the acknowledgements; a transient broker fault (timeout, leader change, …) is retried
+    /// with backoff, never fatal. The producer is idempotent, so a resent batch is not duplicated.
+    private func send(_ records: [ProducerRecord]) throws {
+        let logger = self.logger
+        _ = try KafkaRetry().run("produce", onRetry: { a in
+            logger.warning("produce failed, retrying", metadata: ["retry.attempt": .stringConvertible(a.attempt), "kafka.error": .string(a.error.description)])
+        }) { try producer.send(records) }
+    }
+
     /// Publishes dead letters for input the source itself could not read (bad CSV rows), with the reason.
     public func publishDeadLetters(_ letters: [DeadLetter], at time: Timestamp) throws {
         guard !letters.isEmpty else { return }
@@ -86,7 +100,7 @@ public final class SourcePublisher {
         let records = try letters.map { dl in
             try SourceItem(topic: Topics.deadLetter, envelope: Envelope(id: dl.id, eventTime: time, causationId: nil, source: sourceName, payload: dl).erased(), producedAt: now)
         }.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, timestampMs: $0.eventTime.ms) }
-        _ = try producer.send(records)
+        try send(records)
     }
 
     /// Publishes `items` (sorted by event time; stable within a time) with pacing; `progress` is called after
@@ -108,7 +122,7 @@ public final class SourcePublisher {
         var batchGroups = 0
         func flush(_ done: Int) throws {
             guard !records.isEmpty else { return }
-            _ = try producer.send(records)
+            try send(records)
             sent.increment(by: records.count)
             records.removeAll(keepingCapacity: true)
             batchGroups = 0

@@ -18,6 +18,8 @@ public struct ProcessorSettings: Sendable {
     public var producerProperties: [String: String] = KafkaProducerConfig.defaultProperties
     /// Sees every output once it is acknowledged (not those suppressed during a restore): for logging decisions.
     public var observer: (@Sendable (Emit, Logger) -> Void)?
+    /// How retriable Kafka errors are retried (backoff, randomness, sleep); only fatal ones end the service.
+    public var retry = KafkaRetry()
 
     public init(client: KafkaClientConfig, groupId: String) { self.client = client; self.groupId = groupId }
 }
@@ -58,6 +60,11 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private let causes: [String: [String: Int64]]
     private let ranks: [String: Int]
     private var observed = [Emit]()
+    private var stop = StopFlag()
+    /// Commits wait out a backoff after a failure, and after a rebalance error the rebalance itself.
+    private var commitRetry = DeferredRetry()
+    /// The partitions assigned to this member now (none between a revoke and the next assignment).
+    private var owned = Set<PartitionID>()
 
     private let inCounter: [String: Counter]
     private let outCounter = Counter(label: "ops_messages_out_total")
@@ -82,7 +89,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         self.ranks = Dictionary(uniqueKeysWithValues: core.inputTopics.enumerated().map { ($1, $0) })
         var expected = [String: Set<String>]()
         for t in core.inputTopics { if let spec = Topics.spec(t), !spec.producers.isEmpty { expected[t] = Set(spec.producers) } }
-        self.merger = EventMerger(topicRanks: core.inputTopics, expectedProducers: expected)
+        let side = Set(core.inputTopics.filter { Topics.spec($0)?.watermarked == false })
+        self.merger = EventMerger(topicRanks: core.inputTopics, expectedProducers: expected, sideTopics: side)
         self.causes = core.outputCauses
         var cprops = settings.consumerProperties
         cprops["client.id"] = settings.client.clientId
@@ -90,18 +98,33 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         producer = try KafkaProducer(config: KafkaProducerConfig(client: settings.client, properties: settings.producerProperties), logger: logger)
     }
 
-    /// Runs until `stop` is set, then commits what is done and leaves the group. Throws on a fatal Kafka error
-    /// (the supervisor restarts the service, which resumes from its committed offsets).
+    /// Runs until `stop` is set, then commits what is done and leaves the group. Retriable Kafka errors (broker,
+    /// coordinator, rebalance) are retried with backoff; only a fatal one is thrown (the supervisor restarts the
+    /// service, which resumes from its committed offsets).
     public func run(stop: StopFlag) throws {
-        for t in core.inputTopics { inputPartitionCounts[t] = Int32(try consumer.partitionCount(topic: t)) }
+        self.stop = stop
+        do {
+            try consume()
+        } catch let e as KafkaError where stop.isStopped && e.action != .fatal {
+            // Asked to stop while retrying: what is not committed is read again on the next start.
+            logger.info("stopped while retrying a Kafka call", metadata: ["kafka.error": .string("\(e)")])
+        }
+    }
+
+    private func consume() throws {
+        for t in core.inputTopics {
+            inputPartitionCounts[t] = Int32(try retrying("metadata") { try consumer.partitionCount(topic: t) })
+        }
         // Inputs keyed alike are joined per key: with replicas they must be co-partitioned (same count).
         let keyed = Dictionary(grouping: core.inputTopics.compactMap { t in Topics.spec(t).map { ($0.key, t) } }, by: { $0.0 })
         for (key, topics) in keyed where Set(topics.map { inputPartitionCounts[$0.1] ?? 0 }).count > 1 {
             logger.warning("inputs keyed by \(key) have different partition counts; run a single replica or give them equal counts",
                            metadata: ["kafka.topics": .string(topics.map { "\($0.1)=\(inputPartitionCounts[$0.1] ?? 0)" }.joined(separator: ","))])
         }
-        for t in core.outputTopics + [Topics.deadLetter] { outputPartitionCounts[t] = Int32(try producer.partitionCount(topic: t)) }
-        try consumer.subscribe(topics: core.inputTopics, onAssign: { [unowned self] parts in self.onAssign(parts) },
+        for t in core.outputTopics + [Topics.deadLetter] {
+            outputPartitionCounts[t] = Int32(try retrying("metadata") { try producer.partitionCount(topic: t) })
+        }
+        try consumer.subscribe(topics: core.inputTopics, onAssign: { [unowned self] parts in try self.onAssign(parts) },
                                onRevoke: { [unowned self] parts in self.onRevoke(parts) })
         logger.info("consuming", metadata: ["kafka.topics": .string(core.inputTopics.joined(separator: ",")), "kafka.group": .string(settings.groupId)])
         defer {
@@ -114,20 +137,34 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         logger.info("stopped", metadata: ["kafka.pending": .stringConvertible(merger.pendingCount)])
     }
 
-    private func onAssign(_ parts: [TopicPartition]) -> [TopicPartitionOffset] {
+    /// Retries `body` while its Kafka errors are retriable, logging and counting each retry.
+    private func retrying<T>(_ operation: String, _ body: () throws -> T) throws -> T {
+        try settings.retry.run(operation, shouldStop: { stop.isStopped }, onRetry: { a in
+            Counter(label: "ops_kafka_retries_total", dimensions: [("operation", a.operation), ("error", a.error.codeName)]).increment()
+            logger.warning("Kafka call failed; retrying", metadata: [
+                "kafka.operation": .string(a.operation), "retry.attempt": .stringConvertible(a.attempt),
+                "retry.delay_ms": .stringConvertible(a.delayMs), "kafka.error": .string("\(a.error)"),
+            ])
+        }, body)
+    }
+
+    private func onAssign(_ parts: [TopicPartition]) throws -> [TopicPartitionOffset] {
         generation += 1
         core.reset()
         seen.removeAll()
         lastWatermarkOut = [:]
         let ids = parts.map { PartitionID($0.topic, $0.partition) }
         merger.assign(ids)
+        owned = Set(ids)
         restoreUntil = [:]
         committedOffsets = [:]
         committedMetadata = [:]
         restoreLog = [:]
         watermarksOnlyUntil = [:]
         var result = [TopicPartitionOffset]()
-        let committed = (try? consumer.committed(parts)) ?? []
+        // Without the committed offsets a partition would restart from a guess: redone or skipped work. Retry until
+        // they come (or a fatal error ends the service).
+        let committed = try retrying("committed") { try consumer.committed(parts) }
         var byPartition = [PartitionID: TopicPartitionOffset]()
         for c in committed { byPartition[PartitionID(c.topic, c.partition)] = c }
         for p in parts {
@@ -166,6 +203,9 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
 
     private func onRevoke(_ parts: [TopicPartition]) {
         generation += 1
+        // A revoked partition's offsets are no longer this member's to commit. Committing them anyway with the old
+        // generation fails, and librdkafka answers each such failure by restarting its rejoin: the group never settles.
+        owned.subtract(parts.map { PartitionID($0.topic, $0.partition) })
         logger.info("revoked", metadata: ["kafka.partitions": .stringConvertible(parts.count)])
     }
 
@@ -195,7 +235,9 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         appendWatermarks(into: &out)
         pendingGauge.record(merger.pendingCount)
         if !out.isEmpty {
-            _ = try producer.send(out)
+            // The core has moved on, so these exact records must reach the broker: resend them all (consumers drop
+            // the ones delivered twice by id).
+            _ = try retrying("produce") { try producer.send(out) }
             outCounter.increment(by: out.count)
         }
         if let observer = settings.observer { for e in observed { observer(e, logger) } }
@@ -262,7 +304,14 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             let emits = try core.handle(e.envelope, from: e.source.topic)
             guard !restoring else { return }
             var records = [ProducerRecord]()
-            for emit in emits { records.append(try record(emit.topic, emit.envelope, partition: nil)) }
+            for emit in emits {
+                // Encoded once: a broadcast's copies are the same bytes on every partition.
+                var r = try record(emit.topic, emit.envelope, partition: nil)
+                for part in Self.partitions(of: emit, count: outputPartitionCounts[emit.topic] ?? 1) {
+                    r.partition = part
+                    records.append(r)
+                }
+            }
             out += records
             observed += emits
         } catch {
@@ -293,6 +342,12 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         }
     }
 
+    /// Where an output goes: the key's partition (nil: the producer's partitioner), or every partition of a topic
+    /// of `count` partitions for a broadcast.
+    static func partitions(of emit: Emit, count: Int32) -> [Int32?] {
+        emit.broadcast ? (0..<max(1, count)).map { Optional($0) } : [nil]
+    }
+
     private func record(_ topic: String, _ envelope: AnyEnvelope, partition: Int32?) throws -> ProducerRecord {
         var e = envelope
         e.producedAt = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
@@ -313,8 +368,10 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     }
 
     private func commit() throws {
+        let now = Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+        guard commitRetry.allows(nowMs: now, generation: generation) else { return }
         var offsets = [TopicPartitionOffset]()
-        for (p, c) in merger.committable() {
+        for (p, c) in merger.committable() where owned.contains(p) {
             guard c.offset > (committedOffsets[p] ?? -1) else { continue }
             var meta = CommitMetadata(committedMetadata[p]) ?? CommitMetadata()
             if let last = c.lastReleased {
@@ -329,12 +386,36 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             offsets.append(TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: c.offset, metadata: meta.text))
         }
         guard !offsets.isEmpty else { return }
-        try consumer.commit(offsets)
+        do {
+            try consumer.commit(offsets)
+        } catch let e as KafkaError where e.action != .fatal {
+            commitFailed(e, now: now)
+            return
+        }
+        if commitRetry.failures > 0 { logger.info("commit succeeded", metadata: ["retry.attempt": .stringConvertible(commitRetry.failures + 1)]) }
+        commitRetry.succeeded()
         for o in offsets {
             let p = PartitionID(o.topic, o.partition)
             committedOffsets[p] = o.offset
             if let m = o.metadata { committedMetadata[p] = m }
         }
+    }
+}
+
+extension StreamProcessor {
+    /// A failed commit never stops the loop: the offsets stay uncommitted and a later round commits the progress made
+    /// by then. After a rebalance error they are not committed again until the rebalance has run: the partitions may
+    /// have moved, and the new assignment re-reads from the last commit (outputs are idempotent by id).
+    fileprivate func commitFailed(_ e: KafkaError, now: Int64) {
+        let delay = commitRetry.failed(e.action, nowMs: now, generation: generation, backoff: settings.retry.backoff, unit: settings.retry.random())
+        Counter(label: "ops_kafka_retries_total", dimensions: [("operation", "commit"), ("error", e.codeName)]).increment()
+        let message: Logger.Message = e.action == .rejoin
+            ? "commit refused: the group is rebalancing; holding commits until the new assignment"
+            : "commit failed; retrying"
+        logger.warning(message, metadata: [
+            "kafka.operation": "commit", "retry.attempt": .stringConvertible(commitRetry.failures),
+            "retry.delay_ms": .stringConvertible(delay), "kafka.error": .string("\(e)"),
+        ])
     }
 }
 

@@ -1,21 +1,27 @@
 import Foundation
 import OpsModel
 
-/// What an exit rule sees: one open position, marked against the chain at `time`.
+/// What an exit rule sees: one open position at an input that concerns it (a chain of its underlying, or a bar of
+/// a stock position's ticker).
 public struct ExitContext: Sendable {
     public var position: OpenPosition
-    /// The mark (mid of the position's quote, to the nearest cent), per share.
-    public var markCents: Cents
-    /// The position's contract as quoted in the chain (bid > 0: rules only run when an exit could be placed).
-    public var quote: OptionQuote
-    /// The chain's event time.
+    /// The mark per share (an option's mid to the nearest cent, a bar's close); nil when the option is not quoted
+    /// (missing from the chain, or no usable ask).
+    public var markCents: Cents?
+    /// The position's contract as quoted in the chain; nil when it is missing from the chain, and for stock.
+    public var quote: OptionQuote?
+    /// The input's event time.
     public var time: Timestamp
     /// `time` on the New York wall clock.
     public var newYork: LocalDateTime
+    /// The close of `time`'s New York session in minutes after midnight (`MarketCalendar`: 16:00, 13:00 on an
+    /// early close; 16:00 on a day the market is closed).
+    public var closeMinute: Int
 
-    public init(position: OpenPosition, markCents: Cents, quote: OptionQuote, time: Timestamp) {
+    public init(position: OpenPosition, markCents: Cents?, quote: OptionQuote?, time: Timestamp) {
         self.position = position; self.markCents = markCents; self.quote = quote; self.time = time
         self.newYork = NewYorkTime.local(time)
+        self.closeMinute = MarketCalendar.closeMinute(of: newYork.date) ?? MarketCalendar.closeMinute
     }
 }
 
@@ -29,31 +35,44 @@ public struct ExitSignal: Sendable, Equatable {
     public init(rule: String, detail: String) { self.rule = rule; self.detail = detail }
 }
 
-/// One exit rule: a small pure function from an open, marked position to an exit signal or nil.
+/// One exit rule: a small pure function from an open position to an exit signal or nil.
 ///
-/// The position-manager evaluates its rules in order on every chain update that marks a position with no exit
-/// pending, and the first signal wins. New rules (trailing stops, time exits at 21 DTE, …) are new values of this
-/// type added to the list given to `PositionManagerCore(params:rules:)`; a rule that needs memory across chains
-/// (a trailing stop's high-water mark) would need a state slot on `OpenPosition`. Partial exits and rolls need a
-/// richer result than this (a quantity, a second leg) and are not expressible yet.
+/// The position-manager evaluates its rules in order at every input that concerns a position with no exit being
+/// worked, and the first signal wins. Rules run only when a sell could be placed (an option quoted with a bid > 0;
+/// a stock bar), except those with `runsWithoutBid` (the expiration rule): a position must not outlive its
+/// expiration just because its contract stopped being quoted. New rules (trailing stops, time exits at 21 DTE, …)
+/// are new values of this type added to the list given to `PositionManagerCore(params:rules:stockRules:)`; a rule
+/// that needs memory across inputs (a trailing stop's high-water mark) would need a state slot on `OpenPosition`.
+/// Partial exits and rolls need a richer result than this (a quantity, a second leg) and are not expressible yet.
 public struct ExitRule: Sendable {
     public var name: String
+    /// Also evaluated when the option has no bid or is missing from the chain (its exit then waits for a bid, or
+    /// for the expiry settlement).
+    public var runsWithoutBid: Bool
     public var evaluate: @Sendable (ExitContext) -> ExitSignal?
 
-    public init(name: String, evaluate: @escaping @Sendable (ExitContext) -> ExitSignal?) {
-        self.name = name; self.evaluate = evaluate
+    public init(name: String, runsWithoutBid: Bool = false, evaluate: @escaping @Sendable (ExitContext) -> ExitSignal?) {
+        self.name = name; self.runsWithoutBid = runsWithoutBid; self.evaluate = evaluate
     }
 
-    /// The regular session's close, 16:00 New York, in seconds after midnight.
-    public static let marketCloseSecond = 16 * 3600
-
-    /// The seed rules from `params.exits`, in priority order: stop loss, profit target, day-trade close, expiration.
+    /// The seed rules for options from `params.exits`, in priority order: stop loss, profit target, day-trade
+    /// close, expiration.
     public static func standard(_ exits: TradingParams.ExitParams) -> [ExitRule] {
         [
             stopLoss(fraction: exits.stopLossPct),
             profitTarget(fraction: exits.profitTargetPct),
             dayTradeClose(minutesBeforeClose: exits.dayTradeExitMinutesBeforeClose),
             expiration(minutesBeforeClose: exits.expirationExitMinutesBeforeClose),
+        ]
+    }
+
+    /// The rules for stock positions (stock fallback): stop and target on the share price
+    /// (`exits.stock_stop_loss_pct`, `stock_profit_target_pct`), then the day-trade close. Shares do not expire.
+    public static func stock(_ exits: TradingParams.ExitParams) -> [ExitRule] {
+        [
+            stopLoss(fraction: exits.stockStopLossPct),
+            profitTarget(fraction: exits.stockProfitTargetPct),
+            dayTradeClose(minutesBeforeClose: exits.dayTradeExitMinutesBeforeClose),
         ]
     }
 
@@ -67,8 +86,8 @@ public struct ExitRule: Sendable {
         return ExitRule(name: "stop_loss") { c in
             let entry = c.position.entryPriceCents
             let threshold = stopLossThresholdCents(entryCents: entry, fraction: f)
-            guard c.markCents <= threshold else { return nil }
-            return ExitSignal(rule: "stop_loss", detail: "stop_loss: mark \(Money.dollars(c.markCents)) ≤ \(Money.dollars(threshold)) (entry \(Money.dollars(entry)) − \(pct)%)")
+            guard let mark = c.markCents, mark <= threshold else { return nil }
+            return ExitSignal(rule: "stop_loss", detail: "stop_loss: mark \(Money.dollars(mark)) ≤ \(Money.dollars(threshold)) (entry \(Money.dollars(entry)) − \(pct)%)")
         }
     }
 
@@ -79,8 +98,8 @@ public struct ExitRule: Sendable {
         return ExitRule(name: "profit_target") { c in
             let entry = c.position.entryPriceCents
             let threshold = profitTargetThresholdCents(entryCents: entry, fraction: f)
-            guard c.markCents >= threshold else { return nil }
-            return ExitSignal(rule: "profit_target", detail: "profit_target: mark \(Money.dollars(c.markCents)) ≥ \(Money.dollars(threshold)) (entry \(Money.dollars(entry)) + \(pct)%)")
+            guard let mark = c.markCents, mark >= threshold else { return nil }
+            return ExitSignal(rule: "profit_target", detail: "profit_target: mark \(Money.dollars(mark)) ≥ \(Money.dollars(threshold)) (entry \(Money.dollars(entry)) + \(pct)%)")
         }
     }
 
@@ -108,15 +127,16 @@ public struct ExitRule: Sendable {
 
     // MARK: time rules
 
-    /// `day_trade_close` for a day trade at or after (16:00 − minutes) New York time on any day, or on any New York
-    /// date after the one it was opened on (a day trade left open overnight is overdue).
+    /// `day_trade_close` for a day trade at or after (the session's close − minutes) New York time (15:50; 12:50 on
+    /// a 13:00 early close), or on any New York date after the one it was opened on (a day trade left open
+    /// overnight is overdue).
     public static func dayTradeClose(minutesBeforeClose minutes: Int) -> ExitRule {
-        let cutoff = marketCloseSecond - minutes * 60
-        return ExitRule(name: "day_trade_close") { c in
+        ExitRule(name: "day_trade_close") { c in
             guard c.position.strategy == .dayTrade else { return nil }
+            let cutoff = c.closeMinute * 60 - minutes * 60
             let now = Exact.clock(c.newYork.secondOfDay)
             if c.newYork.secondOfDay >= cutoff {
-                return ExitSignal(rule: "day_trade_close", detail: "day_trade_close: \(now) New York ≥ \(Exact.clock(cutoff)) (16:00 − \(minutes) min)")
+                return ExitSignal(rule: "day_trade_close", detail: "day_trade_close: \(now) New York ≥ \(Exact.clock(cutoff)) (\(closeText(c)) − \(minutes) min)")
             }
             let openedOn = NewYorkTime.date(of: c.position.openedAt)
             if c.newYork.date > openedOn {
@@ -126,21 +146,29 @@ public struct ExitRule: Sendable {
         }
     }
 
-    /// `expiration` on the contract's expiration date at or after (16:00 − minutes) New York time, or any time after
-    /// that date.
+    /// `expiration` on the contract's expiration date at or after (the session's close − minutes) New York time,
+    /// or any time after that date. Runs without a bid: the position must go, by a sell when one can be placed,
+    /// otherwise by the expiry settlement at the close.
     public static func expiration(minutesBeforeClose minutes: Int) -> ExitRule {
-        let cutoff = marketCloseSecond - minutes * 60
-        return ExitRule(name: "expiration") { c in
-            let expires = c.position.expiration, today = c.newYork.date
+        ExitRule(name: "expiration", runsWithoutBid: true) { c in
+            guard let expires = c.position.expiration else { return nil }
+            let today = c.newYork.date
+            let cutoff = c.closeMinute * 60 - minutes * 60
             let now = Exact.clock(c.newYork.secondOfDay)
             if today > expires {
                 return ExitSignal(rule: "expiration", detail: "expiration: expired \(expires), now \(today) \(now) New York")
             }
             if today == expires, c.newYork.secondOfDay >= cutoff {
-                return ExitSignal(rule: "expiration", detail: "expiration: expires \(expires), \(now) New York ≥ \(Exact.clock(cutoff)) (16:00 − \(minutes) min)")
+                return ExitSignal(rule: "expiration", detail: "expiration: expires \(expires), \(now) New York ≥ \(Exact.clock(cutoff)) (\(closeText(c)) − \(minutes) min)")
             }
             return nil
         }
+    }
+
+    /// `16:00`, or `early close 13:00`.
+    static func closeText(_ c: ExitContext) -> String {
+        let close = Exact.clock(c.closeMinute * 60)
+        return c.closeMinute == MarketCalendar.closeMinute ? close : "early close \(close)"
     }
 }
 

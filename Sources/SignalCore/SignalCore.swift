@@ -2,8 +2,8 @@ import Foundation
 import OpsModel
 
 /// The signal-engine's pure core: scores every feature vector with the seed's rules (trend, volume surge,
-/// breakout, momentum, sentiment) and publishes a `Signal` when the confidence is high enough and the same
-/// ticker and direction is not cooling down.
+/// breakout, momentum, sentiment), filters out unconfirmed moves and ranging markets, and publishes a `Signal` when
+/// the confidence is high enough and the same ticker and direction is not cooling down.
 ///
 /// Rules, with `p = TradingParams.SignalParams`:
 /// - needs `sma20`, `sma20_slope` and `distance_sma20`; otherwise nothing.
@@ -11,10 +11,18 @@ import OpsModel
 ///   otherwise nothing. Adds `p.trendWeight`.
 /// - volume: passed when `volume_ratio` ≥ `p.volumeSurgeRatio`; adds `p.volumeWeight × min(1, ratio / p.volumeFullRatio)`.
 /// - breakout: `distance_sma20` ≥ `p.breakoutMinDistance` in the trend's direction; adds `p.breakoutWeight`.
-/// - momentum: `ret_5m` ≥ `p.momentumRet5m` or `ret_15m` ≥ 2 × `p.momentumRet5m` in the trend's direction; adds
-///   `p.momentumWeight`.
+/// - momentum (seed 004 §4): `ret_5m` ≥ `p.momentumRet5m` or `ret_15m` ≥ 2 × `p.momentumRet5m` in the trend's
+///   direction (BEAR: ≤ the negatives), compared with a relative tolerance of 1e-9 (`atLeast`) so a move of
+///   exactly 0.2 % passes whatever the last bit of the computed return; adds `p.momentumWeight`. With
+///   `p.momentumMode` `required` (default) a vector without it gives no signal; with `bonus` it only adds its weight.
 /// - sentiment: when |score| ≥ `p.sentimentThreshold`, ± `p.sentimentWeight × min(1, |score|)` as it agrees or
 ///   disagrees with the direction; 0 when absent, weak or exactly 0.
+/// - chop (`ChopMeasure`): over the ticker's last `p.chopLookback` vectors of the session, |slope| <
+///   `p.chopSlopeMax` on every one and more than `p.chopMaxCrosses` crosses of the SMA20: no signal. Adds nothing;
+///   its measure (max |slope|, crosses, verdict) is in every signal's rules and reason.
+/// - watchlist (`WatchlistGate`, seed 004 §5): only tickers selected in the latest `strategy.watchlist.v1` list
+///   signal, every ticker while none has been published. Adds nothing; the last rule and the end of the reason say
+///   which case applied.
 ///
 /// Each contribution is rounded to 4 decimals; the confidence is the sum of those rounded contributions, clamped
 /// to [0, 1] and rounded to 4 decimals, so it can be re-added from the published `rules`. A signal is published
@@ -24,8 +32,11 @@ public struct SignalCore: StreamCore {
     public static let name = "signal-engine"
     public let params: TradingParams.SignalParams
     public var serviceName: String { Self.name }
-    public var inputTopics: [String] { [Topics.features] }
+    /// The watchlist first: at equal event time a new list applies before the vectors of that minute.
+    public var inputTopics: [String] { [Topics.watchlist, Topics.features] }
     public var outputTopics: [String] { [Topics.signals] }
+    /// A watchlist only gates: every signal is caused by a feature vector.
+    public var outputCauses: [String: [String: Int64]] { [Topics.signals: [Topics.features: 0]] }
 
     struct CooldownKey: Hashable, Sendable {
         var ticker: String
@@ -34,41 +45,79 @@ public struct SignalCore: StreamCore {
 
     /// Event time of the last published signal per ticker and direction.
     private var lastPublished: [CooldownKey: Timestamp] = [:]
+    /// Per ticker, the chop filter's window of the current session.
+    private var chopWindows: [String: ChopWindow] = [:]
+    /// The latest watchlist (seed 004 §5): only its tickers signal, all of them while none has been published.
+    private var watchlist = WatchlistGate()
 
-    /// `params.instrument` must be "options" or "stock" (`TradingParams.load` checks it).
+    /// `params.instrument` must be "options" or "stock" and `params.momentumMode` "required" or "bonus"
+    /// (`TradingParams.load` checks both).
     public init(params: TradingParams.SignalParams = TradingParams.SignalParams()) {
         precondition(["options", "stock"].contains(params.instrument),
                      "signals.instrument must be options or stock, got '\(params.instrument)'")
+        precondition(["required", "bonus"].contains(params.momentumMode),
+                     "signals.momentum_mode must be required or bonus, got '\(params.momentumMode)'")
+        precondition(params.chopLookback >= 1, "signals.chop_lookback must be ≥ 1")
         self.params = params
     }
 
-    public mutating func reset() { lastPublished = [:] }
+    public mutating func reset() {
+        lastPublished = [:]
+        chopWindows = [:]
+        watchlist = WatchlistGate()
+    }
 
-    /// The only state is the cooldown, which reaches `cooldownMinutes` back; re-reading from New York midnight of
-    /// the last processed event's date rebuilds it as long as no feature vector falls within `cooldownMinutes`
-    /// after midnight (features exist only for the regular or extended session, so a session never chains into
-    /// the previous day's).
+    /// The cooldown reaches `cooldownMinutes` back and the chop window only over the current session; re-reading
+    /// from New York midnight of the last processed event's date rebuilds both as long as no feature vector falls
+    /// within `cooldownMinutes` after midnight (features exist only for the regular or extended session, so a
+    /// session never chains into the previous day's). The same rule re-reads the latest watchlist: it is the last one
+    /// processed on some watchlist partition, whose re-read starts at midnight of that list's date.
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
         NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
     }
 
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
-        guard let fv = message.payload as? FeatureVector else { return [] }
-        guard let evaluation = Self.evaluate(fv, params: params) else { return [] }
-        guard evaluation.confidence >= params.minConfidence else { return [] }
+        switch message.payload {
+        case let fv as FeatureVector:
+            return try onFeatures(fv, message)
+        case let list as Watchlist:
+            watchlist.update(list)
+            return []
+        // Inputs that only gate (a watchlist, say) update state here; `onFeatures` applies them as a rule and a veto.
+        default:
+            return []
+        }
+    }
+
+    private mutating func onFeatures(_ fv: FeatureVector, _ message: AnyEnvelope) throws(MessageError) -> [Emit] {
+        // Every vector enters the chop window, signal or not; it is stored only once the input is accepted.
+        var window = chopWindows[fv.ticker, default: ChopWindow()]
+        window.append(fv, lookback: params.chopLookback)
+        let chop = ChopMeasure(window: window.samples, params: params)
+        guard let evaluation = Self.evaluate(fv, params: params, chop: chop), evaluation.vetoes.isEmpty,
+              evaluation.confidence >= params.minConfidence, watchlist.admits(fv.ticker) else {
+            chopWindows[fv.ticker] = window
+            return []
+        }
         let key = CooldownKey(ticker: fv.ticker, direction: evaluation.direction)
-        if let last = lastPublished[key], message.eventTime < last + Minutes(params.cooldownMinutes) { return [] }
+        if let last = lastPublished[key], message.eventTime < last + Minutes(params.cooldownMinutes) {
+            chopWindows[fv.ticker] = window
+            return []
+        }
 
         let signal = Signal(
             ticker: fv.ticker, direction: evaluation.direction, instrument: evaluation.instrument,
             strategy: evaluation.strategy, confidence: evaluation.confidence, volumeRatio: fv.volumeRatio,
-            price: fv.bar.close, featuresId: message.id, rules: evaluation.rules, reason: evaluation.reason)
+            price: fv.bar.close, featuresId: message.id, rules: evaluation.rules + [watchlist.rule(for: fv.ticker)],
+            reason: evaluation.reason + "; " + watchlist.summary(for: fv.ticker),
+            ivPercentile: fv.ivPercentile, ivRank: fv.ivRank)
         // Refuse (dead-letter) an input whose signal would itself be refused downstream; state stays unchanged.
         do {
             try signal.validate(eventTime: message.eventTime)
         } catch {
             throw .invalid("features \(message.id) would make an invalid signal: \(error.reason)")
         }
+        chopWindows[fv.ticker] = window
         lastPublished[key] = message.eventTime
         let envelope = Envelope(id: DeterministicID.make("signal", message.id), eventTime: message.eventTime,
                                 causationId: message.id, source: Self.name, payload: signal)
@@ -84,13 +133,17 @@ public struct SignalCore: StreamCore {
         public var strategy: TradeStrategy
         /// In [0, 1], rounded to 4 decimals.
         public var confidence: Double
-        /// trend, volume, breakout, momentum, sentiment.
+        /// trend, volume, breakout, momentum, sentiment, chop.
         public var rules: [RuleScore]
         public var reason: String
+        /// The filters that keep it from being published whatever its confidence: `momentum` (not confirmed while
+        /// `momentum_mode` is `required`), `chop`. Empty when it may be published.
+        public var vetoes: [String]
     }
 
-    /// Scores a feature vector; nil when it has no trend (missing SMA features, or no direction).
-    public static func evaluate(_ fv: FeatureVector, params p: TradingParams.SignalParams) -> Evaluation? {
+    /// Scores a feature vector; nil when it has no trend (missing SMA features, or no direction). `chop` is the
+    /// ticker's chop measure including this vector (the core keeps the window); nil judges this vector alone.
+    public static func evaluate(_ fv: FeatureVector, params p: TradingParams.SignalParams, chop: ChopMeasure? = nil) -> Evaluation? {
         guard let sma = fv.sma20, let slope = fv.sma20Slope, let distance = fv.distanceSma20 else { return nil }
         let close = fv.bar.close
         let direction: Direction
@@ -143,8 +196,8 @@ public struct SignalCore: StreamCore {
 
         // Momentum.
         let m5 = p.momentumRet5m, m15 = 2 * p.momentumRet5m
-        let by5 = fv.ret5m.map { sign * $0 >= m5 } ?? false
-        let by15 = fv.ret15m.map { sign * $0 >= m15 } ?? false
+        let by5 = fv.ret5m.map { atLeast(sign * $0, m5) } ?? false
+        let by15 = fv.ret15m.map { atLeast(sign * $0, m15) } ?? false
         let momentumPassed = by5 || by15
         let momentum = momentumPassed ? round4(p.momentumWeight) : 0
         let want = direction == .bull ? "≥" : "≤"
@@ -188,17 +241,33 @@ public struct SignalCore: StreamCore {
             parts.append("sentiment \(s2(0)) (absent)")
         }
 
+        // Chop: a filter, not a score.
+        let chop = chop ?? ChopMeasure(window: [ChopMeasure.Sample(fv)], params: p)
+        rules.append(RuleScore(rule: "chop", passed: !chop.isChop, contribution: 0, detail: chop.detail))
+        parts.append(chop.summary)
+
+        var vetoes = [String]()
+        if p.momentumMode == "required", !momentumPassed { vetoes.append("momentum") }
+        if chop.isChop { vetoes.append("chop") }
+
         let confidence = round4(min(1, max(0, trend + volume + breakout + momentum + sentiment)))
 
         let swing = abs(slope) >= p.swingSlopeMin && (fv.ret15m.map { sign * $0 >= p.swingRet15Min } ?? false)
         let instrument: Instrument = p.instrument == "stock" ? .stock : (direction == .bull ? .call : .put)
-        let reason = parts.joined(separator: "; ") + " → confidence \(f2(confidence))"
+        var reason = parts.joined(separator: "; ") + " → confidence \(f2(confidence))"
+        if !vetoes.isEmpty {
+            reason += "; no signal: " + vetoes.map { $0 == "momentum" ? "momentum not confirmed (required)" : "chop" }.joined(separator: ", ")
+        }
         return Evaluation(direction: direction, instrument: instrument, strategy: swing ? .swingTrade : .dayTrade,
-                          confidence: confidence, rules: rules, reason: reason)
+                          confidence: confidence, rules: rules, reason: reason, vetoes: vetoes)
     }
 
     /// Rounded to 4 decimals, never −0.
     static func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 + 0.0 }
+
+    /// x ≥ threshold up to a relative 1e-9: a return computed from prices is off by an ulp or so, and exactly the
+    /// threshold must pass.
+    public static func atLeast(_ x: Double, _ threshold: Double) -> Bool { x >= threshold - 1e-9 * abs(threshold) }
 }
 
 private func f2(_ x: Double) -> String { String(format: "%.2f", x + 0.0) }

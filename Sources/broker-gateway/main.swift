@@ -11,9 +11,12 @@ struct BrokerGateway: AsyncParsableCommand {
         commandName: "broker-gateway",
         abstract: "Executes order commands on a broker: the simulated paper broker (sim) for now.",
         discussion: """
-        Reads \(Topics.orders) and \(Topics.chains); writes \(Topics.orderEvents), \(Topics.fills), \(Topics.accounts). The \
-        simulator fills an order against the first quote after the order's time, at the mid (or across the spread) plus \
-        slippage, with commissions and fees from the 'execution' section of config/trading_params.json.
+        Reads \(Topics.orders), \(Topics.chains) and \(Topics.bars); writes \(Topics.orderEvents), \(Topics.fills), \
+        \(Topics.accounts). The simulator fills option orders against the quotes and stock orders against the bars after \
+        the order's time (execution.fill_model, default limit: an unchanged quote fills a limit at the mid at that limit, \
+        never outside the quote), in pieces of at most execution.max_fill_per_quote contracts; cancels unfilled entries \
+        after execution.entry_ttl_minutes and day orders after the session's close; settles options at their expiration \
+        day's close. Commissions and fees come from the 'execution' section of config/trading_params.json.
         """)
 
     @OptionGroup var options: ServiceOptions

@@ -7,18 +7,22 @@ import OpsModel
 import OpsRuntime
 import ServiceLifecycle
 
-/// market-feed: the pipeline's source. Publishes bars, option chains and sentiment — from CSV files, a
-/// recording, or the seeded synthetic market — in event-time order, each minute followed by a watermark.
+/// market-feed: the pipeline's source. Publishes bars, option chains, sentiment and daily ATM implied volatilities
+/// — from CSV files, a recording, or the seeded synthetic market — in event-time order, each minute followed by a
+/// watermark on every partition of every one of those topics.
 @main
 struct MarketFeed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "market-feed",
-        abstract: "Publish bars, option chains and sentiment to Kafka, from files, a recording or the synthetic market.",
+        abstract: "Publish bars, option chains, sentiment and daily ATM IVs to Kafka, from files, a recording or the synthetic market.",
         discussion: """
         With no source flag it publishes the synthetic market (seed 42). Bar files may be in any of the formats in \
         docs/data-formats.md; rows that cannot be read go to \(Topics.deadLetter) with the line and the reason. When bar \
-        files come without chains, chains are synthesized from the real prices every --chain-every minutes. Ends after \
-        the last event (exit 0) and prints one 'published …' line on stdout.
+        files come without chains, chains are synthesized from the real prices every --chain-every minutes. Before the \
+        first bar it publishes a history of daily ATM implied volatilities (\(Topics.ivDaily)): the synthetic market's \
+        --iv-history-days prior sessions, or the days of --iv-history FILE before the first session; at each session's \
+        close, that session's own value (the ATM IV of its last chain). Ends after the last event (exit 0) and prints \
+        one 'published …' line on stdout.
         """)
 
     @Option(help: "Kafka bootstrap servers (env OPS_BROKERS).") var brokers: String?
@@ -26,8 +30,11 @@ struct MarketFeed: AsyncParsableCommand {
     @Option(help: "Ticker for bar files whose name or columns don't say it.") var ticker: String?
     @Option(parsing: .upToNextOption, help: "Option-chain CSV files (TD Ameritrade flat or the generic format).") var chains: [String] = []
     @Option(parsing: .upToNextOption, help: "Sentiment CSV files.") var sentiment: [String] = []
+    @Option(help: "Daily ATM implied-volatility history CSV (ticker,date,atm_iv): published before the first session.") var ivHistory: String?
+    @Option(help: "Synthetic market: prior sessions of daily ATM IV to generate before the first (0 = none).") var ivHistoryDays: Int = 252
     @Option(help: "Republish a recording (a directory written by the recorder).") var replay: String?
     @Option(help: "Seed of the synthetic market (the default source).") var synthetic: UInt64?
+    @Option(help: "Synthetic tickers: all | N (the first N of the universe) | SYM,SYM… (default SPY,QQQ,AAPL).") var tickers: String?
     @Option(help: "Sessions: synthetic sessions to generate, or the first N sessions of the files.") var sessions: Int?
     @Option(help: "First synthetic session date (YYYY-MM-DD; weekends are skipped).") var startDate: String?
     @Option(help: "Minutes between option-chain snapshots (synthetic and synthesized chains; 0 = none).") var chainEvery: Int = 5
@@ -44,14 +51,21 @@ struct MarketFeed: AsyncParsableCommand {
         guard ["auto", "on", "off"].contains(synthesizeChains) else { throw ValidationError("--synthesize-chains takes auto, on or off") }
         if let sessions, sessions < 1 { throw ValidationError("--sessions must be at least 1") }
         if chainEvery < 0 || sentimentEvery < 0 { throw ValidationError("--chain-every and --sentiment-every must be ≥ 0") }
+        if ivHistoryDays < 0 { throw ValidationError("--iv-history-days must be ≥ 0") }
+        if let tickers {
+            guard bars.isEmpty, replay == nil else { throw ValidationError("--tickers picks synthetic tickers; bar files and recordings bring their own") }
+            do { _ = try SyntheticTicker.pick(tickers) } catch { throw ValidationError(error.description) }
+        }
         if let startDate, CivilDate(iso: startDate) == nil { throw ValidationError("--start-date takes YYYY-MM-DD; got '\(startDate)'") }
-        if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil) {
-            throw ValidationError("--replay republishes a recording on its own; drop --bars/--chains/--sentiment/--synthetic")
+        if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil && ivHistory == nil) {
+            throw ValidationError("--replay republishes a recording on its own; drop --bars/--chains/--sentiment/--synthetic/--iv-history")
         }
         if bars.isEmpty, !chains.isEmpty || !sentiment.isEmpty, synthetic == nil {
             throw ValidationError("--chains/--sentiment need --bars (or --synthetic) to go with them")
         }
-        for f in bars + chains + sentiment where !FileManager.default.fileExists(atPath: f) { throw ValidationError("no such file: \(f)") }
+        for f in bars + chains + sentiment + (ivHistory.map { [$0] } ?? []) where !FileManager.default.fileExists(atPath: f) {
+            throw ValidationError("no such file: \(f)")
+        }
     }
 
     func run() async throws {
@@ -70,12 +84,12 @@ struct MarketFeed: AsyncParsableCommand {
         let showProgress = progress == "on" || (progress == "auto" && isatty(2) == 1)
         let name = sourceName
         let publish = BlockingService(name: "market-feed") { stop in
-            let publisher = try SourcePublisher(client: client, sourceName: name, topics: [Topics.sentiment, Topics.chains, Topics.bars], logger: logger)
+            let publisher = try SourcePublisher(client: client, sourceName: name, topics: Topics.marketSource, logger: logger)
             try publisher.publishDeadLetters(loaded.deadLetters, at: loaded.items.first?.eventTime ?? Timestamp(ms: 0))
             let bar = ProgressLine(enabled: showProgress)
             let stats = try publisher.publish(loaded.items, pacing: pacing, stop: stop) { done, total, t in bar.update(done, total, t) }
             bar.finish()
-            let counts = [Topics.bars, Topics.chains, Topics.sentiment].map { "\($0.split(separator: ".")[1])=\(stats.messages[$0] ?? 0)" }
+            let counts = [Topics.bars, Topics.chains, Topics.sentiment, Topics.ivDaily].map { "\($0.split(separator: ".")[1])=\(stats.messages[$0] ?? 0)" }
             print("published \(counts.joined(separator: " ")) rejected=\(loaded.deadLetters.count) watermarks=\(stats.watermarks)"
                   + " from=\(stats.first?.iso8601 ?? "-") to=\(stats.last?.iso8601 ?? "-")")
         }
@@ -94,19 +108,29 @@ struct MarketFeed: AsyncParsableCommand {
     func load(logger: Logger) throws -> LoadedSource {
         let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
         if let replay {
-            let items = try RecordingReader.items(dir: replay, topics: [Topics.sentiment, Topics.chains, Topics.bars])
+            let items = try RecordingReader.items(dir: replay, topics: Topics.marketSource)
             guard !items.isEmpty else { throw ValidationError("'\(replay)' holds no recorded input topics") }
             return LoadedSource(items: items, deadLetters: [])
         }
         var streams = [[MarketEvent]]()
         var rejected = [RejectedRow]()
+        var history = [DailyImpliedVolatility]()
+        if let ivHistory {
+            let r = try ImpliedVolatilityCSV.parse(contentsOf: URL(fileURLWithPath: ivHistory))
+            logger.info("read IV history", metadata: ["file": .string(ivHistory), "days": .stringConvertible(r.days.count), "rejected": .stringConvertible(r.rejected.count)])
+            history = r.days
+            rejected += r.rejected
+        }
         if bars.isEmpty {
             var config = SyntheticMarketConfig(seed: synthetic ?? 42)
             config.sessions = sessions ?? config.sessions
             if let startDate { config.startDate = CivilDate(iso: startDate)! }
             config.chainEveryMinutes = chainEvery
             config.sentimentEveryMinutes = sentimentEvery
-            streams.append(SyntheticMarket(config: config).events())
+            if let tickers { config.tickers = try SyntheticTicker.pick(tickers) }
+            let market = SyntheticMarket(config: config)
+            if ivHistory == nil { history = market.impliedVolatilityHistory(sessions: ivHistoryDays) }
+            streams.append(market.events())
         } else {
             var barEvents = [MarketEvent]()
             for f in bars {
@@ -138,7 +162,8 @@ struct MarketFeed: AsyncParsableCommand {
                                                          every: max(chainEvery, 1), skipping: synthesizeChains == "on" ? [] : chainTickers))
             }
         }
-        let merged = MarketEventMerge.merge(streams.map { $0.sorted(by: MarketEvent.canonicalOrder) })
+        let merged = DailyImpliedVolatilities.withDailyValues(MarketEventMerge.merge(streams.map { $0.sorted(by: MarketEvent.canonicalOrder) }),
+                                                              history: history)
         let items = try merged.map { try SourceItem(topic: $0.topic, envelope: $0.envelope(source: sourceName), producedAt: now) }
         let letters = rejected.map { row in
             DeadLetter(topic: "file:\(URL(fileURLWithPath: row.file).lastPathComponent)", partition: 0, offset: Int64(row.line), key: nil,
@@ -163,7 +188,8 @@ enum ChainsFromBars {
             }
             lastClose[b.ticker] = b.close
             let minute = NewYorkTime.minuteOfDay(b.end)
-            guard minute > 9 * 60 + 30, minute <= 16 * 60, (minute - (9 * 60 + 30)) % minutes == 0 else { continue }
+            let close = MarketCalendar.closeMinute(of: NewYorkTime.date(of: b.end)) ?? MarketCalendar.closeMinute
+            guard minute > MarketCalendar.openMinute, minute <= close, (minute - MarketCalendar.openMinute) % minutes == 0 else { continue }
             let r = returns[b.ticker] ?? []
             var vol = 0.2
             if r.count >= 20 {

@@ -23,7 +23,7 @@ struct Replay: AsyncParsableCommand {
         let client = KafkaClientConfig(brokers: try resolveBrokers(brokers), clientId: "opsctl-replay")
         let dir = self.dir
         let stats = try await runOnDedicatedThread(name: "replay") {
-            let topics = [Topics.sentiment, Topics.chains, Topics.bars]
+            let topics = Topics.marketSource
             let items = try RecordingReader.items(dir: dir, topics: topics)
             guard !items.isEmpty else { throw ValidationError("'\(dir)' holds no recorded input topics (\(topics.joined(separator: ", ")))") }
             let publisher = try SourcePublisher(client: client, sourceName: "replay", topics: topics, logger: logger)

@@ -13,6 +13,9 @@ struct RunSummary {
     var sessions = Set<String>()
     var deadLetters: [String: Int] = [:]
     var deadLetterExamples: [String] = []
+    /// Distinct watchlists published, and the latest.
+    var watchlists = 0
+    var lastWatchlist: Watchlist?
     var trading = TradingSummary()
 
     struct TradingSummary {
@@ -33,7 +36,15 @@ struct RunSummary {
         var exitReasons: [String: Int] = [:]
         var account: AccountSnapshot?
         var startingCash: Cents?
+        /// Entries by route: option, stock, stock_fallback.
+        var routes: [String: Int] = [:]
+        /// The kill switches as the last decision saw them: gate → "passed|BLOCKING: detail".
+        var killSwitches: [(String, String)] = []
+        /// Kill switches that blocked at least one signal.
+        var tripped: [String: Int] = [:]
     }
+
+    static let killSwitchGates = ["halt", "trading_hours", "daily_loss", "max_positions", "max_exposure", "cooldown", "max_trades_per_ticker"]
 
     static func collect(client: KafkaClientConfig, logger: Logger) throws -> RunSummary {
         var s = RunSummary()
@@ -50,6 +61,9 @@ struct RunSummary {
             }
         }
         s.trading = try collectTrading(client: client, logger: logger)
+        let lists = try distinct(Topics.watchlist, Watchlist.self, client: client, logger: logger)
+        s.watchlists = lists.count
+        s.lastWatchlist = lists.max { $0.asOf < $1.asOf }
         var dlSeen = Set<String>()
         for e in try TopicReader.envelopes(client: client, topic: Topics.deadLetter, logger: logger) {
             guard dlSeen.insert(e.id).inserted, let d = e.payload as? DeadLetter else { continue }
@@ -70,10 +84,22 @@ struct RunSummary {
     static func collectTrading(client: KafkaClientConfig, logger: Logger) throws -> TradingSummary {
         var t = TradingSummary()
         for s in try distinct(Topics.signals, Signal.self, client: client, logger: logger) { t.signals[s.direction.rawValue, default: 0] += 1 }
+        var last: (Timestamp, Decision)?
+        for e in try TopicReader.envelopes(client: client, topic: Topics.decisions, logger: logger) {
+            guard let d = e.payload as? Decision else { continue }
+            if last.map({ e.eventTime >= $0.0 }) ?? true { last = (e.eventTime, d) }
+            for g in d.gates where !g.passed && killSwitchGates.contains(g.gate) { t.tripped[g.gate, default: 0] += 1 }
+        }
+        if let d = last?.1 {
+            t.killSwitches = killSwitchGates.compactMap { name in
+                d.gates.first { $0.gate == name }.map { (name, $0.passed ? "ok (\($0.detail))" : "BLOCKING: \($0.detail)") }
+            }
+        }
         for d in try distinct(Topics.decisions, Decision.self, client: client, logger: logger) {
             t.decisions += 1
             if d.outcome == .order {
                 t.orderDecisions += 1
+                t.routes[d.route ?? "option", default: 0] += 1
                 if let sz = d.sizing { t.tiers[sz.tier, default: 0] += 1; t.contracts.append(sz.contracts) }
             } else {
                 t.skips[d.skipReason ?? "?", default: 0] += 1
@@ -115,11 +141,16 @@ struct RunSummary {
             let c = t.contracts
             lines.append("  sizing        tier \(kv(t.tiers)); contracts per entry \(c.min()!)–\(c.max()!) (mean \(String(format: "%.1f", Double(c.reduce(0, +)) / Double(c.count))))")
         }
+        if !t.routes.isEmpty { lines.append("  entries by    " + kv(t.routes)) }
         lines.append("  orders        \(t.entryOrders) entries, \(t.exitOrders) exits; broker: \(kv(t.orderStatus).isEmpty ? "none" : kv(t.orderStatus))")
         lines.append("  fills         \(t.fills)")
         let winRate = t.closed == 0 ? "-" : String(format: "%.0f%%", Double(t.wins) * 100 / Double(t.closed))
         lines.append("  positions     \(t.opened) opened, \(t.closed) closed, \(t.opened - t.closed) open; win rate \(winRate); exits: \(kv(t.exitReasons).isEmpty ? "none" : kv(t.exitReasons))")
         lines.append("  realized P&L  \(Money.dollars(t.realizedCents)) (after commissions and fees)")
+        if !t.killSwitches.isEmpty {
+            lines.append("  kill switches signals blocked: \(kv(t.tripped).isEmpty ? "none" : kv(t.tripped)); at the last decision:")
+            for (gate, state) in t.killSwitches { lines.append("                  \(gate): \(state)") }
+        }
         if let a = t.account {
             let start = t.startingCash.map { " from \(Money.dollars($0))" } ?? ""
             lines.append("  equity        \(Money.dollars(a.equityCents))\(start) (cash \(Money.dollars(a.cashCents)), positions \(Money.dollars(a.positionsValueCents)), open orders \(a.openOrders))")
@@ -139,6 +170,12 @@ struct RunSummary {
         lines.append("  features      \(featuresDistinct) distinct (\(featuresOnTopic) on the topic) over \(sessions.count) session(s): "
                      + perTicker.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         lines.append("  computed      sma20 \(pct("sma20")), slope \(pct("sma20_slope")), volume_ratio \(pct("volume_ratio")), ret_15m \(pct("ret_15m")), atr14 \(pct("atr14")), atm_iv \(pct("atm_iv")), sentiment \(pct("sentiment")) (the rest null: warm-up, gaps, session starts)")
+        if let w = lastWatchlist {
+            let local = NewYorkTime.local(w.asOf)
+            let hm = String(format: "%02d:%02d", local.secondOfDay / 3600, local.secondOfDay / 60 % 60)
+            lines.append("  watchlist     \(watchlists) published; last \(w.sessionDate) \(hm) New York: top \(w.tickers.count) of \(w.entries.count): "
+                         + w.tickers.joined(separator: ", "))
+        }
         lines += tradingLines()
         let dlTotal = deadLetters.values.reduce(0, +)
         lines.append("  dead letters  \(dlTotal)" + (dlTotal == 0 ? "" : ": " + deadLetters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
@@ -153,7 +190,8 @@ struct RunSummary {
             "features_distinct": featuresDistinct, "features_on_topic": featuresOnTopic, "features_per_ticker": perTicker,
             "computed": ready, "sessions": sessions.sorted(), "dead_letters": deadLetters, "dead_letters_total": dlTotal,
             "processes": Dictionary(statuses, uniquingKeysWith: { a, _ in a }), "events": events, "feed": published,
-            "wall_seconds": seconds, "log_dir": logDir,
+            "wall_seconds": seconds, "log_dir": logDir, "watchlists": watchlists,
+            "last_watchlist": lastWatchlist.map { ["as_of": $0.asOf.iso8601, "tickers": $0.tickers] as Any } ?? NSNull(),
         ]
         if let record { obj["record_dir"] = record }
         let t = trading
@@ -164,6 +202,8 @@ struct RunSummary {
             "realized_pnl_cents": t.realizedCents, "exit_reasons": t.exitReasons,
             "ending_equity_cents": t.account.map { $0.equityCents as Any } ?? NSNull(), "ending_cash_cents": t.account.map { $0.cashCents as Any } ?? NSNull(),
             "starting_cash_cents": t.startingCash.map { $0 as Any } ?? NSNull(),
+            "entries_by_route": t.routes, "kill_switch_blocks": t.tripped,
+            "kill_switches_at_end": Dictionary(t.killSwitches, uniquingKeysWith: { a, _ in a }),
         ] as [String: Any]
         let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return (lines.joined(separator: "\n"), String(decoding: data, as: UTF8.self))

@@ -42,19 +42,21 @@ struct Size: ParsableCommand {
     }
 }
 
-/// `opsctl check-contract`: the dispatcher's own liquidity validation, for one quote.
+/// `opsctl check-contract`: the dispatcher's own option gates (seed 004 §1 `validate_option_contract`), for one quote.
 struct CheckContract: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-contract",
-        abstract: "Validate an option quote with the dispatcher's liquidity rules; prints one JSON object.",
-        discussion: "Example: opsctl check-contract --bid 2.50 --ask 2.55 --expiration 2024-03-15 --as-of 2024-03-08T15:30:00-05:00")
+        abstract: "Validate an option quote with the dispatcher's option gates; prints one JSON object (passed, reason, fallback, every gate).",
+        discussion: "Example: opsctl check-contract --bid 2.50 --ask 2.55 --expiration 2024-03-15 --as-of 2024-03-08T15:30:00-05:00 --volume 900 --open-interest 1500 --iv-percentile 45")
 
     @Option(help: "Bid in dollars.") var bid: Double
     @Option(help: "Ask in dollars.") var ask: Double
     @Option(help: "Expiration date, YYYY-MM-DD (the contract trades until 16:00 New York that day).") var expiration: String
     @Option(help: "When, as ISO-8601 with a zone, e.g. 2024-03-08T15:30:00Z.") var asOf: String
-    @Option(help: "Contract volume.") var volume: Int64?
-    @Option(help: "Open interest.") var openInterest: Int64?
+    @Option(help: "Contract volume (missing counts as 0).") var volume: Int64?
+    @Option(help: "Open interest (missing counts as 0).") var openInterest: Int64?
+    @Option(help: "The ticker's IV percentile, 0–100 (unknown when absent: the gate is skipped).") var ivPercentile: Double?
+    @Option(help: "The ticker's IV Rank, 0–100 (checked only when liquidity_thresholds.max_iv_rank is set).") var ivRank: Double?
     @Option(help: "trading_params.json (default: config/trading_params.json, else built-in seed values).") var tradingParams: String?
 
     func run() throws {
@@ -63,9 +65,19 @@ struct CheckContract: ParsableCommand {
             throw ValidationError("--as-of takes ISO-8601 with a zone, e.g. 2024-03-08T15:30:00Z or 2024-03-08T10:30:00-05:00; got '\(asOf)'")
         }
         guard bid.isFinite, ask.isFinite else { throw ValidationError("--bid and --ask must be numbers") }
+        for (flag, v) in [("--iv-percentile", ivPercentile), ("--iv-rank", ivRank)] {
+            if let v, !(v.isFinite && (0...100).contains(v)) { throw ValidationError("\(flag) takes a number from 0 to 100; got \(v)") }
+        }
         let params = try loadTradingParams(tradingParams)
-        let c = Liquidity.check(bid: bid, ask: ask, expiration: exp, asOf: t, volume: volume, openInterest: openInterest, params: params)
-        let spread = c.spreadPct.map { "\($0)" } ?? "null"
-        print(#"{"valid":\#(c.valid),"reason":\#(String(decoding: JSONText.string(c.reason), as: UTF8.self)),"mid":\#(c.mid),"spread_pct":\#(spread)}"#)
+        let c = OptionGates.validate(bid: bid, ask: ask, expiration: exp, asOf: t, volume: volume, openInterest: openInterest,
+                                     ivPercentile: ivPercentile, ivRank: ivRank, params: params)
+        struct Out: Encodable {
+            var valid: Bool, passed: Bool, reason: String, fallback: Bool, mid: Double, spread_pct: Double?, gates: [GateResult]
+        }
+        let out = Out(valid: c.verdict.passed, passed: c.verdict.passed, reason: c.verdict.reason, fallback: c.verdict.fallback,
+                      mid: c.mid, spread_pct: c.spreadPct, gates: c.gates)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try enc.encode(out), as: UTF8.self))
     }
 }

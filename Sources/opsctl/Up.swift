@@ -1,9 +1,15 @@
 import ArgumentParser
+import BrokerCore
+import DispatchCore
+import FeatureCore
 import Foundation
 import Kafka
 import Logging
 import OpsModel
 import OpsRuntime
+import PositionCore
+import SignalCore
+import WatchlistCore
 
 /// A pipeline service as `opsctl up` runs it.
 struct ServiceSpec: Sendable {
@@ -15,18 +21,23 @@ struct ServiceSpec: Sendable {
     /// Services whose state is per key (ticker), so replicas split the partitions between them.
     static let scalable: Set<String> = ["feature-computer", "signal-engine"]
 
-    static let pipeline: [ServiceSpec] = [
-        ServiceSpec(name: "feature-computer", groupId: "feature-computer",
-                    inputs: [Topics.sentiment, Topics.chains, Topics.bars], outputs: [Topics.features]),
-        ServiceSpec(name: "signal-engine", groupId: "signal-engine", inputs: [Topics.features], outputs: [Topics.signals]),
-        ServiceSpec(name: "dispatcher", groupId: "dispatcher",
-                    inputs: [Topics.chains, Topics.signals, Topics.positions, Topics.accounts, Topics.orderEvents],
-                    outputs: [Topics.decisions, Topics.orders]),
-        ServiceSpec(name: "broker-gateway", groupId: "broker-gateway", inputs: [Topics.chains, Topics.orders],
-                    outputs: [Topics.orderEvents, Topics.fills, Topics.accounts]),
-        ServiceSpec(name: "position-manager", groupId: "position-manager", inputs: [Topics.fills, Topics.chains, Topics.orderEvents],
-                    outputs: [Topics.positions, Topics.orders]),
-    ]
+    /// Every service of the pipeline, its inputs and outputs read from its own core (one declaration per fact).
+    static let pipeline: [ServiceSpec] = {
+        let p = TradingParams()
+        return [
+            spec(FeatureCore()),
+            // One instance: it ranks every ticker against the others, so it reads every partition.
+            spec(WatchlistCore(params: p.watchlist)),
+            spec(SignalCore(params: p.signals)),
+            spec(DispatchCore(params: p)),
+            spec(SimulatedBroker(params: p, accountId: p.account.accountId, startingCashCents: 0)),
+            spec(PositionManagerCore(params: p)),
+        ]
+    }()
+
+    static func spec<Core: StreamCore>(_ core: Core) -> ServiceSpec {
+        ServiceSpec(name: core.serviceName, groupId: core.serviceName, inputs: core.inputTopics, outputs: core.outputTopics)
+    }
 }
 
 /// `opsctl up`: the whole stack as separate OS processes on one broker, run to the end of its data.
@@ -53,14 +64,21 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Partitions for every topic of the embedded broker (default: per-topic counts).") var partitions: Int32?
     @Option(name: .customLong("replicas"), help: ArgumentHelp("Replicas of a service (repeatable).", valueName: "service=N")) var replicas: [String] = []
     @Option(name: .customLong("kill-after"), help: ArgumentHelp("Fault injection: SIGKILL a service once its first output topic holds N data messages (watermarks not counted), then restart it (repeatable).", valueName: "service=N")) var killAfter: [String] = []
+    @Option(name: .customLong("storm"), help: ArgumentHelp("Fault injection: a rebalance storm. N times, start an extra replica of SERVICE (feature-computer or signal-engine) and then SIGKILL its oldest replica, each step once its group has made progress since the last (repeatable).", valueName: "service=N")) var storm: [String] = []
     @Option(help: "Also write the summary as JSON to this file.") var summaryJson: String?
     @Option(help: "Directory for the processes' logs (default: a new temporary directory).") var logDir: String?
     @Option(help: "Give up if the run has not finished after this many seconds.") var timeout: Double = 900
     @Option(name: .customLong("feed-set"), help: ArgumentHelp("Extra market-feed flag, e.g. --feed-set chain-every=15 (repeatable).", valueName: "flag=value")) var feedSet: [String] = []
     @Option(name: .customLong("service-set"), help: ArgumentHelp("Config for a service, e.g. --service-set feature-computer:slope_lookback=10 (repeatable).", valueName: "service:key=value")) var serviceSet: [String] = []
 
+    @Option(name: .customLong("halt"), help: ArgumentHelp("Schedule an operator halt before the feed starts: ACCOUNT@TIME (ISO-8601 with a zone; repeatable).", valueName: "account@time")) var halt: [String] = []
+    @Option(help: "Trading parameters for every service (a trading_params.json; partial files keep the defaults for the rest).") var params: String?
+    @Option(name: .customLong("param"), help: ArgumentHelp("One trading parameter for every service, e.g. --param risk.max_open_positions=1 (repeatable; a JSON value or text).", valueName: "key=value")) var param: [String] = []
+
     func validate() throws {
         _ = try parseCents(accountSize, flag: "--account-size")
+        _ = try TradingParamsOverride(file: params, settings: param).resolve()
+        _ = try Self.scheduledHalts(halt)
         if Pacing(speed) == nil { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
         if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil) {
             throw ValidationError("--replay publishes a recording; drop --bars/--chains/--sentiment/--synthetic, or drop --replay")
@@ -72,13 +90,28 @@ struct Up: AsyncParsableCommand {
             throw ValidationError("no such file: \(f)")
         }
         for (name, n) in try parseCounts(replicas, flag: "--replicas") where n > 1 && !ServiceSpec.scalable.contains(name) {
-            throw ValidationError("\(name) owns account state and runs as one instance per account (invariant 7); --replicas applies to \(ServiceSpec.scalable.sorted().joined(separator: " and "))")
+            let why = name == "watchlist-engine" ? "ranks every ticker together and runs as one instance"
+                : "owns account state and runs as one instance per account (invariant 7)"
+            throw ValidationError("\(name) \(why); --replicas applies to \(ServiceSpec.scalable.sorted().joined(separator: " and "))")
         }
         _ = try parseCounts(killAfter, flag: "--kill-after")
+        for name in try parseCounts(storm, flag: "--storm").keys where !ServiceSpec.scalable.contains(name) {
+            throw ValidationError("--storm applies to the services that scale out, \(ServiceSpec.scalable.sorted().joined(separator: " and ")); \(name) runs one instance")
+        }
         for s in serviceSet {
             guard let colon = s.firstIndex(of: ":"), ServiceSpec.pipeline.contains(where: { $0.name == s[..<colon] }), s[colon...].contains("=") else {
                 throw ValidationError("--service-set expects SERVICE:KEY=VALUE with SERVICE one of \(ServiceSpec.pipeline.map(\.name).joined(separator: ", ")); got '\(s)'")
             }
+        }
+    }
+
+    /// `--halt ACCOUNT@TIME` as (account, event time).
+    static func scheduledHalts(_ items: [String]) throws -> [(String, Timestamp)] {
+        try items.map { item in
+            guard let at = item.firstIndex(of: "@"), at != item.startIndex, let t = Timestamp(iso8601: String(item[item.index(after: at)...])) else {
+                throw ValidationError("--halt expects ACCOUNT@TIME, e.g. --halt sim-1@2024-03-04T15:00:00Z; got '\(item)'")
+            }
+            return (String(item[..<at]), t)
         }
     }
 
@@ -114,8 +147,9 @@ struct Up: AsyncParsableCommand {
         LogSetup.bootstrap(level: "warning")
         let plan = UpPlan(brokers: brokers, feedArguments: feedArguments, record: record, partitions: partitions,
                           replicas: try parseCounts(replicas, flag: "--replicas"), killAfter: try parseCounts(killAfter, flag: "--kill-after"),
-                          logDir: logDir, timeout: timeout, summaryJson: summaryJson,
-                          serviceSet: ["broker-gateway:account_size=\(accountSize)"] + serviceSet,
+                          storm: try parseCounts(storm, flag: "--storm"),
+                          logDir: logDir, timeout: timeout, summaryJson: summaryJson, halts: try Self.scheduledHalts(halt),
+                          serviceSet: ["broker-gateway:account_size=\(accountSize)"] + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet,
                           sourceDescription: describeSource())
         do {
             try await runOnDedicatedThread(name: "opsctl-up") { try UpRunner(plan: plan).run() }
@@ -139,9 +173,11 @@ struct UpPlan: Sendable {
     var partitions: Int32?
     var replicas: [String: Int]
     var killAfter: [String: Int]
+    var storm: [String: Int] = [:]
     var logDir: String?
     var timeout: Double
     var summaryJson: String?
+    var halts: [(String, Timestamp)] = []
     var serviceSet: [String]
     var sourceDescription: String
 }
@@ -188,16 +224,20 @@ final class UpRunner: @unchecked Sendable {
         }
         _ = FileManager.default.createFile(atPath: "\(logDir)/BOOTSTRAP", contents: Data((bootstrap + "\n").utf8))
         let client = KafkaClientConfig(brokers: bootstrap, clientId: "opsctl-up")
+        try publishScheduledHalts(client: client)
 
         // 2. Services, each its own process and consumer group; the recorder too.
         var serviceChildren = [String: [Child]]()
+        func launch(_ spec: ServiceSpec, instance: String, name: String) throws -> Child {
+            var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(instance)"]
+            for s in plan.serviceSet where s.hasPrefix(spec.name + ":") { args += ["--set", String(s.dropFirst(spec.name.count + 1))] }
+            return try Child(name: name, executable: "\(bin)/\(spec.name)", arguments: args,
+                             logPath: "\(logDir)/\(spec.name)-\(instance).log", captureStdout: false)
+        }
         for spec in ServiceSpec.pipeline {
             let n = plan.replicas[spec.name] ?? 1
             for i in 0..<n {
-                var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(i)"]
-                for s in plan.serviceSet where s.hasPrefix(spec.name + ":") { args += ["--set", String(s.dropFirst(spec.name.count + 1))] }
-                let c = try Child(name: n > 1 ? "\(spec.name)#\(i)" : spec.name, executable: "\(bin)/\(spec.name)", arguments: args,
-                                  logPath: "\(logDir)/\(spec.name)-\(i).log", captureStdout: false)
+                let c = try launch(spec, instance: "\(i)", name: n > 1 ? "\(spec.name)#\(i)" : spec.name)
                 children.append(c)
                 serviceChildren[spec.name, default: []].append(c)
             }
@@ -222,6 +262,39 @@ final class UpRunner: @unchecked Sendable {
             }
         }
         defer { for c in counters.values { c.close() } }
+        let storms = plan.storm.keys.sorted().compactMap { name in
+            ServiceSpec.pipeline.first { $0.name == name }.map { Storm(service: name, groupId: $0.groupId, inputs: $0.inputs, cycles: plan.storm[name]!) }
+        }
+        func stormSteps() throws {
+            for storm in storms {
+                let next: Storm.Action?
+                do {
+                    next = try storm.due(now: Date()) {
+                        try Storm.groupProgress(client: client, groupId: storm.groupId, topics: storm.inputs, feedDone: !feed.isRunning, logger: logger)
+                    }
+                } catch let e as KafkaError where e.action != .fatal {
+                    continue // the broker is busy: look again on the next tick
+                }
+                guard let spec = ServiceSpec.pipeline.first(where: { $0.name == storm.service }), let action = next else { continue }
+                switch action {
+                case .start:
+                    let c = try launch(spec, instance: storm.nextInstance, name: "\(spec.name)#\(storm.nextInstance)")
+                    children.append(c)
+                    serviceChildren[spec.name, default: []].append(c)
+                    storm.took(.start, replica: c.name, now: Date())
+                    note("storm: started \(c.name) (pid \(c.pid))")
+                case .kill:
+                    guard let victim = serviceChildren[spec.name]?.first else { continue }
+                    victim.killNow()
+                    victim.wait(timeout: 10)
+                    children.removeAll { $0 === victim }
+                    serviceChildren[spec.name]!.removeFirst()
+                    storm.took(.kill, replica: victim.name, now: Date())
+                    note("storm: SIGKILLed \(victim.name) (pid \(victim.pid))")
+                }
+                if storm.done { note(storm.report) }
+            }
+        }
         let deadline = started.addingTimeInterval(plan.timeout)
         func supervise() throws {
             for c in children where !c.isRunning {
@@ -240,6 +313,7 @@ final class UpRunner: @unchecked Sendable {
                 pendingKills[name] = nil
                 note("fault injection: SIGKILLed \(name) (pid \(victim.pid)) when \(out) held \(produced) messages; restarted as pid \(fresh.pid)")
             }
+            try stormSteps()
             if Date() > deadline { throw UpError("timed out after \(Int(plan.timeout)) s") }
         }
         while feed.isRunning {
@@ -270,7 +344,7 @@ final class UpRunner: @unchecked Sendable {
                     if (v.committed ?? 0) < v.end { behind.append("\(group)@\(tp.topic)/\(tp.partition) \(v.committed ?? 0)/\(v.end)") }
                 }
             }
-            if behind.isEmpty, previousEnds == ends { break }
+            if behind.isEmpty, previousEnds == ends, storms.allSatisfy(\.done) { break }
             lastBehind = behind.sorted()
             previousEnds = behind.isEmpty ? ends : nil
             Thread.sleep(forTimeInterval: 0.3)
@@ -295,6 +369,24 @@ final class UpRunner: @unchecked Sendable {
         print(report.text)
         if let path = plan.summaryJson { try report.json.write(toFile: path, atomically: true, encoding: .utf8) }
         if !failed.isEmpty { throw UpError("did not shut down cleanly: \(failed.joined(separator: "; "))") }
+    }
+}
+
+extension UpRunner {
+    /// `--halt`: operator halts on the control topic before any service runs, so they apply at their event time.
+    func publishScheduledHalts(client: KafkaClientConfig) throws {
+        guard !plan.halts.isEmpty else { return }
+        let producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
+        defer { producer.close() }
+        var records = [ProducerRecord]()
+        for (account, t) in plan.halts {
+            let c = OperatorControl(accountId: account, action: .halt, reason: "scheduled halt (opsctl up --halt)", flatten: false, requestedBy: ControlTarget.user)
+            let env = Envelope(id: c.id(at: t), eventTime: t, causationId: nil, source: "opsctl", payload: c,
+                               producedAt: Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000)))
+            records.append(ProducerRecord(topic: Topics.control, key: Array(account.utf8), value: try env.encoded(), timestampMs: t.ms))
+            note("scheduled halt of \(account) at \(t.iso8601)")
+        }
+        _ = try producer.send(records)
     }
 }
 

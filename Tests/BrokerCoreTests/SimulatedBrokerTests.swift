@@ -11,12 +11,12 @@ struct SimulatedBrokerTests {
         let core = SimulatedBroker(params: TradingParams(), accountId: account, startingCashCents: 1)
         #expect(SimulatedBroker.name == "broker-gateway")
         #expect(core.serviceName == "broker-gateway")
-        #expect(core.inputTopics == [Topics.chains, Topics.orders])
+        #expect(core.inputTopics == [Topics.bars, Topics.chains, Topics.orders])
         #expect(core.outputTopics == [Topics.orderEvents, Topics.fills, Topics.accounts])
         #expect(core.outputCauses == [
-            Topics.fills: [Topics.chains: 0, Topics.orders: 1],
-            Topics.orderEvents: [Topics.chains: 0, Topics.orders: 0],
-            Topics.accounts: [Topics.chains: 0, Topics.orders: 0],
+            Topics.fills: [Topics.bars: 0, Topics.chains: 0, Topics.orders: 1],
+            Topics.orderEvents: [Topics.bars: 0, Topics.chains: 0, Topics.orders: 0],
+            Topics.accounts: [Topics.bars: 0, Topics.chains: 0, Topics.orders: 0],
         ])
         for topic in core.inputTopics {
             #expect(core.restoreStart(topic: topic, after: ny(15, 0)) == .distantPast)
@@ -70,7 +70,7 @@ struct SimulatedBrokerTests {
         let f = try #require(out.fills.first)
         #expect(f.fillId == DeterministicID.make("fill", "A"))
         #expect(f.clientOrderId == "A" && f.symbol == spyCall && f.underlying == "SPY" && f.side == .buy && f.quantity == 2)
-        #expect(f.priceCents == 125)                 // mid 1.235 → up to 1.24 + 1¢ slippage
+        #expect(f.priceCents == 127)                 // limit 1.30 ≥ ask 1.27: takes the offer
         #expect(f.commissionCents == 130 && f.feesCents == 6)
         #expect(f.orderTime == ny(10, 0))
         #expect(f.quoteTime == ny(10, 5) && f.quoteTime > f.orderTime)
@@ -78,10 +78,10 @@ struct SimulatedBrokerTests {
         #expect(f.intent == .open && f.positionId == nil && f.strategy == .dayTrade)
         #expect(out[0].envelope.eventTime == ny(10, 5) && out[0].envelope.causationId == next.id)
         let ev = try #require(out.events.first)
-        #expect(ev.status == .filled && ev.filledQuantity == 2 && ev.fillPriceCents == 125)
+        #expect(ev.status == .filled && ev.filledQuantity == 2 && ev.fillPriceCents == 127)
         #expect(out[1].envelope.id == DeterministicID.make("order-event", "A", "filled"))
         let s = try #require(out.snapshots.first)
-        #expect(s.cashCents == 1_000_000 - 25_000 - 136)
+        #expect(s.cashCents == 1_000_000 - 25_400 - 136)
         #expect(s.reservedCents == 0 && s.openOrders == 0)
         #expect(s.positionsValueCents == 2 * 100 * 124)   // mark: mid 1.235 rounded half up
         #expect(s.commissionsCents == 136)
@@ -94,7 +94,7 @@ struct SimulatedBrokerTests {
         var h = Harness()
         try h.feed(envelope(order("A", .buy, spyCall, qty: 1, limit: 130), at: ny(10, 0)))
         #expect(try h.feed(chain("SPY", at: ny(10, 0), [Quote(spyCall, 1.20, 1.27)])).isEmpty)
-        #expect(try h.feed(chain("SPY", at: ny(10, 0).adding(ms: 1), [Quote(spyCall, 1.20, 1.27)])).fills.map(\.priceCents) == [125])
+        #expect(try h.feed(chain("SPY", at: ny(10, 0).adding(ms: 1), [Quote(spyCall, 1.20, 1.27)])).fills.map(\.priceCents) == [127])
     }
 
     @Test func onlyTheOrdersUnderlyingAndAUsableQuoteFill() throws {
@@ -115,18 +115,22 @@ struct SimulatedBrokerTests {
     }
 
     @Test(arguments: [
-        // Penny pilot: any price in pennies.
+        // SPY: pennies at any price.
         PriceCase(mode: "mid", slippage: 1, underlying: "SPY", bid: 1.20, ask: 1.27, buy: 125, sell: 122),
         PriceCase(mode: "cross", slippage: 1, underlying: "SPY", bid: 1.20, ask: 1.27, buy: 128, sell: 119),
         PriceCase(mode: "mid", slippage: 1, underlying: "SPY", bid: 5.10, ask: 5.13, buy: 513, sell: 510),
         PriceCase(mode: "mid", slippage: 0, underlying: "SPY", bid: 1.20, ask: 1.27, buy: 124, sell: 123),
-        // Nickel name at $3 and above: mid ± slippage goes to a nickel, up for buys, down for sells (always a valid tick).
-        PriceCase(mode: "mid", slippage: 1, underlying: "XYZ", bid: 3.10, ask: 3.25, buy: 320, sell: 315),
-        PriceCase(mode: "mid", slippage: 1, underlying: "XYZ", bid: 5.10, ask: 5.13, buy: 515, sell: 510),
-        PriceCase(mode: "mid", slippage: 3, underlying: "XYZ", bid: 3.10, ask: 3.25, buy: 325, sell: 310),
-        PriceCase(mode: "cross", slippage: 1, underlying: "XYZ", bid: 3.10, ask: 3.25, buy: 330, sell: 305),
-        // Nickel name below $3: pennies.
-        PriceCase(mode: "mid", slippage: 1, underlying: "XYZ", bid: 2.50, ask: 2.63, buy: 258, sell: 255),
+        // A class outside the penny program at $3 and above: mid ± slippage goes to a dime, up for buys, down for
+        // sells (always a valid tick).
+        PriceCase(mode: "mid", slippage: 1, underlying: "XYZ", bid: 3.10, ask: 3.25, buy: 320, sell: 310),
+        PriceCase(mode: "mid", slippage: 1, underlying: "XYZ", bid: 5.10, ask: 5.13, buy: 520, sell: 510),
+        PriceCase(mode: "mid", slippage: 3, underlying: "XYZ", bid: 3.10, ask: 3.25, buy: 330, sell: 310),
+        PriceCase(mode: "cross", slippage: 1, underlying: "XYZ", bid: 3.10, ask: 3.25, buy: 330, sell: 300),
+        // Below $3: nickels.
+        PriceCase(mode: "mid", slippage: 1, underlying: "XYZ", bid: 2.50, ask: 2.63, buy: 260, sell: 255),
+        // A penny-program class (AAPL) from $3: nickels; below $3: pennies.
+        PriceCase(mode: "mid", slippage: 1, underlying: "AAPL", bid: 5.10, ask: 5.13, buy: 515, sell: 510),
+        PriceCase(mode: "mid", slippage: 1, underlying: "AAPL", bid: 2.50, ask: 2.63, buy: 258, sell: 255),
         // Binary noise (2.55 × 100 = 254.99999…) does not move a price on its tick.
         PriceCase(mode: "mid", slippage: 1, underlying: "SPY", bid: 2.55, ask: 2.55, buy: 256, sell: 254),
         // Never below a cent.
@@ -134,16 +138,17 @@ struct SimulatedBrokerTests {
     ])
     func fillPrice(_ c: PriceCase) {
         var ex = TradingParams.ExecutionParams()
-        ex.fillPrice = c.mode
+        ex.fillModel = c.mode
         ex.slippageCents = c.slippage
         #expect(SimulatedBroker.fillPriceCents(side: .buy, bid: c.bid, ask: c.ask, underlying: c.underlying, execution: ex) == c.buy)
         #expect(SimulatedBroker.fillPriceCents(side: .sell, bid: c.bid, ask: c.ask, underlying: c.underlying, execution: ex) == c.sell)
     }
 
-    @Test(arguments: [("mid", Cents(320)), ("cross", Cents(330))])
-    func nickelBuyFillsThroughTheCore(mode: String, expected: Cents) throws {
+    /// The quote 3.10 / 3.25 is off XYZ's dime grid: `limit` narrows it to the ticks inside (3.10 / 3.20).
+    @Test(arguments: [("mid", Cents(320)), ("cross", Cents(330)), ("limit", Cents(320))])
+    func nonPennyBuyFillsThroughTheCore(mode: String, expected: Cents) throws {
         var params = TradingParams()
-        params.execution.fillPrice = mode
+        params.execution.fillModel = mode
         var h = Harness(params: params)
         try h.feed(envelope(order("X", .buy, xyzCall, qty: 1, limit: 330), at: ny(10, 0)))
         let out = try h.feed(chain("XYZ", at: ny(10, 5), [Quote(xyzCall, 3.10, 3.25)], price: 52))
@@ -154,25 +159,27 @@ struct SimulatedBrokerTests {
     }
 
     @Test func limitNotReachedStaysOpenThenFillsWhenTheQuoteMoves() throws {
-        var h = Harness()
+        var params = TradingParams()
+        params.execution.entryTtlMinutes = 15   // this test is about resting, not the TTL
+        var h = Harness(params: params)
         try h.feed(chain("SPY", at: ny(9, 55), [Quote(spyCall, 1.20, 1.27)]))
         try h.feed(envelope(order("B", .buy, spyCall, qty: 1, limit: 120), at: ny(10, 0)))
-        // 1.24 + 1¢ = 125 > 120.
+        // 120 is below the mid (1.235, 1.23 on the tick below).
         #expect(try h.feed(chain("SPY", at: ny(10, 5), [Quote(spyCall, 1.20, 1.27)])).isEmpty)
         #expect(h.core.openOrderIds == ["B"])
-        // mid 1.13 → 113 + 1 = 114 ≤ 120.
+        // The offer came down to 1.16 ≤ 1.20: it takes the offer.
         let out = try h.feed(chain("SPY", at: ny(10, 10), [Quote(spyCall, 1.10, 1.16)]))
-        #expect(out.fills.map(\.priceCents) == [114])
+        #expect(out.fills.map(\.priceCents) == [116])
         let s = try #require(out.snapshots.first)
-        #expect(s.cashCents == 1_000_000 - 11_400 - 68 && s.reservedCents == 0 && s.buyingPowerCents == s.cashCents)
+        #expect(s.cashCents == 1_000_000 - 11_600 - 68 && s.reservedCents == 0 && s.buyingPowerCents == s.cashCents)
         #expect(s.positionsValueCents == 11_300)
         #expect(h.core.openOrderIds.isEmpty)
 
         // A sell below the market's reach stays open until the bid comes up.
         try h.feed(envelope(order("S", .sell, spyCall, qty: 1, limit: 150), at: ny(10, 11)))
-        #expect(try h.feed(chain("SPY", at: ny(10, 15), [Quote(spyCall, 1.43, 1.47)])).isEmpty)   // 145 − 1 < 150
-        let sold = try h.feed(chain("SPY", at: ny(10, 20), [Quote(spyCall, 1.60, 1.64)]))          // 162 − 1 ≥ 150
-        #expect(sold.fills.map(\.priceCents) == [161])
+        #expect(try h.feed(chain("SPY", at: ny(10, 15), [Quote(spyCall, 1.43, 1.47)])).isEmpty)   // 150 above the mid 1.45
+        let sold = try h.feed(chain("SPY", at: ny(10, 20), [Quote(spyCall, 1.60, 1.64)]))          // bid 1.60 ≥ 150: hits the bid
+        #expect(sold.fills.map(\.priceCents) == [160])
         #expect(sold.fills.first?.positionId == "pos-\(spyCall)" && sold.fills.first?.intent == .close)
     }
 
@@ -262,10 +269,11 @@ struct SimulatedBrokerTests {
 
     @Test func unsupportedOrdersAreRejectedNotRefused() throws {
         var h = Harness()
-        let equity = try order("EQ", .buy, "SPY", qty: 1, limit: 50_000, assetClass: .equity)
+        var equity = try order("EQ", .buy, "SPY", qty: 1, limit: 50_000, assetClass: .equity)
+        equity.symbol = "QQQ"
         let e = try h.feed(envelope(equity, at: ny(10, 0)))
         #expect(e.events.first?.status == .rejected)
-        #expect(e.events.first?.reason.contains("equity is not supported by the simulator") == true)
+        #expect(e.events.first?.reason.hasPrefix("a stock order's symbol must be its ticker") == true)
         var buyToClose = try order("BC", .buy, spyCall, qty: 1, limit: 130)
         buyToClose.intent = .close
         buyToClose.positionId = "p"
@@ -283,9 +291,9 @@ struct SimulatedBrokerTests {
         try h.feed(chain("SPY", at: ny(9, 55), [Quote(spyCall, 1.20, 1.27)]))
         try h.feed(envelope(order("A", .buy, spyCall, qty: 3, limit: 130), at: ny(10, 0)))
         let bought = try #require(try h.feed(chain("SPY", at: ny(10, 5), [Quote(spyCall, 1.20, 1.27)])).snapshots.first)
-        #expect(bought.cashCents == 962_296)            // 1,000,000 − 3 × 125 × 100 − 3 × 68
+        #expect(bought.cashCents == 961_696)            // 1,000,000 − 3 × 127 × 100 − 3 × 68
         #expect(bought.positionsValueCents == 37_200)   // 3 × 100 × 124
-        #expect(bought.equityCents == 999_496)
+        #expect(bought.equityCents == 998_896)
         #expect(bought.realizedPnlCents == 0 && bought.commissionsCents == 204)
 
         // A later chain re-marks the holding; the next snapshot shows it (mid 1.315 → 132).
@@ -294,13 +302,13 @@ struct SimulatedBrokerTests {
         #expect(placed.snapshots.first?.positionsValueCents == 39_600)
 
         let out = try h.feed(chain("SPY", at: ny(10, 15), [Quote(spyCall, 1.50, 1.60)]))
-        #expect(out.fills.map(\.priceCents) == [154])  // mid 1.55 − 1¢
+        #expect(out.fills.map(\.priceCents) == [150])  // limit 1.00 ≤ bid 1.50: hits the bid
         #expect(out.fills.first?.commissionCents == 195 && out.fills.first?.feesCents == 9)
         let s = try #require(out.snapshots.first)
-        #expect(s.cashCents == 1_008_292)              // + 46,200 − 204
-        #expect(s.realizedPnlCents == 8_292)           // 46,200 − 204 − 37,704
+        #expect(s.cashCents == 1_006_492)              // + 45,000 − 204
+        #expect(s.realizedPnlCents == 6_492)           // 45,000 − 204 − 38,304
         #expect(s.commissionsCents == 408)
-        #expect(s.positionsValueCents == 0 && s.equityCents == 1_008_292 && s.reservedCents == 0 && s.openOrders == 0)
+        #expect(s.positionsValueCents == 0 && s.equityCents == 1_006_492 && s.reservedCents == 0 && s.openOrders == 0)
         #expect(s.cashCents - 1_000_000 == s.realizedPnlCents)
         #expect(h.core.heldQuantity(spyCall) == 0)
     }
@@ -308,33 +316,40 @@ struct SimulatedBrokerTests {
     @Test func partialSellsSplitTheCostBasisExactly() throws {
         var h = Harness()
         try h.feed(envelope(order("C", .buy, spyCall, qty: 1, limit: 130), at: ny(10, 0)))
-        try h.feed(chain("SPY", at: ny(10, 5), [Quote(spyCall, 1.20, 1.27)]))            // 1 × 125: 12,568 with costs
+        try h.feed(chain("SPY", at: ny(10, 5), [Quote(spyCall, 1.20, 1.27)]))            // 1 × 127: 12,768 with costs
         try h.feed(envelope(order("D", .buy, spyCall, qty: 2, limit: 140), at: ny(10, 6)))
-        try h.feed(chain("SPY", at: ny(10, 10), [Quote(spyCall, 1.28, 1.30)]))           // 2 × 130: 26,136 with costs
+        try h.feed(chain("SPY", at: ny(10, 10), [Quote(spyCall, 1.28, 1.31)]))           // 2 × 131: 26,336 with costs
         try h.feed(envelope(order("E", .sell, spyCall, qty: 1, limit: 100), at: ny(10, 12)))
         let first = try #require(try h.feed(chain("SPY", at: ny(10, 15), [Quote(spyCall, 1.50, 1.60)])).snapshots.first)
-        // 15,400 − 68 − ⌊38,704 / 3⌋ = 15,332 − 12,901
-        #expect(first.realizedPnlCents == 2_431)
+        // 15,000 − 68 − ⌊39,104 / 3⌋ = 14,932 − 13,034
+        #expect(first.realizedPnlCents == 1_898)
         try h.feed(envelope(order("F", .sell, spyCall, qty: 2, limit: 100), at: ny(10, 16)))
         let last = try #require(try h.feed(chain("SPY", at: ny(10, 20), [Quote(spyCall, 1.40, 1.42)])).snapshots.first)
-        // 28,000 − 136 − the remaining 25,803
-        #expect(last.realizedPnlCents == 2_431 + 2_061)
-        #expect(last.cashCents == 1_000_000 - 12_568 - 26_136 + 15_332 + 27_864)
+        // 28,000 − 136 − the remaining 26,070
+        #expect(last.realizedPnlCents == 1_898 + 1_794)
+        #expect(last.cashCents == 1_000_000 - 12_768 - 26_336 + 14_932 + 27_864)
         #expect(last.cashCents - 1_000_000 == last.realizedPnlCents)
         #expect(last.commissionsCents == 6 * 68)
     }
 
     // MARK: day orders
 
+    /// Day-order tests place entries minutes before the close; the entry TTL would cancel them first.
+    var longTTL: TradingParams {
+        var p = TradingParams()
+        p.execution.entryTtlMinutes = 60
+        return p
+    }
+
     @Test func dayOrderExpiresAfterTheCloseInDaylightTime() throws {
         #expect(ny(16, 0) == utc("2024-03-12T20:00:00Z"))
-        var h = Harness()
+        var h = Harness(params: longTTL)
         try h.feed(chain("SPY", at: utc("2024-03-12T19:45:00Z"), [Quote(spyCall, 1.20, 1.27)]))
         let placed = try h.feed(envelope(order("G", .buy, spyCall, qty: 1, limit: 100), at: ny(15, 50)))
         #expect(placed.snapshots.last?.reservedCents == 10_068)
-        // At 16:00 exactly it is still a live order (and 125 > 100: no fill).
+        // At 16:00 exactly it is still a live order (and 100 is below the mid: no fill).
         #expect(try h.feed(chain("SPY", at: utc("2024-03-12T20:00:00Z"), [Quote(spyCall, 1.20, 1.27)])).isEmpty)
-        // 16:01: cancelled before this chain (where it would fill at 94) is looked at for fills.
+        // 16:01: cancelled before this chain (where it would fill at 95) is looked at for fills.
         let late = try chain("SPY", at: utc("2024-03-12T20:01:00Z"), [Quote(spyCall, 0.90, 0.95)])
         let out = try h.feed(late)
         #expect(out.map(\.topic) == [Topics.orderEvents, Topics.accounts])
@@ -349,7 +364,7 @@ struct SimulatedBrokerTests {
 
     @Test func dayOrderExpiresAfterTheCloseInStandardTime() throws {
         #expect(ny(16, 0, on: january16) == utc("2024-01-16T21:00:00Z"))
-        var h = Harness()
+        var h = Harness(params: longTTL)
         try h.feed(envelope(order("J", .buy, spyCall, qty: 2, limit: 100), at: ny(15, 50, on: january16)))
         // 20:55Z and 21:00Z are 15:55 and 16:00 in New York: still live.
         #expect(try h.feed(chain("SPY", at: utc("2024-01-16T20:55:00Z"), [Quote(spyCall, 1.20, 1.27)])).isEmpty)
@@ -391,7 +406,7 @@ struct SimulatedBrokerTests {
         let snaps = h.snapshots
         #expect(snaps.count >= 8)
         #expect(snaps.map(\.seq) == Array(1...Int64(snaps.count)))
-        #expect(h.outputs.fills.count == 4)   // o1, o2 (9:45), o3 (XYZ), o4 (9:55)
+            #expect(h.outputs.fills.count == 4)   // o1, o2 (9:45), o3 (XYZ), o4 (9:55)
         #expect(h.outputs.events.filter { $0.status == .cancelled }.map(\.clientOrderId) == ["o7"])
         let last = try #require(snaps.last)
         #expect(last.openOrders == 0 && last.reservedCents == 0)

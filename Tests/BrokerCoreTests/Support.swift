@@ -16,7 +16,7 @@ func utc(_ text: String) -> Timestamp { Timestamp(iso8601: text)! }
 /// Penny-pilot underlying (ticks of $0.01 at any price).
 let spyCall = "SPY240328C00510000"
 let spyPut = "SPY240328P00500000"
-/// Not in the penny pilot: $0.05 ticks from $3, $0.01 below.
+/// Not in the penny program: $0.10 ticks from $3, $0.05 below.
 let xyzCall = "XYZ240419C00050000"
 let account = "sim-1"
 
@@ -49,6 +49,14 @@ func order(_ cid: String, _ side: OrderSide, _ symbol: String, qty: Int, limit: 
     return o
 }
 
+/// A valid 1-minute bar envelope ending at `end` (its event time).
+func bar(_ ticker: String, endingAt end: Timestamp, open: Double, high: Double, low: Double, close: Double,
+         volume: Int64 = 10_000) throws -> AnyEnvelope {
+    let b = Bar(ticker: ticker, start: end - Minutes(1), open: open, high: high, low: low, close: close, volume: volume)
+    try b.validate(eventTime: end)
+    return Envelope(id: b.id, eventTime: end, causationId: nil, source: "market-feed", payload: b).erased()
+}
+
 /// A valid order envelope; the envelope id names the command and its time, as a producer would.
 func envelope(_ o: OrderCommand, at t: Timestamp, id: String? = nil) throws -> AnyEnvelope {
     try o.validate(eventTime: t)
@@ -67,14 +75,25 @@ struct Harness {
 
     @discardableResult
     mutating func feed(_ e: AnyEnvelope) throws -> [Emit] {
-        let topic = e.payload is OptionChain ? Topics.chains : Topics.orders
+        let topic = e.payload is OptionChain ? Topics.chains : e.payload is Bar ? Topics.bars : Topics.orders
         let out = try core.handle(e, from: topic)
         for emit in out { try checkEnvelope(emit, cause: e) }
+        for f in out.fills where f.settlement == nil && f.assetClass == .option { checkPrint(f) }
         outputs += out
         return out
     }
 
     var snapshots: [AccountSnapshot] { outputs.payloads(AccountSnapshot.self) }
+
+    /// Every option fill is on a valid tick; under the limit model it is also inside the quote it filled against.
+    func checkPrint(_ f: Fill) {
+        let ex = core.params.execution
+        #expect(ex.ticks.isValid(f.priceCents, underlying: f.underlying), "fill \(f.priceCents)¢ on \(f.underlying) is off the tick grid")
+        if ex.fillModel == "limit" {
+            #expect(Double(f.priceCents) >= f.quoteBid * 100 - 1e-6 && Double(f.priceCents) <= f.quoteAsk * 100 + 1e-6,
+                    "fill \(f.priceCents)¢ outside bid \(f.quoteBid) / ask \(f.quoteAsk)")
+        }
+    }
 }
 
 /// Every output: on a declared topic, re-decodes (so it validates) from its bytes, from the broker, caused by
@@ -100,7 +119,13 @@ func checkEnvelope(_ emit: Emit, cause: AnyEnvelope) throws {
         #expect(s.reservedCents >= 0 && s.openOrders >= 0)
     }
     if let f = e.payload as? Fill {
-        #expect(f.quoteTime > f.orderTime)
+        if f.settlement == nil {
+            #expect(f.quoteTime > f.orderTime)
+            #expect(f.priceCents > 0)
+        } else {
+            #expect(f.quoteTime >= f.orderTime)
+            #expect(f.priceCents >= 0 && f.commissionCents == 0 && f.feesCents == 0 && f.side == .sell && f.intent == .close)
+        }
         #expect(f.quoteTime == e.eventTime)
         #expect(e.id == f.fillId)
     }

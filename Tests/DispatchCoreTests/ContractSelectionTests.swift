@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import OpsModel
 @testable import DispatchCore
@@ -13,12 +14,12 @@ struct ContractSelectionTests {
         return ContractSelection.choose(chain: chain, direction: direction, strategy: strategy, asOf: asOf, params: params)
     }
 
-    @Test("the nearest liquid strike in the window wins, with its quote filled in")
+    @Test("with equal quality the nearest liquid strike in the window wins, with its quote filled in")
     func nearestLiquid() throws {
         let chain = Fx.chain(500.4, at: Self.asOf, [
             Fx.quote(.call, 499, "2024-03-08"),
             Fx.quote(.call, 500, "2024-03-08", bid: 2.00, ask: 2.60),      // nearest, spread 26% → refused
-            Fx.quote(.call, 501, "2024-03-08", volume: 321, openInterest: 654),
+            Fx.quote(.call, 501, "2024-03-08"),
             Fx.quote(.call, 502, "2024-03-08"),
             Fx.quote(.call, 500, "2024-03-15"),                              // 9 DTE: outside 0–7
             Fx.quote(.put, 500, "2024-03-08"),                               // wrong right
@@ -33,10 +34,11 @@ struct ContractSelectionTests {
         #expect(c.bid == 2.51 && c.ask == 2.53)
         #expect(abs(c.mid - 2.52) < 1e-12)
         #expect(abs(c.spreadPct - 0.02 / 2.52 * 100) < 1e-9)
-        #expect(c.volume == 321 && c.openInterest == 654)
+        #expect(c.volume == 1_000 && c.openInterest == 5_000)
         #expect(s.considered == 5)
         #expect(s.refusals == ["spread": 1, "dte": 1])
-        #expect(s.detail == "4 calls in 0–7 DTE, 3 liquid; chose SPY240308C00501000 (strike 501, 2 DTE, mid 2.52, spread 0.8%)")
+        #expect(s.detail == "4 calls in 0–7 DTE, 3 passing the option gates; chose SPY240308C00501000 (score 0.672, strike 501, 2 DTE, mid 2.52, spread 0.8%, delta n/a)")
+        #expect(s.candidates.map(\.strike) == [501, 499, 502], "equal scores rank by distance to the underlying")
         #expect(s.considered == s.refusals.values.reduce(0, +) + 3) // every call is liquid or refused once
     }
 
@@ -52,7 +54,7 @@ struct ContractSelectionTests {
         #expect(c.right == .put)
         #expect(c.symbol == "SPY240308P00500000")
         #expect(s.considered == 2)
-        #expect(s.detail.hasPrefix("2 puts in 0–7 DTE, 2 liquid; chose SPY240308P00500000"))
+        #expect(s.detail.hasPrefix("2 puts in 0–7 DTE, 2 passing the option gates; chose SPY240308P00500000"))
     }
 
     @Test("a swing trade chooses inside 14–45 DTE only")
@@ -69,7 +71,7 @@ struct ContractSelectionTests {
         #expect(c.symbol == "SPY240320C00505000")
         #expect(c.dte == 14)
         #expect(s.refusals == ["dte": 3])
-        #expect(s.detail.hasPrefix("2 calls in 14–45 DTE, 2 liquid; chose"))
+        #expect(s.detail.hasPrefix("2 calls in 14–45 DTE, 2 passing the option gates; chose"))
         let day = try #require(try choose(chain, .bull, .dayTrade).chosen)
         #expect(day.symbol == "SPY240308C00500000")
     }
@@ -109,7 +111,7 @@ struct ContractSelectionTests {
         #expect(s.chosen == nil)
         #expect(s.considered == 4)
         #expect(s.refusals == ["spread": 1, "premium": 1, "bid_ask": 1, "dte": 1])
-        #expect(s.detail == "no call chosen: 3 calls in 0–7 DTE, 0 liquid (refused: bid_ask 1, spread 1, premium 1); 1 call outside the window")
+        #expect(s.detail == "no call chosen: 3 calls in 0–7 DTE, 0 passing the option gates (refused: bid_ask 1, spread 1, premium 1); 1 call outside the window")
     }
 
     @Test("an empty side of the chain says so")
@@ -118,7 +120,7 @@ struct ContractSelectionTests {
         #expect(s.chosen == nil)
         #expect(s.considered == 0)
         #expect(s.refusals.isEmpty)
-        #expect(s.detail == "no put chosen: 0 puts in 0–7 DTE, 0 liquid; the chain of SPY has no puts")
+        #expect(s.detail == "no put chosen: 0 puts in 0–7 DTE, 0 passing the option gates; the chain of SPY has no puts")
     }
 
     @Test("a 0DTE contract after 16:00 New York is refused as expired")
@@ -156,6 +158,35 @@ struct ContractSelectionTests {
         let s = try choose(chain, params: Fx.phase2)
         #expect(s.chosen?.strike == 503)
         #expect(s.refusals == ["volume": 1])
-        #expect(try choose(chain).chosen?.strike == 500)
+        var off = TradingParams()
+        off.liquidityThresholds.minVolume = 0
+        off.liquidityThresholds.minOpenInterest = 0
+        #expect(try choose(chain, params: off).chosen?.strike == 500, "with the floors off the deeper book scores best")
+    }
+
+    @Test("the quality score: deeper books, tighter spreads and a delta near the target beat the nearest strike")
+    func qualityScore() throws {
+        var thin = Fx.quote(.call, 500, "2024-03-08", bid: 2.40, ask: 2.60, volume: 250, openInterest: 600)
+        thin.delta = 0.50
+        var deep = Fx.quote(.call, 503, "2024-03-08", bid: 1.20, ask: 1.22, volume: 20_000, openInterest: 60_000)
+        deep.delta = 0.40
+        let s = try choose(Fx.chain(500.4, at: Self.asOf, [thin, deep]))
+        #expect(s.chosen?.strike == 503)
+        let top = try #require(s.candidates.first?.score)
+        #expect(top.delta == 1 && top.openInterest == 1 && top.volume == 1, "the deepest book and the exact target delta score 1")
+        let low = try #require(s.candidates.last?.score)
+        #expect(abs(low.delta - (1 - 0.10 / 0.60)) < 1e-6, "|0.50 − 0.40| ÷ max(0.40, 0.60)")
+        #expect(abs(low.spread - (1 - (0.20 / 2.50 * 100) / 10)) < 1e-6)
+        #expect(abs(low.openInterest - log1p(600.0) / log1p(60_000.0)) < 1e-6)
+        let w = TradingParams().contractSelection.scoreWeights
+        #expect(abs(low.total - (w.spread * low.spread + w.openInterest * low.openInterest + w.volume * low.volume + w.delta * low.delta)) < 1e-5)
+    }
+
+    @Test("a swing trade targets delta 0.50")
+    func swingTargetDelta() throws {
+        var a = Fx.quote(.call, 505, "2024-03-22"); a.delta = 0.40
+        var b = Fx.quote(.call, 500, "2024-03-22"); b.delta = 0.52
+        let s = try choose(Fx.chain(503, at: Self.asOf, [a, b]), .bull, .swingTrade)
+        #expect(s.chosen?.strike == 500)
     }
 }

@@ -45,8 +45,8 @@ struct DispatchCoreStateTests {
         let (d, o) = try decide(Self.signal(), at: Fx.ny(Self.day, 10, 1), id: "s1")
         #expect(d.outcome == .order && d.skipReason == nil)
         #expect(d.gates.allSatisfy { $0.passed })
-        #expect(d.gates.map(\.gate) == ["account", "tier_min_confidence", "tier_min_volume_ratio", "instrument", "one_position_per_ticker",
-                                        "chain", "contract", "sizing", "buying_power"])
+        #expect(d.gates.map(\.gate) == DispatchCoreStateTests.gateNames)
+        #expect(d.route == "option" && d.candidates?.first?.symbol == "SPY240308C00500000" && d.halt == nil)
         let order = try #require(o)
         #expect(order.symbol == "SPY240308C00500000" && order.side == .buy && order.intent == .open)
         #expect(order.limitPriceCents == 252, "mid 2.52 on a penny tick")
@@ -55,10 +55,16 @@ struct DispatchCoreStateTests {
         #expect(d.sizing?.rationale == "Tier: large, Strategy: day_trade, Risk: 1.0% of $182000 = $1820, Premium: $2.52 × 100 = $252/contract, Contracts: 7 (cap: 10), Total: $1764")
     }
 
+    static let gateNames = ["account", "halt", "trading_hours", "daily_loss", "max_positions", "tier_min_confidence", "tier_min_volume_ratio",
+                            "one_position_per_ticker", "cooldown", "max_trades_per_ticker", "chain", "contract", "sizing", "max_exposure", "buying_power"]
+
     @Test mutating func skipsNameTheFirstFailedGateAndStillReportEveryGate() throws {
+        var noFallback = TradingParams()
+        noFallback.execution.stockFallback = false
+        core = DispatchCore(params: noFallback)
         var (d, _) = try decide(Self.signal(), at: Fx.ny(Self.day, 10, 1), id: "s0")
         #expect(d.outcome == .skip && d.skipReason == "account")
-        #expect(d.gates.count == 9)
+        #expect(d.gates.map(\.gate) == Self.gateNames)
         _ = try feed(Self.account(cash: 100_000, seq: 1), at: Fx.ny(Self.day, 9, 0), id: "a1", topic: Topics.accounts)
         (d, _) = try decide(Self.signal(confidence: 0.69), at: Fx.ny(Self.day, 10, 1), id: "s1")
         #expect(d.skipReason == "tier_min_confidence", "a $1,000 account is tiny: 0.70 needed")
@@ -80,7 +86,7 @@ struct DispatchCoreStateTests {
         #expect(d.skipReason == "one_position_per_ticker")
         let expectedCost = o.limitPriceCents * 100 * Cents(o.quantity) + 68 * Cents(o.quantity)
         #expect(d.buyingPowerCents == 10_000_000 - expectedCost, "the unacknowledged order is taken off the snapshot's buying power")
-        #expect(d.openPositions == 1 && d.exposureCents == expectedCost)
+        #expect(d.openPositions == 1 && d.exposureCents == o.limitPriceCents * 100 * Cents(o.quantity), "exposure is notional, without costs")
         // The broker accepts: its snapshot now reserves the cost, so it is no longer subtracted twice.
         _ = try feed(OrderEvent(accountId: "sim-1", clientOrderId: o.clientOrderId, status: .accepted, symbol: o.symbol, side: .buy,
                                 quantity: o.quantity, filledQuantity: 0, fillPriceCents: nil, intent: .open, positionId: nil, reason: "ok"),
@@ -93,7 +99,10 @@ struct DispatchCoreStateTests {
                                 quantity: o.quantity, filledQuantity: 0, fillPriceCents: nil, intent: .open, positionId: nil, reason: "day"),
                      at: Fx.ny(Self.day, 10, 4), id: "e2", topic: Topics.orderEvents)
         (d, _) = try decide(Self.signal(), at: Fx.ny(Self.day, 10, 5), id: "s4")
-        #expect(d.outcome == .order)
+        #expect(d.skipReason == "cooldown", "the ticker's last entry was 4 minutes ago")
+        _ = try feed(Fx.chain(500.2, at: Fx.ny(Self.day, 10, 30), Self.chain.contracts), at: Fx.ny(Self.day, 10, 30), id: "c2", topic: Topics.chains)
+        (d, _) = try decide(Self.signal(), at: Fx.ny(Self.day, 10, 31), id: "s5")
+        #expect(d.outcome == .order, "30 minutes later the ticker is free again")
     }
 
     @Test mutating func positionsAndTheDaysPnLComeFromPositionEvents() throws {
@@ -103,7 +112,7 @@ struct DispatchCoreStateTests {
                                    expiration: Fx.date("2024-03-08"))
         _ = try feed(opened, at: Fx.ny(Self.day, 9, 40), id: "p-o", topic: Topics.positions)
         var (d, _) = try decide(Self.signal(), at: Fx.ny(Self.day, 10, 1), id: "s1")
-        #expect(d.skipReason == "one_position_per_ticker" && d.openPositions == 1 && d.exposureCents == 50_136)
+        #expect(d.skipReason == "one_position_per_ticker" && d.openPositions == 1 && d.exposureCents == 50_000)
         var closed = opened
         closed.event = .closed; closed.exitPriceCents = 200; closed.realizedPnlCents = -10_272; closed.closedAt = Fx.ny(Self.day, 10, 10)
         _ = try feed(closed, at: Fx.ny(Self.day, 10, 10), id: "p-c", topic: Topics.positions)
@@ -134,6 +143,7 @@ struct DispatchCoreStateTests {
         #expect(core.restoreStart(topic: Topics.positions, after: t) == .distantPast)
         #expect(core.restoreStart(topic: Topics.accounts, after: t) == .distantPast)
         #expect(core.restoreStart(topic: Topics.chains, after: t) == Fx.ny(Self.day, 0, 0))
+        #expect(core.restoreStart(topic: Topics.control, after: t) == .distantPast, "a halt survives restarts")
         #expect(core.outputCauses == [Topics.decisions: [Topics.signals: 0], Topics.orders: [Topics.signals: 0]])
     }
 }

@@ -143,9 +143,12 @@ struct LiquidityTests {
         #expect(none.gates.filter { !$0.passed }.map(\.gate) == ["open_interest", "volume"])
     }
 
-    @Test("with the floors at 0 (default) missing open interest and volume pass")
+    @Test("with the floors at 0 missing open interest and volume pass")
     func floorsOff() {
-        let c = check(2.50, 2.55, volume: nil, openInterest: nil)
+        var off = TradingParams()
+        off.liquidityThresholds.minOpenInterest = 0
+        off.liquidityThresholds.minVolume = 0
+        let c = check(2.50, 2.55, volume: nil, openInterest: nil, params: off)
         #expect(c.valid)
         #expect(c.gates[4].detail.contains("check off"))
     }

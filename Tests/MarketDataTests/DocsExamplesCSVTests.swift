@@ -21,7 +21,7 @@ struct DocsExamplesCSVTests {
     func examples() throws {
         let doc = try String(contentsOf: try #require(dataFormatsDocURL()), encoding: .utf8)
         let blocks = doc.components(separatedBy: "```").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
-        #expect(blocks.count == 6)
+        #expect(blocks.count == 7)
         for block in blocks {
             let text = block.trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
             let header = CSVReader(text: text).rows[0].fields
@@ -31,6 +31,9 @@ struct DocsExamplesCSVTests {
             } else if ChainCSV.detectFormat(header: header) != nil {
                 let r = try ChainCSV.parse(text, file: "doc.csv")
                 #expect(r.rejected.isEmpty && r.chains.first?.contracts.count == 2, "\(r.rejected)")
+            } else if header.map({ $0.lowercased() }).contains("atm_iv") {
+                let r = try ImpliedVolatilityCSV.parse(text, file: "doc.csv")
+                #expect(r.rejected.isEmpty && r.days.count == 3, "\(r.rejected)")
             } else {
                 let r = try SentimentCSV.parse(text, file: "doc.csv")
                 #expect(r.rejected.isEmpty && r.scores.count == 2, "\(r.rejected)")

@@ -38,6 +38,7 @@ struct SyntheticMarketTests {
             case .bar(let b): try b.validate(eventTime: e.eventTime)
             case .chain(let c): try c.validate(eventTime: e.eventTime)
             case .sentiment(let s, let t): try s.validate(eventTime: t)
+            case .ivDaily(let d): try d.validate(eventTime: e.eventTime)
             }
         }
         // And through the wire: encode, decode with the topic's decoder (which validates).

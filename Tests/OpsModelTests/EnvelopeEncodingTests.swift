@@ -94,7 +94,7 @@ struct EnvelopeEncodingTests {
         }
         #expect(try keys(Fx.warmupFeatures()) == [
             "atm_iv", "atr14", "bar", "chain_time", "close_15m_ago", "close_5m_ago", "distance_sma20", "gap_minutes",
-            "interval", "ret_15m", "ret_1m", "ret_5m", "sentiment_score", "sentiment_time", "session_bar_index",
+            "interval", "iv_percentile", "iv_rank", "ret_15m", "ret_1m", "ret_5m", "sentiment_score", "sentiment_time", "session_bar_index",
             "session_date", "slope_lookback", "sma20", "sma20_slope", "ticker", "volume_ratio",
         ])
         #expect(try keys(Fx.deadLetter(original: [0xff])) == ["error_kind", "key", "offset", "original_base64", "original_text",
@@ -107,7 +107,7 @@ struct EnvelopeEncodingTests {
         let fv = try JSONScan.members(JSONScan.member("payload", of: Fx.envelope(Fx.warmupFeatures()).encoded()))
         let raw = Dictionary(uniqueKeysWithValues: fv.map { ($0.key, String(decoding: $0.raw, as: UTF8.self)) })
         for key in ["sma20", "distance_sma20", "sma20_slope", "volume_ratio", "close_5m_ago", "close_15m_ago", "ret_5m",
-                    "ret_15m", "atr14", "sentiment_score", "sentiment_time", "atm_iv", "chain_time", "gap_minutes"] {
+                    "ret_15m", "atr14", "sentiment_score", "sentiment_time", "atm_iv", "chain_time", "gap_minutes", "iv_percentile", "iv_rank"] {
             #expect(raw[key] == "null", "\(key)")
         }
         #expect(raw["ret_1m"] == "0.1")

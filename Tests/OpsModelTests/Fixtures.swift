@@ -66,7 +66,7 @@ enum Fx {
                       distanceSma20: 0.0009, sma20Slope: -0.00012, slopeLookback: 5, volumeRatio: 1.7,
                       close5mAgo: 499.1, close15mAgo: 498.75, ret1m: 0.0003, ret5m: -0.0021, ret15m: 0.0115,
                       atr14: 0.83, sentimentScore: -0.25, sentimentTime: ts("2024-02-20T14:29:00Z"), atmIv: 0.145,
-                      chainTime: ts("2024-02-20T14:30:00Z"))
+                      chainTime: ts("2024-02-20T14:30:00Z"), ivPercentile: 62.5, ivRank: 48.75)
     }
 
     static func deadLetter(original: [UInt8] = Array("{\"type\":\"bar\"".utf8), offset: Int64 = 42) -> DeadLetter {

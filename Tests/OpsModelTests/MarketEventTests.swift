@@ -21,6 +21,7 @@ struct MarketEventTests {
         case .bar: kind = "bar"
         case .chain: kind = "chain"
         case .sentiment: kind = "sentiment"
+        case .ivDaily: kind = "iv_daily"
         }
         return "\(e.eventTime.iso8601) \(kind) \(e.ticker)"
     }

@@ -156,6 +156,12 @@ struct PayloadValidationTests {
         f = Fx.fullFeatures()
         f.bar = Fx.bar(volume: -1)
         Self.expectInvalid(f, at: Fx.end, "negative volume")
+        f = Fx.fullFeatures()
+        f.ivPercentile = 100.5
+        Self.expectInvalid(f, at: Fx.end, "iv_percentile 100.5 outside [0, 100]")
+        f = Fx.fullFeatures()
+        f.ivRank = -1
+        Self.expectInvalid(f, at: Fx.end, "iv_rank")
     }
 
     // MARK: Watermark

@@ -12,7 +12,7 @@ extension PipelineTests {
         @Test("opsctl up --replay DIR reproduces the recorded run: same features, signals, decisions, orders and fills")
         func replayReproducesARecording() throws {
             let a = try PipelineTests.reference.get()
-            let (r, b) = try Harness.up(["--replay", a.path])
+            let (r, b) = try Harness.up(["--replay", a.path] + PipelineTests.params)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("replay of"))
             for topic in [Topics.features, Topics.signals, Topics.decisions, Topics.orders, Topics.fills, Topics.positions] {

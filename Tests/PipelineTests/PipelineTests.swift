@@ -9,7 +9,10 @@ import TestSupport
 /// Kafka over TCP. One synthetic session of three tickers keeps each run short.
 @Suite("Pipeline end to end", .serialized)
 struct PipelineTests {
-    static let small = ["--sessions", "1"]
+    /// One session; momentum as a bonus (seed 004's "required" mode signals a few times a session, too few to
+    /// exercise every path of the trading services in one run).
+    static let params = ["--param", "signals.momentum_mode=bonus"]
+    static let small = ["--sessions", "1"] + params
 
     /// The fault-free reference run, shared by the tests below (computed once).
     static let reference: Result<URL, Error> = Result {
@@ -100,8 +103,8 @@ struct PipelineTests {
 
         // Every service that reads a topic refuses its bad messages itself: one dead letter per (message, consumer).
         let consumers: [String: Set<String>] = [
-            Topics.bars: ["feature-computer"], Topics.sentiment: ["feature-computer"],
-            Topics.chains: ["feature-computer", "dispatcher", "broker-gateway", "position-manager"],
+            Topics.bars: ["feature-computer", "broker-gateway", "position-manager"], Topics.sentiment: ["feature-computer", "watchlist-engine"],
+            Topics.chains: ["feature-computer", "watchlist-engine", "dispatcher", "broker-gateway", "position-manager"],
         ]
         let letters = try TopicReader.envelopes(client: broker.client, topic: Topics.deadLetter, logger: Harness.logger).compactMap { $0.payload as? DeadLetter }
         #expect(letters.count == injected.reduce(0) { $0 + consumers[$1.0]!.count }, "one dead letter per bad message and consumer: \(letters.map(\.reason))")

@@ -26,15 +26,29 @@ struct Tools {
     }
 
     @Test func checkContractUsesMidForTheSpread() throws {
-        let ok = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-15", "--as-of", "2024-03-08T15:30:00Z"])
+        let liquid = ["--volume", "200", "--open-interest", "500"]
+        let ok = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-15", "--as-of", "2024-03-08T15:30:00Z"] + liquid)
         #expect(ok["valid"] as? Bool == true)
+        #expect(ok["passed"] as? Bool == true && ok["fallback"] as? Bool == false)
+        let thin = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-15", "--as-of", "2024-03-08T15:30:00Z",
+                             "--volume", "199", "--open-interest", "500"])
+        #expect(thin["passed"] as? Bool == false && thin["fallback"] as? Bool == true)
+        #expect(thin["reason"] as? String == "Volume too low: 199 < 200")
+        let hot = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-15", "--as-of", "2024-03-08T15:30:00Z",
+                            "--iv-percentile", "80.1"] + liquid)
+        #expect(hot["passed"] as? Bool == false && hot["fallback"] as? Bool == true)
+        #expect((hot["reason"] as? String)?.hasPrefix("IV too high: 80.1th percentile") == true)
+        let atLimit = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-15", "--as-of", "2024-03-08T15:30:00Z",
+                                "--iv-percentile", "80"] + liquid)
+        #expect(atLimit["passed"] as? Bool == true)
         #expect(abs((ok["spread_pct"] as! Double) - 1.98) < 0.005)
         #expect(abs((ok["mid"] as! Double) - 2.525) < 1e-9)
         let cheap = try json(["check-contract", "--bid", "0.28", "--ask", "0.30", "--expiration", "2024-03-15", "--as-of", "2024-03-08T15:30:00Z"])
         #expect(cheap["valid"] as? Bool == false)
         #expect((cheap["reason"] as? String)?.contains("Premium too low") == true)
-        let expired = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-08", "--as-of", "2024-03-08T21:01:00Z"])
+        let expired = try json(["check-contract", "--bid", "2.50", "--ask", "2.55", "--expiration", "2024-03-08", "--as-of", "2024-03-08T21:01:00Z"] + liquid)
         #expect(expired["valid"] as? Bool == false)
+        #expect(expired["fallback"] as? Bool == false)
     }
 
     @Test func badArgumentsSayWhatToType() throws {

@@ -36,7 +36,11 @@ struct Trading {
             let sizing = d["sizing"] as! [String: Any]
             #expect(sizing["tier"] as? String == "large")
             #expect((sizing["rationale"] as! String).hasPrefix("Tier: large, Strategy: "))
-            #expect((1...10).contains(sizing["contracts"] as! Int))
+            if d["route"] as? String == "option" {
+                #expect((1...10).contains(sizing["contracts"] as! Int))
+            } else {
+                #expect(sizing["unit"] as? String == "shares" && (1...500).contains(sizing["contracts"] as! Int))
+            }
         }
         let fills = try Self.payloads(a, Topics.fills)
         #expect(!fills.isEmpty)
@@ -105,7 +109,7 @@ struct Trading {
         })
         for s in tinyOrders {
             #expect(s["tier"] as? String == "tiny")
-            #expect((s["contracts"] as! Int) <= 2)
+            #expect((s["contracts"] as! Int) <= (s["unit"] as? String == "shares" ? 10 : 2))
             #expect(abs((s["risk_pct"] as! Double) - 0.25) < 1e-12 || abs((s["risk_pct"] as! Double) - 0.15) < 1e-12)
         }
         // The tiny tier's confidence and volume gates are stricter than the large tier's.

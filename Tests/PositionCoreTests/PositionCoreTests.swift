@@ -46,8 +46,9 @@ struct OpeningAndMarking {
         #expect(e.openedAt == t)
         #expect(e.expiration == CivilDate(year: 2024, month: 4, day: 12))
         #expect(e.markPriceCents == nil && e.unrealizedPnlCents == nil && e.exitReason == nil && e.realizedPnlCents == nil)
+        #expect(e.assetClass == .option && e.exitStep == nil && e.detail == nil)
         let p = try #require(h.core.position(pid))
-        #expect(p.right == .call && p.strike == 510 && p.remainingQuantity == 3 && p.exitAttempt == 0)
+        #expect(p.right == .call && p.strike == 510 && p.remainingQuantity == 3 && p.exitOrdersAtBroker.isEmpty)
     }
 
     @Test("marked only when the mark changes; the first mark of a New York day is always emitted")
@@ -94,7 +95,6 @@ struct OpeningAndMarking {
     func ignoredFills() throws {
         var h = Harness()
         let t = Input.ny(2024, 3, 12, 10, 0)
-        #expect(try h.feed(Input.fill(at: t, clientOrderId: "eq-1", symbol: "SPY", assetClass: .equity)).isEmpty)
         #expect(try h.feed(Input.fill(at: t, clientOrderId: "short-1", symbol: K.swing, side: .sell)).isEmpty)
         #expect(try h.feed(Input.fill(at: t, clientOrderId: "x-1", symbol: K.swing, side: .sell, intent: .close,
                                       positionId: "pos-unknown")).isEmpty)
@@ -163,10 +163,13 @@ struct ExitRules {
         #expect(order.side == .sell && order.intent == .close && order.quantity == 2 && order.limitPriceCents == 149)
         #expect(order.positionId == p.positionId && order.accountId == "sim-1" && order.strategy == .swingTrade)
         #expect(order.symbol == K.swing && order.underlying == "SPY" && order.assetClass == .option)
-        #expect(order.clientOrderId == DeterministicID.make("exit", p.positionId, "0"))
+        #expect(order.clientOrderId == DeterministicID.make("exit", p.positionId, q.iso8601))
+        #expect(order.clientOrderId == PositionManagerCore.exitClientOrderId(positionId: p.positionId, at: q))
+        #expect(order.replacesClientOrderId == nil)
         #expect(order.reason == "stop_loss: mark $1.50 ≤ $1.50 (entry $2.50 − 40%); sell 2 at limit $1.49 (bid $1.49)")
         let requested = try #require(out.positionEvents.last)
-        #expect(requested.exitReason == "stop_loss" && requested.markPriceCents == 150)
+        #expect(requested.exitReason == "stop_loss" && requested.markPriceCents == 150 && requested.exitStep == 0)
+        #expect(requested.detail == order.reason)
         #expect(requested.unrealizedPnlCents == Cents(150 * 200 - 50_136))
         let orderEmit = try #require(out.first { $0.topic == Topics.orders })
         #expect(orderEmit.envelope.id == DeterministicID.make("order-command", order.clientOrderId, q.iso8601))
@@ -210,11 +213,13 @@ struct ExitRules {
     @Test("the exit limit is the bid rounded down to a valid tick, at least one tick")
     func exitLimit() {
         let ex = TradingParams.ExecutionParams()
-        #expect(PositionManagerCore.exitLimitCents(bid: 3.07, underlying: "SPY", execution: ex) == 307)   // penny pilot
-        #expect(PositionManagerCore.exitLimitCents(bid: 3.07, underlying: "XYZ", execution: ex) == 305)   // nickels from $3
-        #expect(PositionManagerCore.exitLimitCents(bid: 2.99, underlying: "XYZ", execution: ex) == 299)
+        #expect(PositionManagerCore.exitLimitCents(bid: 3.07, underlying: "SPY", execution: ex) == 307)   // pennies at any price
+        #expect(PositionManagerCore.exitLimitCents(bid: 3.07, underlying: "AAPL", execution: ex) == 305)  // penny program: nickels from $3
+        #expect(PositionManagerCore.exitLimitCents(bid: 2.99, underlying: "AAPL", execution: ex) == 299)
+        #expect(PositionManagerCore.exitLimitCents(bid: 3.07, underlying: "XYZ", execution: ex) == 300)   // other classes: dimes from $3
+        #expect(PositionManagerCore.exitLimitCents(bid: 2.99, underlying: "XYZ", execution: ex) == 295)   // nickels below
         #expect(PositionManagerCore.exitLimitCents(bid: 2.555, underlying: "XYZ", execution: ex) == 255)
-        #expect(PositionManagerCore.exitLimitCents(bid: 0.004, underlying: "XYZ", execution: ex) == 1)
+        #expect(PositionManagerCore.exitLimitCents(bid: 0.004, underlying: "XYZ", execution: ex) == 5)
     }
 
     @Test("a day trade closes from 15:50 New York, in daylight and standard time", arguments: [
@@ -309,7 +314,7 @@ struct ExitLifecycle {
         let order = try #require(out.orders.first)
         try h.feed(Input.orderEvent(at: Input.ny(2024, 3, 12, 11, 0), .accepted, clientOrderId: order.clientOrderId, position: p))
         let t = Input.ny(2024, 3, 12, 11, 5)
-        let closed = try h.feed(Input.exitFill(at: t, position: p, priceCents: 379, commissionCents: 140, feesCents: 8))
+        let closed = try h.feed(Input.exitFill(at: t, position: p, clientOrderId: order.clientOrderId, priceCents: 379, commissionCents: 140, feesCents: 8))
         try #require(closed.count == 1)
         #expect(closed[0].envelope.id == DeterministicID.make("position-event", p.positionId, "closed"))
         let e = try #require(closed[0].position)
@@ -327,60 +332,68 @@ struct ExitLifecycle {
         #expect(try h.feed(Input.chain(at: Input.ny(2024, 3, 12, 11, 10), [(K.swing, 1.00, 1.02)])).isEmpty)
     }
 
-    @Test("no second exit while one is pending; a cancelled exit re-issues on the next chain with attempt 1")
+    @Test("a cancelled or rejected exit ends the work: the rules start a new one at the next chain, with a new client id")
     func cancelAndReissue() throws {
         var h = Harness()
         let p = try open(&h, at: Input.ny(2024, 3, 12, 10, 0))
-        let first = try #require(try h.feed(Input.chain(at: Input.ny(2024, 3, 12, 10, 5), [(K.swing, 1.00, 1.02)])).orders.first)
-        #expect(first.clientOrderId == PositionManagerCore.exitClientOrderId(positionId: p.positionId, attempt: 0))
-        // Still below the stop, pending (requested, not yet acknowledged, then accepted): marks only.
-        var out = try h.feed(Input.chain(at: Input.ny(2024, 3, 12, 10, 10), [(K.swing, 0.90, 0.92)]))
-        #expect(out.kinds == [.marked] && out.orders.isEmpty)
-        try h.feed(Input.orderEvent(at: Input.ny(2024, 3, 12, 10, 10), .accepted, clientOrderId: first.clientOrderId, position: p))
-        out = try h.feed(Input.chain(at: Input.ny(2024, 3, 12, 10, 15), [(K.swing, 0.80, 0.82)]))
-        #expect(out.kinds == [.marked] && out.orders.isEmpty)
+        let t0 = Input.ny(2024, 3, 12, 10, 5)
+        let first = try #require(try h.feed(Input.chain(at: t0, [(K.swing, 1.00, 1.02)])).orders.first)
+        #expect(first.clientOrderId == PositionManagerCore.exitClientOrderId(positionId: p.positionId, at: t0))
+        try h.feed(Input.orderEvent(at: t0, .accepted, clientOrderId: first.clientOrderId, position: p))
+        #expect(h.core.position(p.positionId)?.exitOrdersAtBroker == [first.clientOrderId])
         // An event for some other order of the position changes nothing.
-        try h.feed(Input.orderEvent(at: Input.ny(2024, 3, 12, 10, 20), .cancelled, clientOrderId: "other", position: p))
-        #expect(h.core.position(p.positionId)?.exitAttempt == 0)
-        // Cancelled, then a chain at the same time (order events come first): attempt 1, a new client id.
-        let t = Input.ny(2024, 3, 12, 10, 25)
-        try h.feed(Input.orderEvent(at: t, .cancelled, clientOrderId: first.clientOrderId, position: p))
-        #expect(h.core.position(p.positionId)?.exitAttempt == 1)
-        out = try h.feed(Input.chain(at: t, [(K.swing, 0.80, 0.82)]))
+        try h.feed(Input.orderEvent(at: Input.ny(2024, 3, 12, 10, 7), .cancelled, clientOrderId: "other", position: p))
+        #expect(h.core.position(p.positionId)?.exitOrdersAtBroker == [first.clientOrderId])
+        // Cancelled (not replaced), then a chain: the stop still fires; a fresh exit at step 0, replacing nothing.
+        try h.feed(Input.orderEvent(at: Input.ny(2024, 3, 12, 10, 8), .cancelled, clientOrderId: first.clientOrderId, position: p))
+        #expect(h.core.position(p.positionId)?.exitOrdersAtBroker == [])
+        let t1 = Input.ny(2024, 3, 12, 10, 10)
+        var out = try h.feed(Input.chain(at: t1, [(K.swing, 0.80, 0.82)]))
         let second = try #require(out.orders.first)
-        #expect(out.kinds == [.exitRequested])
-        #expect(second.clientOrderId == DeterministicID.make("exit", p.positionId, "1"))
-        #expect(second.clientOrderId != first.clientOrderId)
+        #expect(out.kinds == [.marked, .exitRequested])
+        #expect(out.positionEvents.last?.exitStep == 0 && out.positionEvents.last?.exitReason == "stop_loss")
+        #expect(second.clientOrderId == PositionManagerCore.exitClientOrderId(positionId: p.positionId, at: t1))
+        #expect(second.clientOrderId != first.clientOrderId && second.replacesClientOrderId == nil)
         #expect(second.limitPriceCents == 80)
-        // Rejected: attempt 2.
-        try h.feed(Input.orderEvent(at: t.adding(ms: 1), .rejected, clientOrderId: second.clientOrderId, position: p))
-        out = try h.feed(Input.chain(at: Input.ny(2024, 3, 12, 10, 30), [(K.swing, 0.80, 0.82)]))
-        #expect(out.orders.first?.clientOrderId == DeterministicID.make("exit", p.positionId, "2"))
+        // Rejected: the same again at the next chain.
+        try h.feed(Input.orderEvent(at: t1.adding(ms: 1), .rejected, clientOrderId: second.clientOrderId, position: p))
+        let t2 = Input.ny(2024, 3, 12, 10, 15)
+        out = try h.feed(Input.chain(at: t2, [(K.swing, 0.80, 0.82)]))
+        #expect(out.orders.first?.clientOrderId == PositionManagerCore.exitClientOrderId(positionId: p.positionId, at: t2))
+        #expect(out.orders.first?.replacesClientOrderId == nil && out.positionEvents.last?.exitStep == 0)
         #expect(h.outputs.orders.count == 3)
     }
 
-    @Test("an exit the broker is working stays pending overnight; its expiry re-issues it the next morning")
+    @Test("an exit the broker still works the next morning is repriced as carried-over work; its fill closes with no reason")
     func pendingOvernight() throws {
         var h = Harness()
         let p = try open(&h, at: Input.ny(2024, 3, 12, 10, 0))
         let last = Input.ny(2024, 3, 12, 16, 0)
         let first = try #require(try h.feed(Input.chain(at: last, [(K.swing, 1.00, 1.02)])).orders.first)
         try h.feed(Input.orderEvent(at: last, .accepted, clientOrderId: first.clientOrderId, position: p))
-        var out = try h.feed(Input.chain(at: Input.ny(2024, 3, 13, 9, 30), [(K.swing, 0.90, 0.92)]))
-        #expect(out.kinds == [.marked] && out.orders.isEmpty)
-        let t = Input.ny(2024, 3, 13, 9, 35)
-        try h.feed(Input.orderEvent(at: t, .cancelled, clientOrderId: first.clientOrderId, position: p))
-        out = try h.feed(Input.chain(at: t, [(K.swing, 0.90, 0.92)]))
-        #expect(out.orders.first?.clientOrderId == PositionManagerCore.exitClientOrderId(positionId: p.positionId, attempt: 1))
+        let t = Input.ny(2024, 3, 13, 9, 30)
+        let out = try h.feed(Input.chain(at: t, [(K.swing, 0.90, 0.96)]))
+        #expect(out.kinds == [.marked, .exitRequested])
+        let order = try #require(out.orders.first)
+        #expect(order.replacesClientOrderId == first.clientOrderId)
+        #expect(order.limitPriceCents == 88)   // step 1 of 3: 90 − ⌈6 / 3⌉
+        #expect(order.reason == "exit already at the broker: reprice step 1/3: bid $0.90 − 1 × $0.02 (spread $0.06 / 3); sell 2 at limit $0.88 (bid $0.90); replaces \(first.clientOrderId)")
+        let e = try #require(out.positionEvents.last)
+        #expect(e.exitReason == nil && e.exitStep == 1)
+        let closed = try h.feed(Input.exitFill(at: Input.ny(2024, 3, 13, 9, 31), position: p, clientOrderId: first.clientOrderId, priceCents: 92))
+        #expect(closed.kinds == [.closed] && closed.first?.position?.exitReason == nil)
     }
 
-    @Test("client order ids fit the 48 characters an order allows")
+    @Test("exit client ids fit the 48 characters an order allows and differ per input time")
     func clientIdLength() throws {
-        for attempt in [0, 1, 9, 10, 12_345, Int.max] {
-            let id = PositionManagerCore.exitClientOrderId(positionId: DeterministicID.make("pos", String(repeating: "x", count: 48)), attempt: attempt)
-            #expect(id.utf8.count <= 48)
+        let pid = DeterministicID.make("pos", String(repeating: "x", count: 48))
+        var seen = Set<String>()
+        for t in [Input.ny(2024, 3, 12, 10, 0), Input.ny(2024, 3, 12, 10, 5), Input.ny(2024, 3, 13, 10, 0), Input.ny(2024, 3, 13, 10, 0, 1)] {
+            let id = PositionManagerCore.exitClientOrderId(positionId: pid, at: t)
             #expect(id.utf8.count == 29)
+            seen.insert(id)
         }
+        #expect(seen.count == 4)
     }
 }
 
@@ -390,72 +403,96 @@ struct RuntimeContract {
     func topology() {
         let core = PositionManagerCore(params: TradingParams())
         #expect(PositionManagerCore.name == "position-manager" && core.serviceName == "position-manager")
-        #expect(core.inputTopics == [Topics.fills, Topics.chains, Topics.orderEvents])
+        #expect(core.inputTopics == [Topics.control, Topics.fills, Topics.bars, Topics.chains, Topics.orderEvents])
         #expect(core.outputTopics == [Topics.positions, Topics.orders])
-        #expect(core.outputCauses == [Topics.positions: [Topics.fills: 0, Topics.chains: 0], Topics.orders: [Topics.chains: 0]])
+        #expect(core.outputCauses == [Topics.positions: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0],
+                                      Topics.orders: [Topics.bars: 0, Topics.chains: 0]])
+        #expect(core.restoreStart(topic: Topics.bars, after: utc("2024-03-12T15:00:00Z")) == utc("2024-03-12T04:00:00Z"))
         #expect(core.restoreStart(topic: Topics.fills, after: utc("2024-03-12T15:00:00Z")) == .distantPast)
         #expect(core.restoreStart(topic: Topics.orderEvents, after: utc("2024-03-12T15:00:00Z")) == .distantPast)
         #expect(core.restoreStart(topic: Topics.chains, after: utc("2024-03-12T15:00:00Z")) == utc("2024-03-12T04:00:00Z"))
         #expect(core.restoreStart(topic: Topics.chains, after: utc("2024-01-17T03:00:00Z")) == utc("2024-01-16T05:00:00Z"))
     }
 
-    /// Two days, two underlyings, every kind of event: marks (one position steady across days), a stop loss and
-    /// its fill, a day-trade close filled in two parts, stop losses at the last chain of a day: one accepted,
-    /// expired the next morning and re-issued; one accepted and filled the next morning (a GTC broker); one never
-    /// acknowledged (re-requested the next day, refused as a duplicate, re-issued as attempt 1).
+    /// Two days, two underlyings and a stock position, every kind of event: marks (one position steady across
+    /// days), a stop loss repriced once and filled (QQQ); a stock stop from bars, repriced and filled; a day-trade
+    /// close partly filled, repriced for the rest and filled; an expiring contract with no bid at 15:30 and
+    /// missing at 15:50 (no sell placed), settled in the money at the close; stop losses at the last chain of a day:
+    /// one expired by the broker at the close and re-issued fresh the next morning, one accepted and filled the
+    /// next morning (a GTC broker), one never acknowledged (re-issued fresh the next day, rejected, re-issued and
+    /// repriced).
     static func scenario() throws -> [AnyEnvelope] {
         var inputs = [AnyEnvelope]()
         let d1 = { (h: Int, m: Int) in Input.ny(2024, 3, 12, h, m) }
         let d2 = { (h: Int, m: Int) in Input.ny(2024, 3, 13, h, m) }
         let day = "SPY240315C00510000", steady = "SPY240412C00520000", gtc = "SPY240412C00530000", silent = "SPY240412C00540000"
-        func spy(_ t: Timestamp, _ bid: Double, _ dayBid: Double, gtcBid: Double = 3.00, silentBid: Double = 3.00) throws -> AnyEnvelope {
-            try Input.chain(at: t, [(K.swing, bid, bid + 0.02), (day, dayBid, dayBid + 0.02), (steady, 1.99, 2.01),
-                                    (gtc, gtcBid, gtcBid + 0.02), (silent, silentBid, silentBid + 0.02)])
+        let expiring = "SPY240312C00495000"
+        func spy(_ t: Timestamp, _ bid: Double, _ dayBid: Double, gtcBid: Double = 3.00, silentBid: Double = 3.00,
+                 expiringBid: Double? = 5.00) throws -> AnyEnvelope {
+            var quotes = [(K.swing, bid, bid + 0.02), (day, dayBid, dayBid + 0.02), (steady, 1.99, 2.01),
+                          (gtc, gtcBid, gtcBid + 0.02), (silent, silentBid, silentBid + 0.02)]
+            if let e = expiringBid { quotes.append((expiring, e, e + 0.05)) }
+            return try Input.chain(at: t, quotes)
         }
         /// What the tests need of a position to write the broker's messages for it.
-        func view(_ clientOrderId: String, _ symbol: String, underlying: String = "SPY", quantity: Int = 2) -> OpenPosition {
-            let occ = OCCSymbol(symbol)!
+        func view(_ clientOrderId: String, _ symbol: String, underlying: String = "SPY", quantity: Int = 2,
+                  assetClass: AssetClass = .option) -> OpenPosition {
+            let occ = OCCSymbol(symbol)
             return OpenPosition(positionId: PositionManagerCore.positionId(entryClientOrderId: clientOrderId), accountId: "sim-1",
-                                symbol: symbol, underlying: underlying, right: occ.right, strike: occ.strike, expiration: occ.expiration,
-                                strategy: .swingTrade, quantity: quantity, entryPriceCents: 1, entryNotionalCents: 1, entryCostCents: 1,
-                                openedAt: d1(9, 45), contract: symbol)
+                                symbol: symbol, underlying: underlying, assetClass: assetClass, right: occ?.right, strike: occ?.strike,
+                                expiration: occ?.expiration, strategy: .swingTrade, quantity: quantity, entryPriceCents: 1,
+                                entryNotionalCents: 1, entryCostCents: 1, openedAt: d1(9, 45), contract: symbol)
         }
-        func exitId(_ p: OpenPosition, _ attempt: Int) -> String { PositionManagerCore.exitClientOrderId(positionId: p.positionId, attempt: attempt) }
+        func exitId(_ p: OpenPosition, _ t: Timestamp) -> String { PositionManagerCore.exitClientOrderId(positionId: p.positionId, at: t) }
 
         let a = view("a", K.swing), b = view("b", day), q = view("q", K.qqq, underlying: "QQQ", quantity: 1)
-        let g = view("g", gtc), u = view("u", silent)
+        let g = view("g", gtc), k = view("k", "SPY", quantity: 10, assetClass: .equity)
         inputs.append(try Input.fill(at: d1(9, 45), clientOrderId: "a", symbol: K.swing))
         inputs.append(try Input.fill(at: d1(9, 45), clientOrderId: "b", symbol: day, strategy: .dayTrade))
         inputs.append(try Input.fill(at: d1(9, 45), clientOrderId: "s", symbol: steady, priceCents: 200))
         inputs.append(try Input.fill(at: d1(9, 45), clientOrderId: "g", symbol: gtc, priceCents: 300))
         inputs.append(try Input.fill(at: d1(9, 45), clientOrderId: "u", symbol: silent, priceCents: 300))
+        inputs.append(try Input.fill(at: d1(9, 45), clientOrderId: "e", symbol: expiring, priceCents: 500))
         inputs.append(try Input.fill(at: d1(9, 46), clientOrderId: "q", symbol: K.qqq, underlying: "QQQ", quantity: 1, priceCents: 100))
+        inputs.append(try Input.fill(at: d1(9, 46), clientOrderId: "k", symbol: "SPY", quantity: 10, priceCents: 50_000,
+                                     commissionCents: 0, feesCents: 0, strategy: .dayTrade, assetClass: .equity))
         inputs.append(try spy(d1(10, 0), 2.49, 2.60))
+        inputs.append(try Input.bar(at: d1(10, 0), close: 500.50))
         inputs.append(try Input.chain(at: d1(10, 0), underlying: "QQQ", [(K.qqq, 0.99, 1.01)]))
+        inputs.append(try Input.bar(at: d1(10, 1), close: 499.00))
         inputs.append(try spy(d1(10, 5), 2.49, 2.61))
         inputs.append(try spy(d1(11, 0), 2.39, 2.61))
         inputs.append(try Input.chain(at: d1(11, 0), underlying: "QQQ", [(K.qqq, 0.50, 0.52)]))   // QQQ stop loss
-        inputs.append(try Input.orderEvent(at: d1(11, 0), .accepted, clientOrderId: exitId(q, 0), position: q))
-        inputs.append(try Input.exitFill(at: d1(11, 5), position: q, clientOrderId: exitId(q, 0), priceCents: 50))
-        inputs.append(try Input.chain(at: d1(11, 5), underlying: "QQQ", [(K.qqq, 0.40, 0.42)]))
-        inputs.append(try spy(d1(15, 50), 2.50, 2.62))   // day-trade close for b
-        inputs.append(try Input.orderEvent(at: d1(15, 50), .accepted, clientOrderId: exitId(b, 0), position: b))
-        inputs.append(try Input.exitFill(at: d1(15, 55), position: b, clientOrderId: exitId(b, 0), quantity: 1, priceCents: 262))
-        inputs.append(try spy(d1(15, 55), 2.52, 2.62))
-        inputs.append(try Input.exitFill(at: d1(15, 56), position: b, clientOrderId: exitId(b, 0), quantity: 1, priceCents: 262))
-        inputs.append(try spy(d1(16, 0), 1.40, 2.62, gtcBid: 1.50, silentBid: 1.50))   // stop losses for a, g, u
-        inputs.append(try Input.orderEvent(at: d1(16, 0), .accepted, clientOrderId: exitId(a, 0), position: a))
-        inputs.append(try Input.orderEvent(at: d1(16, 0), .accepted, clientOrderId: exitId(g, 0), position: g))
+        inputs.append(try Input.orderEvent(at: d1(11, 0), .accepted, clientOrderId: exitId(q, d1(11, 0)), position: q))
+        inputs.append(try Input.chain(at: d1(11, 5), underlying: "QQQ", [(K.qqq, 0.40, 0.42)]))   // reprice step 1
+        inputs.append(try Input.orderEvent(at: d1(11, 5), .cancelled, clientOrderId: exitId(q, d1(11, 0)), position: q))
+        inputs.append(try Input.orderEvent(at: d1(11, 5), .accepted, clientOrderId: exitId(q, d1(11, 5)), position: q))
+        inputs.append(try Input.exitFill(at: d1(11, 6), position: q, clientOrderId: exitId(q, d1(11, 5)), priceCents: 39))
+        inputs.append(try Input.bar(at: d1(11, 10), close: 489.00))                                 // stock stop loss
+        inputs.append(try Input.bar(at: d1(11, 11), close: 488.50, high: 488.80, low: 488.20))      // reprice step 1
+        inputs.append(try Input.exitFill(at: d1(11, 12), position: k, clientOrderId: exitId(k, d1(11, 11)), priceCents: 48_830,
+                                         commissionCents: 0, feesCents: 0))
+        inputs.append(try spy(d1(15, 30), 2.50, 2.62, expiringBid: 0))                              // expiration, no bid
+        inputs.append(try spy(d1(15, 50), 2.50, 2.62, expiringBid: nil))                            // day-trade close for b
+        inputs.append(try Input.orderEvent(at: d1(15, 50), .accepted, clientOrderId: exitId(b, d1(15, 50)), position: b))
+        inputs.append(try Input.exitFill(at: d1(15, 55), position: b, clientOrderId: exitId(b, d1(15, 50)), quantity: 1, priceCents: 262))
+        inputs.append(try spy(d1(15, 55), 2.52, 2.52, expiringBid: nil))                            // b: step 1 for the rest
+        inputs.append(try Input.orderEvent(at: d1(15, 55), .partiallyFilled, clientOrderId: exitId(b, d1(15, 50)), position: b, filled: 1))
+        inputs.append(try Input.exitFill(at: d1(15, 56), position: b, clientOrderId: exitId(b, d1(15, 55)), quantity: 1, priceCents: 251))
+        inputs.append(try Input.settlement(at: d1(16, 0), symbol: expiring, quantity: 2, priceCents: 520, .settledItm, underlyingPrice: 500.20))
+        inputs.append(try spy(d1(16, 0), 1.40, 2.62, gtcBid: 1.50, silentBid: 1.50, expiringBid: nil))   // stop losses for a, g, u
+        inputs.append(try Input.orderEvent(at: d1(16, 0), .accepted, clientOrderId: exitId(a, d1(16, 0)), position: a))
+        inputs.append(try Input.orderEvent(at: d1(16, 0), .accepted, clientOrderId: exitId(g, d1(16, 0)), position: g))
+        inputs.append(try Input.orderEvent(at: d1(16, 0).adding(ms: 1), .cancelled, clientOrderId: exitId(a, d1(16, 0)), position: a))
         inputs.append(try Input.chain(at: d2(9, 30), underlying: "QQQ", [(K.qqq, 0.40, 0.42)]))
-        inputs.append(try Input.exitFill(at: d2(9, 32), position: g, clientOrderId: exitId(g, 0), priceCents: 150))
-        inputs.append(try Input.orderEvent(at: d2(9, 35), .cancelled, clientOrderId: exitId(a, 0), position: a))
-        inputs.append(try spy(d2(9, 35), 1.30, 2.62, gtcBid: 1.50, silentBid: 1.50))   // a: attempt 1; u: attempt 0 again
-        inputs.append(try Input.orderEvent(at: d2(9, 35), .accepted, clientOrderId: exitId(a, 1), position: a))
-        inputs.append(try Input.orderEvent(at: d2(9, 36), .rejected, clientOrderId: exitId(u, 0), position: u))
+        inputs.append(try Input.exitFill(at: d2(9, 32), position: g, clientOrderId: exitId(g, d1(16, 0)), priceCents: 150))
+        inputs.append(try spy(d2(9, 35), 1.30, 2.62, gtcBid: 1.50, silentBid: 1.50, expiringBid: nil))   // a, u: fresh exits
+        inputs.append(try Input.orderEvent(at: d2(9, 35), .accepted, clientOrderId: exitId(a, d2(9, 35)), position: a))
+        inputs.append(try Input.orderEvent(at: d2(9, 36), .rejected, clientOrderId: exitId(view("u", silent), d2(9, 35)), position: view("u", silent)))
         inputs.append(try Input.fill(at: d2(9, 36), clientOrderId: "c", symbol: K.swing, quantity: 1, priceCents: 130))
-        inputs.append(try Input.exitFill(at: d2(9, 40), position: a, clientOrderId: exitId(a, 1), priceCents: 131))
-        inputs.append(try spy(d2(9, 40), 1.30, 2.62, gtcBid: 1.50, silentBid: 1.50))  // u: attempt 1
-        inputs.append(try spy(d2(9, 45), 1.35, 2.62, gtcBid: 1.50, silentBid: 1.50))
+        inputs.append(try Input.exitFill(at: d2(9, 40), position: a, clientOrderId: exitId(a, d2(9, 35)), priceCents: 131))
+        inputs.append(try spy(d2(9, 40), 1.30, 2.62, gtcBid: 1.50, silentBid: 1.50, expiringBid: nil))  // u: fresh again
+        inputs.append(try spy(d2(9, 45), 1.35, 2.62, gtcBid: 1.48, silentBid: 1.48, expiringBid: nil))  // u: step 1
         return inputs
     }
 
@@ -472,19 +509,33 @@ struct RuntimeContract {
         var core = PositionManagerCore(params: TradingParams())
         let out = try Self.run(Self.scenario(), core: &core).flatMap { $0 }
         func pid(_ c: String) -> String { PositionManagerCore.positionId(entryClientOrderId: c) }
-        func exitId(_ c: String, _ attempt: Int) -> String { PositionManagerCore.exitClientOrderId(positionId: pid(c), attempt: attempt) }
-        func rule(_ o: OrderCommand) -> String { String(o.reason.prefix { $0 != ":" }) }
-        let orders = out.orders
-        #expect(orders.count == 8)
-        #expect(orders.filter { $0.positionId == pid("q") }.map { [$0.clientOrderId, rule($0)] } == [[exitId("q", 0), "stop_loss"]])
-        #expect(orders.filter { $0.positionId == pid("b") }.map { [$0.clientOrderId, rule($0)] } == [[exitId("b", 0), "day_trade_close"]])
-        #expect(orders.filter { $0.positionId == pid("a") }.map(\.clientOrderId) == [exitId("a", 0), exitId("a", 1)])
-        #expect(orders.filter { $0.positionId == pid("g") }.map(\.clientOrderId) == [exitId("g", 0)])
-        #expect(orders.filter { $0.positionId == pid("u") }.map(\.clientOrderId) == [exitId("u", 0), exitId("u", 0), exitId("u", 1)])
+        func exitId(_ c: String, _ t: Timestamp) -> String { PositionManagerCore.exitClientOrderId(positionId: pid(c), at: t) }
+        let d1 = { (h: Int, m: Int) in Input.ny(2024, 3, 12, h, m) }
+        let d2 = { (h: Int, m: Int) in Input.ny(2024, 3, 13, h, m) }
+        func orders(_ c: String) -> [OrderCommand] { out.orders.filter { $0.positionId == pid(c) } }
+        #expect(orders("q").map(\.clientOrderId) == [exitId("q", d1(11, 0)), exitId("q", d1(11, 5))])
+        #expect(orders("q").map(\.replacesClientOrderId) == [nil, exitId("q", d1(11, 0))])
+        #expect(orders("q").map(\.limitPriceCents) == [50, 39])
+        #expect(orders("k").map(\.limitPriceCents) == [48_900, 48_830] && orders("k").allSatisfy { $0.assetClass == .equity && $0.quantity == 10 })
+        #expect(orders("b").map(\.clientOrderId) == [exitId("b", d1(15, 50)), exitId("b", d1(15, 55))])
+        #expect(orders("b").map(\.quantity) == [2, 1] && orders("b").map(\.limitPriceCents) == [262, 251])
+        #expect(orders("e").isEmpty)
+        #expect(orders("a").map(\.clientOrderId) == [exitId("a", d1(16, 0)), exitId("a", d2(9, 35))])
+        #expect(orders("a").map(\.replacesClientOrderId) == [nil, nil])
+        #expect(orders("g").map(\.clientOrderId) == [exitId("g", d1(16, 0))])
+        #expect(orders("u").map(\.clientOrderId) == [exitId("u", d1(16, 0)), exitId("u", d2(9, 35)), exitId("u", d2(9, 40)), exitId("u", d2(9, 45))])
+        #expect(orders("u").map(\.replacesClientOrderId) == [nil, nil, nil, exitId("u", d2(9, 40))])
+        #expect(out.orders.count == 13)
+        let requestedE = out.positionEvents.filter { $0.positionId == pid("e") && $0.event == .exitRequested }
+        #expect(requestedE.count == 1 && requestedE.first?.exitReason == "expiration" && requestedE.first?.exitStep == nil)
+        #expect(requestedE.first?.detail?.contains("no bid: no sell can be placed") == true)
         let closed = out.positionEvents.filter { $0.event == .closed }
-        #expect(closed.map(\.positionId) == ["q", "b", "g", "a"].map(pid))
+        #expect(closed.map(\.positionId) == ["q", "k", "b", "e", "g", "a"].map(pid))
         // g was requested on the 12th and filled on the 13th: its reason did not outlive the day.
-        #expect(closed.map(\.exitReason) == ["stop_loss", "day_trade_close", nil, "stop_loss"])
+        #expect(closed.map(\.exitReason) == ["stop_loss", "stop_loss", "day_trade_close", "settled_itm", nil, "stop_loss"])
+        let settledPnl: Cents = 520 * 200 - (500 * 200 + 136), stockPnl: Cents = (48_830 - 50_000) * 10
+        #expect(closed.first { $0.positionId == pid("e") }?.realizedPnlCents == settledPnl)
+        #expect(closed.first { $0.positionId == pid("k") }?.realizedPnlCents == stockPnl)
         #expect(Set(core.openPositions.map(\.positionId)) == Set(["c", "s", "u"].map(pid)))
         // The steady position is marked once a day.
         let steady = PositionManagerCore.positionId(entryClientOrderId: "s")
@@ -506,23 +557,26 @@ struct RuntimeContract {
         #expect(Set(first.map(\.envelope.id)).count == first.count)
     }
 
-    @Test("a restore that re-reads chains only from New York midnight gives the same outputs after every cut")
+    @Test("a restore that re-reads chains and bars only from New York midnight gives the same outputs after every cut")
     func restoreAtEveryCut() throws {
         let inputs = try Self.scenario()
         var original = PositionManagerCore(params: TradingParams())
         let expected = try Self.run(inputs, core: &original)
         var checked = 0
         for cut in inputs.indices {
-            // The runtime's view after committing inputs[0...cut]: chains re-read from the restore start of the
-            // last chain processed (one partition), fills and order events from the beginning.
+            // The runtime's view after committing inputs[0...cut]: chains and bars re-read from the restore start
+            // of the last one processed (one partition each), fills and order events from the beginning.
             let lastChain = inputs[0...cut].last { $0.payload is OptionChain }
+            let lastBar = inputs[0...cut].last { $0.payload is Bar }
             var core = PositionManagerCore(params: TradingParams())
             core.reset()
-            let start = lastChain.map { core.restoreStart(topic: Topics.chains, after: $0.eventTime) } ?? .distantPast
+            let chainStart = lastChain.map { core.restoreStart(topic: Topics.chains, after: $0.eventTime) } ?? .distantPast
+            let barStart = lastBar.map { core.restoreStart(topic: Topics.bars, after: $0.eventTime) } ?? .distantPast
             var h = Harness()
             h.core = core
             for (i, input) in inputs.enumerated() {
-                if input.payload is OptionChain, input.eventTime < start { continue }
+                if input.payload is OptionChain, input.eventTime < chainStart { continue }
+                if input.payload is Bar, input.eventTime < barStart { continue }
                 let out = try h.feed(input)
                 if i > cut {
                     #expect(try out.encoded() == expected[i].encoded(), "cut after input \(cut), input \(i)")

@@ -23,21 +23,53 @@ enum Input {
         return Envelope(id: f.fillId, eventTime: t, causationId: nil, source: "broker-gateway", payload: f).erased()
     }
 
-    /// An exit fill for a position.
+    /// An exit fill for a position; by default of the latest exit order the core sent for it today.
     static func exitFill(at t: Timestamp, position p: OpenPosition, clientOrderId: String? = nil, quantity: Int? = nil,
-                         priceCents: Cents, commissionCents: Cents = 130, feesCents: Cents = 6) throws -> AnyEnvelope {
-        try fill(at: t, clientOrderId: clientOrderId ?? p.exitClientOrderId, symbol: p.symbol, underlying: p.underlying, side: .sell,
-                 quantity: quantity ?? p.remainingQuantity, priceCents: priceCents, commissionCents: commissionCents, feesCents: feesCents,
-                 intent: .close, positionId: p.positionId, strategy: p.strategy, accountId: p.accountId)
+                         priceCents: Cents, commissionCents: Cents = 130, feesCents: Cents = 6, fillId: String? = nil) throws -> AnyEnvelope {
+        try fill(at: t, clientOrderId: clientOrderId ?? p.exitWork?.order?.clientOrderId ?? "manual", symbol: p.symbol, underlying: p.underlying,
+                 side: .sell, quantity: quantity ?? p.remainingQuantity, priceCents: priceCents, commissionCents: commissionCents,
+                 feesCents: feesCents, intent: .close, positionId: p.positionId, strategy: p.strategy, assetClass: p.assetClass,
+                 fillId: fillId, accountId: p.accountId)
     }
 
-    static func orderEvent(at t: Timestamp, _ status: OrderEvent.Status, clientOrderId: String, position p: OpenPosition) throws -> AnyEnvelope {
+    /// The broker's expiry settlement of `quantity` contracts of `symbol` (no position id, no costs).
+    static func settlement(at t: Timestamp, symbol: String, underlying: String = "SPY", quantity: Int, priceCents: Cents,
+                           _ kind: Fill.Settlement, underlyingPrice: Double, commissionCents: Cents = 0,
+                           accountId: String = account) throws -> AnyEnvelope {
+        let f = Fill(accountId: accountId, fillId: DeterministicID.make("settlement", symbol, t.iso8601), clientOrderId: "settle-\(symbol)",
+                     symbol: symbol, underlying: underlying, assetClass: .option, side: .sell, quantity: quantity, priceCents: priceCents,
+                     commissionCents: commissionCents, feesCents: 0, orderTime: t, quoteTime: t, quoteBid: 0, quoteAsk: 0, intent: .close,
+                     positionId: nil, strategy: .swingTrade, settlement: kind, underlyingPrice: underlyingPrice)
+        try f.validate(eventTime: t)
+        return Envelope(id: f.fillId, eventTime: t, causationId: nil, source: "broker-gateway", payload: f).erased()
+    }
+
+    /// An order event for one of a position's exit orders (`filled`: all of it; `partially_filled`: `filled` of it).
+    static func orderEvent(at t: Timestamp, _ status: OrderEvent.Status, clientOrderId: String, position p: OpenPosition,
+                           filled: Int? = nil) throws -> AnyEnvelope {
         let e = OrderEvent(accountId: p.accountId, clientOrderId: clientOrderId, status: status, symbol: p.symbol, side: .sell,
-                           quantity: p.remainingQuantity, filledQuantity: status == .filled ? p.remainingQuantity : 0, fillPriceCents: nil,
+                           quantity: p.remainingQuantity, filledQuantity: filled ?? (status == .filled ? p.remainingQuantity : 0), fillPriceCents: nil,
                            intent: .close, positionId: p.positionId, reason: status.rawValue)
         try e.validate(eventTime: t)
-        return Envelope(id: DeterministicID.make("order-event", clientOrderId, status.rawValue), eventTime: t, causationId: nil,
+        return Envelope(id: DeterministicID.make("order-event", clientOrderId, status.rawValue, t.iso8601), eventTime: t, causationId: nil,
                         source: "broker-gateway", payload: e).erased()
+    }
+
+    /// An order event for an entry order (intent open, no position id).
+    static func entryEvent(at t: Timestamp, _ status: OrderEvent.Status, clientOrderId: String, symbol: String, quantity: Int,
+                           filled: Int) throws -> AnyEnvelope {
+        let e = OrderEvent(accountId: account, clientOrderId: clientOrderId, status: status, symbol: symbol, side: .buy, quantity: quantity,
+                           filledQuantity: filled, fillPriceCents: nil, intent: .open, positionId: nil, reason: status.rawValue)
+        try e.validate(eventTime: t)
+        return Envelope(id: DeterministicID.make("order-event", clientOrderId, status.rawValue, t.iso8601), eventTime: t, causationId: nil,
+                        source: "broker-gateway", payload: e).erased()
+    }
+
+    /// The 1-minute bar ending at `t`.
+    static func bar(at t: Timestamp, _ ticker: String = "SPY", close: Double, high: Double? = nil, low: Double? = nil) throws -> AnyEnvelope {
+        let b = Bar(ticker: ticker, start: t.adding(ms: -60_000), open: close, high: high ?? close, low: low ?? close, close: close, volume: 1000)
+        try b.validate(eventTime: t)
+        return Envelope(id: DeterministicID.make("bar", ticker, t.iso8601), eventTime: t, causationId: nil, source: "market-feed", payload: b).erased()
     }
 
     /// A chain with the given contracts quoted (symbol, bid, ask).
@@ -67,6 +99,8 @@ struct Harness {
         switch e.payload {
         case is Fill: topic = Topics.fills
         case is OrderEvent: topic = Topics.orderEvents
+        case is Bar: topic = Topics.bars
+        case is OperatorControl: topic = Topics.control
         default: topic = Topics.chains
         }
         let out = try core.handle(e, from: topic)

@@ -16,7 +16,7 @@ struct DeployFilesTests {
             #expect(compose.contains("\(spec.name):\(spec.partitions)"), "\(spec.name) with \(spec.partitions) partitions in deploy/docker-compose.yml")
         }
         #expect(compose.contains("KAFKA_PROCESS_ROLES: broker,controller"), "Kafka in KRaft mode")
-        for exe in ["feature-computer", "market-feed", "opsctl\", \"record"] {
+        for exe in ["feature-computer", "watchlist-engine", "market-feed", "opsctl\", \"record"] {
             #expect(compose.contains("[\"\(exe)"), "\(exe) runs as its own container")
         }
     }
@@ -24,8 +24,9 @@ struct DeployFilesTests {
     @Test func dockerfileUsesALibrdkafkaNewerThan2_2AndBuildsEveryExecutable() throws {
         let dockerfile = try Self.read("deploy/Dockerfile")
         #expect(dockerfile.contains("FROM ubuntu:24.04"), "Ubuntu 24.04 ships librdkafka 2.3")
-        for product in ["opsctl", "market-feed", "feature-computer"] {
+        for product in ["opsctl", "market-feed", "feature-computer", "watchlist-engine"] {
             #expect(dockerfile.contains("--product \(product)"))
+            #expect(dockerfile.contains(".build/release/\(product) "), "\(product) is copied into the image")
         }
     }
 }

@@ -9,7 +9,7 @@ struct CoreTests {
         let core = SignalCore(params: defaults)
         #expect(SignalCore.name == "signal-engine")
         #expect(core.serviceName == "signal-engine")
-        #expect(core.inputTopics == [Topics.features])
+        #expect(core.inputTopics == [Topics.watchlist, Topics.features])
         #expect(core.outputTopics == [Topics.signals])
         #expect(core.outputCauses == [Topics.signals: [Topics.features: 0]])
     }
@@ -37,9 +37,10 @@ struct CoreTests {
         #expect(s.price == 501.20)
         #expect(s.volumeRatio == 1.5)
         #expect(s.featuresId == input.id)
-        #expect(s.confidence == 0.7)                         // 0.40 + 0.15 (0.25 × 1.5 / 2.5) + 0.15
-        #expect(s.rules.map(\.rule) == ["trend", "volume", "breakout", "momentum", "sentiment"])
-        #expect(s.rules.map(\.passed) == [true, true, true, false, false])
+        #expect(s.confidence == 0.8)                         // 0.40 + 0.15 (0.25 × 1.5 / 2.5) + 0.15 + 0.10
+        #expect(s.rules.map(\.rule) == ruleNames + ["watchlist"])
+        #expect(s.rules.map(\.passed) == [true, true, true, true, false, true, true])
+        #expect(s.ivPercentile == nil && s.ivRank == nil)
         #expect(s.partitionKey == "SPY")
         try s.validate(eventTime: env.eventTime)
         // The wire form round-trips through the topic's decoder.
@@ -83,7 +84,8 @@ struct CoreTests {
     @Test("a below-threshold candidate does not start a cooldown")
     func lowConfidenceNoCooldown() throws {
         var core = SignalCore(params: defaults)
-        #expect(try run(&core, [features(close: 500.5, sma20: 500, slope: 0.001)]).isEmpty)   // 0.40
+        // trend 0.40 + momentum 0.10 − sentiment 0.10 = 0.40 < 0.45.
+        #expect(try run(&core, [features(close: 500.5, sma20: 500, slope: 0.001, ret5m: 0.003, sentiment: -1)]).isEmpty)
         #expect(try run(&core, [bull(at: t0 + Minutes(1))]).count == 1)
     }
 

@@ -66,7 +66,12 @@ struct IntegrationTests {
             #expect(p.price == fv.bar.close)
             #expect(p.volumeRatio == fv.volumeRatio)
             #expect(p.instrument == (p.direction == .bull ? .call : .put))
-            #expect(p.rules.map(\.rule) == ["trend", "volume", "breakout", "momentum", "sentiment"])
+            #expect(p.rules.map(\.rule) == ruleNames + ["watchlist"])
+            // Published means confirmed and not ranging.
+            #expect(p.rules.first { $0.rule == "momentum" }?.passed == true)
+            #expect(p.rules.first { $0.rule == "chop" }?.passed == true)
+            #expect(p.reason.contains("chop: no (max |slope| "))
+            #expect(p.ivPercentile == fv.ivPercentile && p.ivRank == fv.ivRank)
             let sum = p.rules.map(\.contribution).reduce(0, +)
             #expect(abs(p.confidence - min(1, max(0, sum))) < 1e-9)
         }
@@ -99,7 +104,7 @@ struct IntegrationTests {
         print("  confidence buckets: \(buckets.joined(separator: " "))")
         print("  rules passed: " + ["volume", "breakout", "momentum", "sentiment"].map { r in
             "\(r)=\(out.filter { $0.payload.rules.first { $0.rule == r }?.passed == true }.count)"
-        }.joined(separator: " ") + " sentiment-penalized=\(out.filter { ($0.payload.rules.last?.contribution ?? 0) < 0 }.count)")
+        }.joined(separator: " ") + " sentiment-penalized=\(out.filter { ($0.payload.rules.first { $0.rule == "sentiment" }?.contribution ?? 0) < 0 }.count)")
         if let first = out.first { print("  first: \(first.eventTime) \(first.payload.ticker) \(first.payload.reason)") }
     }
 

@@ -142,13 +142,13 @@ struct RuleTests {
     @Test("sentiment moves the confidence: boost, penalty, absence")
     func sentimentConfidence() throws {
         var f = bull()
-        #expect(SignalCore.evaluate(f, params: p)?.confidence == 0.55)
+        #expect(SignalCore.evaluate(f, params: p)?.confidence == 0.65)
         f.sentimentScore = 0.8
-        #expect(SignalCore.evaluate(f, params: p)?.confidence == 0.63)
+        #expect(SignalCore.evaluate(f, params: p)?.confidence == 0.73)
         f.sentimentScore = -0.8
-        #expect(SignalCore.evaluate(f, params: p)?.confidence == 0.47)
+        #expect(SignalCore.evaluate(f, params: p)?.confidence == 0.57)
         f.sentimentScore = -0.1
-        #expect(SignalCore.evaluate(f, params: p)?.confidence == 0.55)
+        #expect(SignalCore.evaluate(f, params: p)?.confidence == 0.65)
     }
 
     @Test("confidence is the sum of the contributions, clamped to [0, 1] and rounded to 4 decimals")
@@ -156,15 +156,15 @@ struct RuleTests {
         let example = features(close: 501.20, sma20: 500.80, slope: 0.00012, distance: 0.0018, volumeRatio: 2.3,
                                ret5m: 0.0024, sentiment: 0.6)
         let e = try #require(SignalCore.evaluate(example, params: p))
-        #expect(e.rules.map(\.rule) == ["trend", "volume", "breakout", "momentum", "sentiment"])
-        #expect(e.rules.map(\.contribution) == [0.4, 0.23, 0.15, 0.1, 0.06])
+        #expect(e.rules.map(\.rule) == ruleNames)
+        #expect(e.rules.map(\.contribution) == [0.4, 0.23, 0.15, 0.1, 0.06, 0])
         #expect(e.confidence == 0.94)
 
         // An odd volume ratio: contributions and confidence keep 4 decimals.
         var odd = bull(); odd.volumeRatio = 1.333333
         let o = try #require(SignalCore.evaluate(odd, params: p))
         #expect(rule(o, "volume")?.contribution == 0.1333)
-        #expect(o.confidence == 0.6833)
+        #expect(o.confidence == 0.7833)
 
         // Everything at full weight sums to 1.
         let full = features(close: 505, sma20: 500, slope: 0.001, volumeRatio: 3, ret5m: 0.01, sentiment: 1)
@@ -184,15 +184,15 @@ struct RuleTests {
     @Test("min_confidence decides publication")
     func minConfidence() throws {
         var core = SignalCore(params: p)
-        // Trend alone: 0.40 < 0.45.
-        #expect(try run(&core, [features(close: 500.5, sma20: 500, slope: 0.001)]).isEmpty)
-        // Trend and breakout: 0.55.
+        // Trend and momentum, opposed by sentiment: 0.40 < 0.45.
+        #expect(try run(&core, [features(close: 500.5, sma20: 500, slope: 0.001, ret5m: 0.003, sentiment: -1)]).isEmpty)
+        // Trend, breakout and momentum: 0.65.
         let published = try run(&core, [bull(at: t0 + Minutes(1))])
-        #expect(published.map(\.confidence) == [0.55])
-        var strict = p; strict.minConfidence = 0.56
+        #expect(published.map(\.confidence) == [0.65])
+        var strict = p; strict.minConfidence = 0.66
         var core2 = SignalCore(params: strict)
         #expect(try run(&core2, [bull()]).isEmpty)
-        strict.minConfidence = 0.55
+        strict.minConfidence = 0.65
         var core3 = SignalCore(params: strict)
         #expect(try run(&core3, [bull()]).count == 1)
     }
@@ -233,21 +233,25 @@ struct RuleTests {
                                ret5m: 0.0024, sentiment: 0.6)
         let e = try #require(SignalCore.evaluate(example, params: p))
         #expect(e.reason == "trend BULL (close 501.20 > sma20 500.80, slope +0.00012/bar) +0.40; volume 2.30x +0.23; "
-                + "breakout +0.15 (distance +0.0018); momentum +0.10 (ret_5m +0.0024); sentiment +0.06 (0.60 aligned) → confidence 0.94")
+                + "breakout +0.15 (distance +0.0018); momentum +0.10 (ret_5m +0.0024); sentiment +0.06 (0.60 aligned); "
+                + "chop: no (max |slope| 0.00012/bar, 0 crosses, 1/20 bars) → confidence 0.94")
 
-        var f = bear(); f.volumeRatio = 1.1; f.ret15m = -0.005; f.sentimentScore = 0.4
+        var f = bear(); f.ret5m = nil; f.volumeRatio = 1.1; f.ret15m = -0.005; f.sentimentScore = 0.4
         let b = try #require(SignalCore.evaluate(f, params: p))
         #expect(b.reason == "trend BEAR (close 498.80 < sma20 500.00, slope -0.00010/bar) +0.40; volume 1.10x +0.00; "
-                + "breakout +0.15 (distance -0.0024); momentum +0.10 (ret_15m -0.0050); sentiment -0.04 (0.40 opposed) → confidence 0.61")
-        for r in ["trend", "volume", "breakout", "momentum", "sentiment", "→ confidence"] {
+                + "breakout +0.15 (distance -0.0024); momentum +0.10 (ret_15m -0.0050); sentiment -0.04 (0.40 opposed); "
+                + "chop: no (max |slope| 0.00010/bar, 0 crosses, 1/20 bars) → confidence 0.61")
+        for r in ["trend", "volume", "breakout", "momentum", "sentiment", "chop", "→ confidence"] {
             #expect(b.reason.contains(r))
         }
         #expect(!b.reason.contains("\n"))
 
-        let plain = try #require(SignalCore.evaluate(bull(), params: p))
+        let plain = try #require(SignalCore.evaluate(features(close: 501.20, sma20: 500.00, slope: 0.0001), params: p))
         #expect(plain.reason.contains("volume n/a +0.00"))
         #expect(plain.reason.contains("momentum +0.00 (ret_5m n/a)"))
         #expect(plain.reason.contains("sentiment +0.00 (absent)"))
+        #expect(plain.reason.hasSuffix("→ confidence 0.55; no signal: momentum not confirmed (required)"))
+        #expect(plain.vetoes == ["momentum"])
         var weak = bull(); weak.sentimentScore = -0.1
         #expect(SignalCore.evaluate(weak, params: p)?.reason.contains("sentiment +0.00 (-0.10 weak)") == true)
     }

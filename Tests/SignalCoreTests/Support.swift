@@ -27,14 +27,15 @@ func envelope(_ fv: FeatureVector) -> AnyEnvelope {
              causationId: nil, source: "feature-computer", payload: fv).erased()
 }
 
-/// A BULL feature vector that scores trend + breakout (0.55 with default params), published by default.
+/// A BULL feature vector that scores trend + breakout + momentum (0.65 with default params), published by default
+/// (momentum is required by default: ret_5m +0.25 %).
 func bull(_ ticker: String = "SPY", at: Timestamp = t0) -> FeatureVector {
-    features(ticker, at: at, close: 501.20, sma20: 500.00, slope: 0.0001)
+    features(ticker, at: at, close: 501.20, sma20: 500.00, slope: 0.0001, ret5m: 0.0025)
 }
 
-/// A BEAR feature vector that scores trend + breakout (0.55 with default params).
+/// A BEAR feature vector that scores trend + breakout + momentum (0.65 with default params).
 func bear(_ ticker: String = "SPY", at: Timestamp = t0) -> FeatureVector {
-    features(ticker, at: at, close: 498.80, sma20: 500.00, slope: -0.0001)
+    features(ticker, at: at, close: 498.80, sma20: 500.00, slope: -0.0001, ret5m: -0.0025)
 }
 
 /// Feeds feature vectors through a core; returns the signals published.
@@ -51,3 +52,6 @@ func run(_ core: inout SignalCore, _ fvs: [FeatureVector]) throws -> [Signal] {
 func rule(_ e: SignalCore.Evaluation?, _ name: String) -> RuleScore? { e?.rules.first { $0.rule == name } }
 
 let defaults = TradingParams.SignalParams()
+
+/// The rule names of every evaluation, in order.
+let ruleNames = ["trend", "volume", "breakout", "momentum", "sentiment", "chop"]

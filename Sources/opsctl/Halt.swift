@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import OpsModel
+import OpsRuntime
+
+/// `opsctl halt` / `opsctl resume`: an operator's kill switch per account (seed 004 §2), published on
+/// `ops.control.v1`. The command's event time is the account's latest event time on `trading.accounts.v1` (the
+/// pipeline's "now" for that account, so a halt stops entries from that minute on) unless `--at` says otherwise.
+struct Halt: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Halt an account's new entries (exits go on); --flatten also exits every open position.",
+        discussion: "Example: opsctl halt --account sim-1 --reason \"feed looks wrong\" --brokers 127.0.0.1:9092")
+
+    @Option(help: "The account to halt (one the broker has reported on trading.accounts.v1).") var account: String
+    @Option(help: "Why: kept in every decision while the halt is in force.") var reason: String
+    @Flag(help: "Also exit every open position of the account.") var flatten = false
+    @OptionGroup var target: ControlTarget
+
+    func run() async throws {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason must say why, e.g. --reason \"daily review\"") }
+        try await target.publish(OperatorControl(accountId: account, action: .halt, reason: reason, flatten: flatten, requestedBy: ControlTarget.user))
+    }
+}
+
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Lift an account's operator halt.",
+                                                    discussion: "Example: opsctl resume --account sim-1 --brokers 127.0.0.1:9092")
+
+    @Option(help: "The account to resume.") var account: String
+    @Option(help: "Why (optional, for the audit trail).") var reason: String = "resumed by operator"
+    @OptionGroup var target: ControlTarget
+
+    func run() async throws {
+        try await target.publish(OperatorControl(accountId: account, action: .resume, reason: reason, flatten: false, requestedBy: ControlTarget.user))
+    }
+}
+
+struct ControlTarget: ParsableArguments {
+    @Option(help: "Kafka bootstrap servers (env OPS_BROKERS).") var brokers: String?
+    @Option(help: "Event time of the command, ISO-8601 with a zone (default: the account's latest event time).") var at: String?
+    @Option(name: .customLong("kafka"), help: ArgumentHelp("A librdkafka property (repeatable).", valueName: "key=value")) var kafka: [String] = []
+
+    static var user: String {
+        let env = ProcessInfo.processInfo.environment
+        return "\(env["USER"] ?? env["LOGNAME"] ?? "operator")@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    func publish(_ command: OperatorControl) async throws {
+        LogSetup.bootstrap(level: "warning")
+        let logger = Logger(service: "opsctl")
+        var additional = [String: String]()
+        for kv in kafka {
+            guard let eq = kv.firstIndex(of: "="), eq != kv.startIndex else { throw ValidationError("--kafka expects key=value, got '\(kv)'") }
+            additional[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
+        }
+        let client = KafkaClientConfig(brokers: try resolveBrokers(brokers), clientId: "opsctl-control", additional: additional)
+        if let at, Timestamp(iso8601: at) == nil {
+            throw ValidationError("--at takes ISO-8601 with a zone, e.g. 2024-03-04T15:00:00Z; got '\(at)'")
+        }
+        let explicit = at.flatMap { Timestamp(iso8601: $0) }
+        let line = try await runOnDedicatedThread(name: "control") { () throws -> String in
+            let snapshots = try TopicReader.envelopes(client: client, topic: Topics.accounts, logger: logger)
+            var latest = [String: Timestamp]()
+            for e in snapshots { if let a = e.payload as? AccountSnapshot { latest[a.accountId] = max(latest[a.accountId] ?? .distantPast, e.eventTime) } }
+            guard let now = latest[command.accountId] else {
+                let known = latest.keys.sorted()
+                throw ValidationError("unknown account '\(command.accountId)': \(known.isEmpty ? "no account has reported on \(Topics.accounts) yet" : "known accounts: \(known.joined(separator: ", "))")")
+            }
+            let t = explicit ?? now
+            let env = Envelope(id: command.id(at: t), eventTime: t, causationId: nil, source: "opsctl", payload: command,
+                               producedAt: Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000)))
+            let producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
+            defer { producer.close() }
+            _ = try producer.send([ProducerRecord(topic: Topics.control, key: Array(command.accountId.utf8), value: try env.encoded(), timestampMs: t.ms)])
+            return "\(command.action.rawValue) \(command.accountId) at \(t.iso8601)\(command.flatten ? " (flatten)" : ""): \(command.reason)"
+        }
+        print(line)
+    }
+}
