@@ -20,6 +20,36 @@ extension PipelineTests {
             }
         }
 
+        @Test("opsctl halt refuses an unknown account listing the known ones; halt and resume publish on the control topic at the account's time")
+        func haltAndResume() throws {
+            let broker = try Harness.BrokerProcess()
+            defer { broker.stop() }
+            let t = Timestamp(iso8601: "2024-03-04T17:31:00Z")!
+            let snapshot = AccountSnapshot(accountId: "sim-1", seq: 7, cashCents: 100, reservedCents: 0, buyingPowerCents: 100, positionsValueCents: 0,
+                                           equityCents: 100, realizedPnlCents: 0, commissionsCents: 0, openOrders: 0)
+            let producer = try KafkaProducer(config: KafkaProducerConfig(client: broker.client), logger: Harness.logger)
+            let env = Envelope(id: "acct-1", eventTime: t, causationId: nil, source: "broker-gateway", payload: snapshot)
+            _ = try producer.send([ProducerRecord(topic: Topics.accounts, key: Array("sim-1".utf8), value: try env.encoded())])
+            producer.close()
+
+            let unknown = try Harness.run("opsctl", ["halt", "--account", "sim-9", "--reason", "test", "--brokers", broker.bootstrap])
+            #expect(unknown.status != 0 && unknown.stderr.contains("unknown account 'sim-9'") && unknown.stderr.contains("known accounts: sim-1"), "\(unknown.stderr)")
+            let noReason = try Harness.run("opsctl", ["halt", "--account", "sim-1", "--reason", " ", "--brokers", broker.bootstrap])
+            #expect(noReason.status != 0 && noReason.stderr.contains("--reason must say why"))
+
+            let halt = try Harness.run("opsctl", ["halt", "--account", "sim-1", "--reason", "desk review", "--flatten", "--brokers", broker.bootstrap])
+            #expect(halt.status == 0, "\(halt.stderr)")
+            let resume = try Harness.run("opsctl", ["resume", "--account", "sim-1", "--brokers", broker.bootstrap, "--at", "2024-03-04T18:00:00Z"])
+            #expect(resume.status == 0, "\(resume.stderr)")
+            let commands = try TopicReader.envelopes(client: broker.client, topic: Topics.control, logger: Harness.logger)
+                .compactMap { e in (e.payload as? OperatorControl).map { (e.eventTime, $0) } }
+            #expect(commands.count == 2)
+            let h = try #require(commands.first { $0.1.action == .halt })
+            #expect(h.0 == t && h.1.flatten && h.1.reason == "desk review", "a halt takes the account's latest event time")
+            #expect(commands.first { $0.1.action == .resume }?.0 == Timestamp(iso8601: "2024-03-04T18:00:00Z"))
+            #expect(HaltState.inForce(at: t, commands: commands)?.reason == "desk review")
+        }
+
         @Test("opsctl tail prints a topic as JSON lines")
         func tail() throws {
             let broker = try Harness.BrokerProcess()
