@@ -47,6 +47,13 @@ struct ControlTarget: ParsableArguments {
         return "\(env["USER"] ?? env["LOGNAME"] ?? "operator")@\(ProcessInfo.processInfo.hostName)"
     }
 
+    /// An operator command as the control topic carries it: in force from `t`, keyed by account.
+    static func record(_ command: OperatorControl, at t: Timestamp) throws -> ProducerRecord {
+        let env = Envelope(id: command.id(at: t), eventTime: t, causationId: nil, source: "opsctl", payload: command,
+                           producedAt: Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000)))
+        return ProducerRecord(topic: Topics.control, key: Array(command.accountId.utf8), value: try env.encoded(), timestampMs: t.ms)
+    }
+
     func publish(_ command: OperatorControl) async throws {
         LogSetup.bootstrap(level: "warning")
         let logger = Logger(service: "opsctl")
@@ -69,11 +76,9 @@ struct ControlTarget: ParsableArguments {
                 throw ValidationError("unknown account '\(command.accountId)': \(known.isEmpty ? "no account has reported on \(Topics.accounts) yet" : "known accounts: \(known.joined(separator: ", "))")")
             }
             let t = explicit ?? now
-            let env = Envelope(id: command.id(at: t), eventTime: t, causationId: nil, source: "opsctl", payload: command,
-                               producedAt: Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000)))
             let producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
             defer { producer.close() }
-            _ = try producer.send([ProducerRecord(topic: Topics.control, key: Array(command.accountId.utf8), value: try env.encoded(), timestampMs: t.ms)])
+            _ = try producer.send([try Self.record(command, at: t)])
             return "\(command.action.rawValue) \(command.accountId) at \(t.iso8601)\(command.flatten ? " (flatten)" : ""): \(command.reason)"
         }
         print(line)

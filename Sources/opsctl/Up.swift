@@ -381,9 +381,7 @@ extension UpRunner {
         var records = [ProducerRecord]()
         for (account, t) in plan.halts {
             let c = OperatorControl(accountId: account, action: .halt, reason: "scheduled halt (opsctl up --halt)", flatten: false, requestedBy: ControlTarget.user)
-            let env = Envelope(id: c.id(at: t), eventTime: t, causationId: nil, source: "opsctl", payload: c,
-                               producedAt: Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000)))
-            records.append(ProducerRecord(topic: Topics.control, key: Array(account.utf8), value: try env.encoded(), timestampMs: t.ms))
+            records.append(try ControlTarget.record(c, at: t))
             note("scheduled halt of \(account) at \(t.iso8601)")
         }
         _ = try producer.send(records)
