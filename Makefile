@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make run   — set up (librdkafka, build) and run the whole pipeline on the embedded broker with the synthetic market
 #   make test  — set up and run every test
-.PHONY: run test setup build clean
+.PHONY: run test setup build clean bench
 
 setup:
 	@scripts/setup.sh
@@ -11,6 +11,11 @@ run: setup
 
 test: setup
 	swift test --skip-build
+
+# Throughput figures next to their goals (release build, one core): `make bench ARGS=greeks` runs one section.
+bench:
+	swift build -c release --product bench
+	.build/release/bench $(ARGS)
 
 clean:
 	rm -rf .build

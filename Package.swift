@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "broker-gateway", targets: ["broker-gateway"]),
         .executable(name: "position-manager", targets: ["position-manager"]),
         .executable(name: "watchlist-engine", targets: ["watchlist-engine"]),
+        .executable(name: "bench", targets: ["bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -40,9 +41,9 @@ let package = Package(
         .target(name: "FeatureCore", dependencies: ["OpsModel"], swiftSettings: strict),
         // Pure cores of the trading services.
         .target(name: "SignalCore", dependencies: ["OpsModel"], swiftSettings: strict),
-        .target(name: "DispatchCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        .target(name: "DispatchCore", dependencies: ["OpsModel", "OptionsMath"], swiftSettings: strict),
         .target(name: "BrokerCore", dependencies: ["OpsModel"], swiftSettings: strict),
-        .target(name: "PositionCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        .target(name: "PositionCore", dependencies: ["OpsModel", "OptionsMath"], swiftSettings: strict),
         .target(name: "WatchlistCore", dependencies: ["OpsModel"], swiftSettings: strict),
         // Runtime: config, logging, metrics, the consume→handle→produce→commit loop, DLQ, watermarks.
         .target(name: "OpsRuntime", dependencies: [
@@ -60,7 +61,9 @@ let package = Package(
         .executableTarget(name: "broker-gateway", dependencies: ["OpsRuntime", "BrokerCore"], swiftSettings: strict),
         .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "PositionCore"], swiftSettings: strict),
         .executableTarget(name: "watchlist-engine", dependencies: ["OpsRuntime", "WatchlistCore"], swiftSettings: strict),
-        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore"], swiftSettings: strict),
+        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
+        // Throughput figures (`make bench`, release build); no I/O beyond printing.
+        .executableTarget(name: "bench", dependencies: ["OptionsMath"], swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OpsModelTests", dependencies: ["OpsModel"], swiftSettings: strict),

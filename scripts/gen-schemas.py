@@ -74,12 +74,13 @@ signal = obj({"ticker": ticker, "direction": direction, "instrument": {"enum": [
               "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "volume_ratio": {"type": ["number", "null"], "minimum": 0},
               "price": {"type": "number", "exclusiveMinimum": 0}, "features_id": {"type": "string", "minLength": 1},
               "rules": {"type": "array", "items": rule}, "reason": {"type": "string"},
-              "iv_percentile": pct100, "iv_rank": pct100}, required=["ticker", "direction", "instrument", "strategy", "confidence", "price", "features_id", "rules", "reason"])
+              "iv_percentile": pct100, "iv_rank": pct100, "atr14": {"type": ["number", "null"], "minimum": 0}},
+             required=["ticker", "direction", "instrument", "strategy", "confidence", "price", "features_id", "rules", "reason"])
 order = obj({"account_id": {"type": "string", "minLength": 1}, "client_order_id": {"type": "string", "minLength": 1, "maxLength": 48},
              "symbol": {"type": "string"}, "underlying": ticker, "asset_class": {"enum": ["option", "equity"]}, "side": {"enum": ["buy", "sell"]},
              "quantity": {"type": "integer", "minimum": 1}, "limit_price_cents": pcents, "intent": {"enum": ["open", "close"]},
              "position_id": {"type": ["string", "null"]}, "strategy": strategy, "reason": {"type": "string"},
-             "replaces_client_order_id": {"type": ["string", "null"]}},
+             "replaces_client_order_id": {"type": ["string", "null"]}, "roll_id": {"type": ["string", "null"]}},
             required=["account_id", "client_order_id", "symbol", "underlying", "asset_class", "side", "quantity", "limit_price_cents", "intent", "strategy", "reason"])
 unit = {"type": "number", "minimum": 0, "maximum": 1}
 score = obj({"total": unit, "spread": unit, "open_interest": unit, "volume": unit, "delta": unit})
@@ -87,12 +88,19 @@ contract = obj({"symbol": occ, "right": {"enum": ["call", "put"]}, "strike": {"t
                 "bid": {"type": "number"}, "ask": {"type": "number"}, "mid": {"type": "number"}, "spread_pct": {"type": "number"},
                 "volume": {"type": "integer"}, "open_interest": {"type": "integer"}, "delta": nnum, "score": nullable(score)},
                required=["symbol", "right", "strike", "expiration", "dte", "bid", "ask", "mid", "spread_pct", "volume", "open_interest"])
+num = {"type": "number"}
+position_greeks = obj({"iv": {"type": "number", "minimum": 0}, "delta": {"type": "number", "minimum": -1, "maximum": 1}, "gamma": num,
+                       "theta": num, "vega": num, "rho": num, "underlying_price": {"type": "number", "exclusiveMinimum": 0}, "years": num})
+portfolio_greeks = obj({"account_id": {"type": "string", "minLength": 1}, "delta": num, "gamma": num, "theta": num, "vega": num, "rho": num,
+                        "dollar_delta": num, "dollar_gamma": num, "positions": {"type": "integer", "minimum": 0},
+                        "unpriced": {"type": "integer", "minimum": 0}})
 option_gate = obj({"passed": {"type": "boolean"}, "reason": {"type": "string"}, "fallback": {"type": "boolean"}})
-sizing = obj({"tier": {"type": "string"}, "strategy": strategy, "risk_pct": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+sizing = obj({"tier": {"type": "string"}, "strategy": strategy, "risk_pct": {"type": "number", "minimum": 0, "maximum": 1},
               "buying_power_cents": cents, "risk_cents": cents, "premium_cents": cents, "cost_per_contract_cents": cents,
               "contracts": {"type": "integer", "minimum": 0}, "max_contracts": {"type": "integer", "minimum": 1}, "total_cost_cents": cents,
               "minimum_contract_rule": {"type": "boolean"}, "rationale": {"type": "string", "pattern": "^Tier: "},
-              "unit": {"enum": ["shares", None]}},
+              "unit": {"enum": ["shares", None]}, "method": {"enum": ["tier", "kelly", "atr", "scale_in", "roll", None]},
+              "sized_contracts": {"type": ["integer", "null"], "minimum": 0}},
              required=["tier", "strategy", "risk_pct", "buying_power_cents", "risk_cents", "premium_cents", "cost_per_contract_cents",
                        "contracts", "max_contracts", "total_cost_cents", "minimum_contract_rule", "rationale"])
 gate = obj({"gate": {"type": "string"}, "passed": {"type": "boolean"}, "detail": {"type": "string"},
@@ -101,9 +109,12 @@ decision = obj({"account_id": {"type": "string"}, "signal_id": {"type": "string"
                 "confidence": {"type": "number"}, "outcome": {"enum": ["order", "skip"]}, "skip_reason": {"type": ["string", "null"]},
                 "gates": {"type": "array", "items": gate, "minItems": 1}, "contract": nullable(contract), "sizing": nullable(sizing),
                 "order": nullable(order), "buying_power_cents": cents, "open_positions": {"type": "integer", "minimum": 0},
-                "exposure_cents": cents, "day_realized_pnl_cents": cents, "route": {"enum": ["option", "stock", "stock_fallback", None]},
+                "exposure_cents": cents, "day_realized_pnl_cents": cents, "route": {"enum": ["option", "stock", "stock_fallback", "roll", None]},
                 "option_gate": nullable(option_gate), "candidates": {"anyOf": [{"type": "array", "items": contract}, {"type": "null"}]},
-                "day_pnl_cents": {"type": ["integer", "null"]}, "halt": {"type": ["string", "null"]}},
+                "day_pnl_cents": {"type": ["integer", "null"]}, "halt": {"type": ["string", "null"]},
+                "kind": {"enum": ["entry", "scale_in", "roll", None]}, "position_id": {"type": ["string", "null"]},
+                "roll_id": {"type": ["string", "null"]}, "portfolio_greeks": nullable(portfolio_greeks),
+                "underlying_price": {"type": ["number", "null"], "exclusiveMinimum": 0}, "atr14": {"type": ["number", "null"], "minimum": 0}},
                required=["account_id", "signal_id", "ticker", "direction", "strategy", "confidence", "outcome", "gates", "buying_power_cents", "open_positions", "exposure_cents", "day_realized_pnl_cents"])
 order_event = obj({"account_id": {"type": "string"}, "client_order_id": {"type": "string"}, "status": {"enum": ["accepted", "rejected", "partially_filled", "filled", "cancelled"]},
                    "symbol": {"type": "string"}, "side": {"enum": ["buy", "sell"]}, "quantity": {"type": "integer", "minimum": 1},
@@ -132,7 +143,12 @@ position = obj({"event": {"enum": ["opened", "marked", "exit_requested", "closed
                 "exit_reason": {"type": ["string", "null"]}, "exit_price_cents": {"type": ["integer", "null"]},
                 "realized_pnl_cents": {"type": ["integer", "null"]}, "closed_at": nullable(ts),
                 "asset_class": {"enum": ["option", "equity", None]}, "exit_step": {"type": ["integer", "null"], "minimum": 0},
-                "detail": {"type": ["string", "null"]}},
+                "detail": {"type": ["string", "null"]}, "remaining_quantity": {"type": ["integer", "null"], "minimum": 0},
+                "high_water_cents": {"type": ["integer", "null"]}, "stop_cents": {"type": ["integer", "null"]},
+                "target_cents": {"type": ["integer", "null"]}, "stop_basis": {"enum": ["premium", "underlying", None]},
+                "greeks": nullable(position_greeks), "roll_id": {"type": ["string", "null"]},
+                "scale_in_pending": {"type": ["integer", "null"], "minimum": 0}, "direction": {"enum": ["BULL", "BEAR", None]},
+                "entry_underlying_price": {"type": ["number", "null"], "exclusiveMinimum": 0}},
                required=["event", "position_id", "account_id", "symbol", "underlying", "strategy", "quantity", "entry_price_cents", "entry_cost_cents", "opened_at"])
 
 unit = {"type": "number", "minimum": 0, "maximum": 1}
@@ -169,6 +185,7 @@ SPECS = [
     ("account", account, "The broker account: cash, reserved, buying power, positions value, equity (cents). Topic trading.accounts.v1, key account."),
     ("control", control, "An operator's halt (optionally flatten) or resume of an account; not watermarked. Topic ops.control.v1, key account."),
     ("position", position, "A position opened, marked, asked to exit, or closed with realized P&L (cents). Topic trading.positions.v1, key position id."),
+    ("portfolio_greeks", portfolio_greeks, "An account's portfolio Greeks (seed 000 #15) at a mark minute: Σ greek × 100 × signed contracts, dollar delta and dollar gamma. Topic trading.greeks.v1, key account."),
     ("watchlist", watchlist, "The watchlist-engine's ranking (seed 004 §5: sentiment momentum, liquidity, technical setup, volatility) and its top-N set, at each session open and every watchlist.every_minutes. Topic strategy.watchlist.v1, the same message on every partition."),
 ]
 

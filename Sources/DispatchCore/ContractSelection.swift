@@ -88,9 +88,13 @@ public enum ContractSelection {
     }
 
     /// The strategy's inclusive DTE window. A malformed window (loading refuses one) is read as [first, max(first, last)].
+    /// A swing window starts above `exits.time_exit_dte` when that exit is on: a contract it would exit at once is not
+    /// bought (with the defaults, [14, 45] becomes [22, 45]).
     public static func dteWindow(strategy: TradeStrategy, params: TradingParams) -> ClosedRange<Int> {
         let w = strategy == .dayTrade ? params.contractSelection.dayTradeDte : params.contractSelection.swingTradeDte
-        let lo = w.first ?? 0
-        return lo...max(lo, w.last ?? lo)
+        var lo = w.first ?? 0
+        let hi = w.last ?? lo
+        if strategy == .swingTrade, params.exits.timeExitDte > 0 { lo = max(lo, params.exits.timeExitDte + 1) }
+        return lo...max(lo, hi)
     }
 }

@@ -22,10 +22,15 @@ public struct DispatchCore: StreamCore {
     public let params: TradingParams
     public var serviceName: String { Self.name }
     public var accountId: String { params.account.accountId }
-    public var inputTopics: [String] { [Topics.control, Topics.chains, Topics.signals, Topics.positions, Topics.accounts, Topics.orderEvents] }
+    public var inputTopics: [String] {
+        [Topics.control, Topics.chains, Topics.signals, Topics.positions, Topics.greeks, Topics.accounts, Topics.orderEvents]
+    }
     public var outputTopics: [String] { [Topics.decisions, Topics.orders] }
-    /// Only signals cause decisions and orders; everything else is state.
-    public var outputCauses: [String: [String: Int64]] { [Topics.decisions: [Topics.signals: 0], Topics.orders: [Topics.signals: 0]] }
+    /// Signals cause entries; chains cause scale-in adds and rolls' opening legs (see `chainTriggers`). Everything
+    /// else is state.
+    public var outputCauses: [String: [String: Int64]] {
+        [Topics.decisions: [Topics.signals: 0, Topics.chains: 0], Topics.orders: [Topics.signals: 0, Topics.chains: 0]]
+    }
 
     struct PendingEntry: Sendable {
         var ticker: String
@@ -34,6 +39,8 @@ public struct DispatchCore: StreamCore {
         /// Premium × 100 × contracts, or price × shares.
         var notionalCents: Cents
         var acknowledged: Bool
+        /// A scale-in add names the position it adds to: it is not one more position.
+        var addsTo: String? = nil
     }
 
     struct TickerDay: Hashable, Sendable {
@@ -41,25 +48,42 @@ public struct DispatchCore: StreamCore {
         var day: CivilDate
     }
 
-    private var chains: [String: OptionChain] = [:]
-    private var account: AccountSnapshot?
-    private var openPositions: [String: PositionEvent] = [:]
-    private var pending: [String: PendingEntry] = [:]
-    private var realizedByDay: [CivilDate: Cents] = [:]
-    private var controls: [(Timestamp, OperatorControl)] = []
-    private var dailyLossTripped: [CivilDate: Timestamp] = [:]
-    private var entries: [TickerDay: (count: Int, last: Timestamp)] = [:]
+    var chains: [String: OptionChain] = [:]
+    var account: AccountSnapshot?
+    var openPositions: [String: PositionEvent] = [:]
+    var pending: [String: PendingEntry] = [:]
+    var realizedByDay: [CivilDate: Cents] = [:]
+    var controls: [(Timestamp, OperatorControl)] = []
+    var dailyLossTripped: [CivilDate: Timestamp] = [:]
+    var entries: [TickerDay: (count: Int, last: Timestamp)] = [:]
+    /// The latest signal per ticker and direction (`"SPY BULL"`): a roll's opening leg is gated on it, a scale-in's
+    /// setup fails on an opposite one.
+    var latestSignals: [String: (signal: Signal, id: String, time: Timestamp)] = [:]
+    /// The account's latest portfolio Greeks from the position-manager.
+    var portfolioGreeks: PortfolioGreeks?
+    /// The account's closed trades' realized P&L, oldest first (Kelly sizing).
+    var closedPnls: [Cents] = []
+    /// Scale-in adds decided (one attempt per position and session); rolls requested whose opening leg waits for
+    /// the next chain of their underlying, and those seen.
+    var addsDecided: Set<ScaleIn.AddKey> = []
+    var pendingRolls: [String: (PositionEvent, Timestamp)] = [:]
+    var exitingToday: Set<ScaleIn.AddKey> = []
+    var rollsSeen: Set<String> = []
 
     public init(params: TradingParams) { self.params = params }
 
     public mutating func reset() {
         chains = [:]; account = nil; openPositions = [:]; pending = [:]; realizedByDay = [:]
         controls = []; dailyLossTripped = [:]; entries = [:]
+        latestSignals = [:]; portfolioGreeks = nil; closedPnls = []; addsDecided = []; pendingRolls = [:]; rollsSeen = []; exitingToday = []
     }
 
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
         switch topic {
-        case Topics.chains, Topics.signals: NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
+        case Topics.chains: NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
+        // A roll's opening leg reads the latest signal within roll.signal_minutes, which may be before midnight.
+        case Topics.signals: NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
+            .adding(ms: -Int64(params.roll.signalMinutes) * 60_000)
         default: .distantPast
         }
     }
@@ -68,12 +92,19 @@ public struct DispatchCore: StreamCore {
         switch message.payload {
         case let c as OptionChain:
             chains[c.underlying] = c
+            return chainTriggers(c, envelope: message)
         case let c as OperatorControl where c.accountId == accountId:
             controls.append((message.eventTime, c))
         case let a as AccountSnapshot where a.accountId == accountId:
             if a.seq >= (account?.seq ?? .min) { account = a }
         case let p as PositionEvent where p.accountId == accountId:
             onPosition(p, at: message.eventTime)
+            if p.event == .exitRequested { exitingToday.insert(ScaleIn.AddKey(position: p.positionId, day: NewYorkTime.date(of: message.eventTime))) }
+            if p.event == .exitRequested, p.exitReason == "roll", let roll = p.rollId, rollsSeen.insert(roll).inserted {
+                pendingRolls[roll] = (p, message.eventTime)
+            }
+        case let g as PortfolioGreeks where g.accountId == accountId:
+            portfolioGreeks = g
         case let e as OrderEvent where e.accountId == accountId:
             if var entry = pending[e.clientOrderId] {
                 switch e.status {
@@ -82,6 +113,7 @@ public struct DispatchCore: StreamCore {
                 }
             }
         case let s as Signal:
+            latestSignals[ScaleIn.key(s.ticker, s.direction)] = (s, message.id, message.eventTime)
             return decide(s, envelope: message)
         default:
             break
@@ -95,6 +127,8 @@ public struct DispatchCore: StreamCore {
         case .closed:
             openPositions[p.positionId] = nil
             realizedByDay[NewYorkTime.date(of: p.closedAt ?? t), default: 0] += p.realizedPnlCents ?? 0
+            closedPnls.append(p.realizedPnlCents ?? 0)
+            if closedPnls.count > 4 * params.kelly.lookbackTrades { closedPnls.removeFirst(closedPnls.count - params.kelly.lookbackTrades) }
         }
         // The kill switch trips on the P&L as it moves, not only when a signal happens to look.
         let day = NewYorkTime.date(of: t)
@@ -121,22 +155,30 @@ public struct DispatchCore: StreamCore {
         let unacknowledged = pending.values.filter { !$0.acknowledged }.reduce(0) { $0 + $1.costCents }
         let exposure = openPositions.values.reduce(0) { $0 + Self.notional($1) } + pending.values.reduce(0) { $0 + $1.notionalCents }
         let day = NewYorkTime.date(of: t)
-        return View(buyingPowerCents: account.buyingPowerCents - unacknowledged, openPositions: openPositions.count + pending.count,
+        return View(buyingPowerCents: account.buyingPowerCents - unacknowledged, openPositions: openPositions.count + pending.values.filter { $0.addsTo == nil }.count,
                     exposureCents: exposure, dayRealizedPnlCents: realizedByDay[day] ?? 0, dayPnlCents: dayPnl(on: day))
     }
 
     /// Notional of a position: premium × 100 × contracts for options, price × shares for stock (README).
     static func notional(_ p: PositionEvent) -> Cents {
-        let remaining = Cents(p.quantity)
+        let remaining = Cents(p.remainingQuantity ?? p.quantity)
         return p.entryPriceCents * (OCCSymbol(p.symbol) == nil ? 1 : 100) * remaining
     }
 
     private mutating func decide(_ s: Signal, envelope: AnyEnvelope) -> [Emit] {
+        decide(EntryRequest(kind: .entry, signal: s, signalId: envelope.id), envelope: envelope)
+    }
+
+    /// One decision: every gate for an entry, a scale-in add or a roll's opening leg; the order when all pass.
+    mutating func decide(_ r: EntryRequest, envelope: AnyEnvelope) -> [Emit] {
+        let s = r.signal
         let t = envelope.eventTime
         let day = NewYorkTime.date(of: t)
         let v = view(at: t)
         var gates = GateList()
         let halt = HaltState.inForce(at: t, commands: controls)
+        // The position an add or a roll concerns, while it is still open (a roll's close leg may have filled already).
+        let own = r.position.flatMap { openPositions[$0.positionId] != nil ? $0.positionId : nil }
 
         // 1. The account, the kill switches, and the tier's gates on the signal.
         let tier = v.map { Tiering.tier(buyingPowerCents: $0.buyingPowerCents, params: params) }
@@ -150,11 +192,15 @@ public struct DispatchCore: StreamCore {
         gates.add(KillSwitches.tradingHours(at: t, params: params))
         if let v {
             gates.add(KillSwitches.dailyLoss(dayPnlCents: v.dayPnlCents, trippedAt: dailyLossTripped[day], params: params))
-            gates.add(KillSwitches.maxPositions(count: v.openPositions, params: params))
+            // An add or a roll does not make one more position.
+            gates.add(KillSwitches.maxPositions(count: v.openPositions - (own == nil ? 0 : 1), params: params))
         } else {
             gates.notReached("daily_loss", "an account"); gates.notReached("max_positions", "an account")
         }
-        if let tier {
+        if r.kind == .scaleIn {
+            let why = "an add to \(r.position?.positionId ?? "?"): its entry passed it"
+            for g in ["tier_min_confidence", "tier_min_volume_ratio"] { gates.add(GateResult(gate: g, passed: true, detail: "not applicable: \(why)")) }
+        } else if let tier {
             gates.add(GateResult(gate: "tier_min_confidence", passed: s.confidence >= tier.tier.minConfidence,
                                  detail: "confidence \(fmt(s.confidence, 2)) vs \(fmt(tier.tier.minConfidence, 2)) (\(tier.name))",
                                  value: fmt(s.confidence, 4), limit: fmt(tier.tier.minConfidence, 2)))
@@ -165,30 +211,53 @@ public struct DispatchCore: StreamCore {
         } else {
             gates.notReached("tier_min_confidence", "an account"); gates.notReached("tier_min_volume_ratio", "an account")
         }
-        // 2. Per ticker.
-        let busy = openPositions.values.contains { $0.underlying == s.ticker } || pending.values.contains { $0.ticker == s.ticker }
-        gates.add(GateResult(gate: "one_position_per_ticker", passed: !busy,
-                             detail: busy ? "a position or entry order in \(s.ticker) is open" : "no open position in \(s.ticker)"))
-        let today = entries[TickerDay(ticker: s.ticker, day: day)]
-        gates.add(KillSwitches.cooldown(ticker: s.ticker, lastEntry: today?.last, at: t, params: params))
-        gates.add(KillSwitches.maxTradesPerTicker(ticker: s.ticker, count: today?.count ?? 0, params: params))
+        // 2. Per ticker (an add is not a new trade; a roll replaces the position it closes).
+        if r.kind == .scaleIn {
+            gates.add(GateResult(gate: "one_position_per_ticker", passed: true, detail: "an add to \(r.position?.positionId ?? "?") in \(s.ticker)"))
+            gates.add(ScaleIn.setupGate(position: r.position!, opposite: latestSignals[ScaleIn.key(s.ticker, s.direction == .bull ? .bear : .bull)]?.time,
+                                            chain: chains[s.ticker], at: t))
+        } else {
+            let busy = openPositions.values.contains { $0.underlying == s.ticker && $0.positionId != own } || pending.values.contains { $0.ticker == s.ticker }
+            gates.add(GateResult(gate: "one_position_per_ticker", passed: !busy,
+                                 detail: busy ? "a position or entry order in \(s.ticker) is open" : "no open position in \(s.ticker)" + (own.map { " besides \($0), which this rolls" } ?? "")))
+            if r.kind == .roll {
+                // A roll continues a position; it is not a new trade idea in the ticker.
+                let why = "not applicable: a roll continues \(r.position?.positionId ?? "?")"
+                for g in ["cooldown", "max_trades_per_ticker"] { gates.add(GateResult(gate: g, passed: true, detail: why)) }
+            } else {
+                let today = entries[TickerDay(ticker: s.ticker, day: day)]
+                gates.add(KillSwitches.cooldown(ticker: s.ticker, lastEntry: today?.last, at: t, params: params))
+                gates.add(KillSwitches.maxTradesPerTicker(ticker: s.ticker, count: today?.count ?? 0, params: params))
+            }
+        }
 
-        // 3. The instrument: the best option, or the underlying.
-        let route = Routing.route(s, chain: chains[s.ticker], at: t, params: params)
+        // 3. The instrument: the best option, or the underlying; for an add the same contract, for a roll the next one.
+        let route: Route
+        switch r.kind {
+        case .entry: route = Routing.route(s, chain: chains[s.ticker], at: t, params: params)
+        case .scaleIn: route = AddRouting.route(position: r.position!, chain: chains[s.ticker], signal: s, at: t, params: params)
+        case .roll: route = RollSelection.route(position: r.position!, targetDelta: r.targetDelta ?? params.contractSelection.targetDelta.swingTrade,
+                                                chain: chains[s.ticker], signal: s, at: t, params: params)
+        }
         gates.add(route.chainGate)
         gates.add(route.contractGate)
 
-        // 4. Sizing, exposure and affordability with costs.
+        // 4. Sizing, exposure, the portfolio Greeks and affordability with costs.
         var sizing: SizingResult?
         var costs: Cents = 0
         if let v, let priced = route.priceCents {
-            let sz = route.isStock
-                ? StockSizing.size(buyingPowerCents: v.buyingPowerCents, priceCents: priced, strategy: s.strategy, params: params)
-                : Sizing.size(buyingPowerCents: v.buyingPowerCents, premiumCents: priced, strategy: s.strategy.rawValue, params: params)
+            let sz = size(r, route: route, priceCents: priced, view: v, at: t)
             sizing = sz
             costs = route.isStock ? 0 : Cents(params.execution.commissionPerContractCents + params.execution.feesPerContractCents) * Cents(sz.contracts)
             gates.add(GateResult(gate: "sizing", passed: sz.contracts >= 1, detail: sz.rationale, value: String(sz.contracts), limit: String(sz.maxContracts)))
-            gates.add(KillSwitches.maxExposure(currentCents: v.exposureCents, orderCents: sz.totalCostCents, params: params))
+            // A roll's close leg is under way: the position it replaces no longer counts against the exposure.
+            let closing = r.kind == .roll ? own.flatMap { openPositions[$0] }.map(Self.notional) ?? 0 : 0
+            gates.add(KillSwitches.maxExposure(currentCents: v.exposureCents - closing, orderCents: sz.totalCostCents, params: params))
+            let spot = chains[s.ticker]?.underlyingPrice ?? s.price
+            let quote = route.contract.flatMap { c in chains[s.ticker]?.contracts.first { $0.symbol == c.symbol } }
+            let exposure = GreeksGates.exposure(contract: quote, quantity: sz.contracts, stockPrice: route.isStock ? Double(priced) / 100 : nil,
+                                                spot: spot, at: t, underlying: s.ticker, params: params)
+            for g in GreeksGates.gates(portfolio: portfolioGreeks, order: exposure, params: params) { gates.add(g) }
             let need = sz.totalCostCents + costs
             gates.add(GateResult(gate: "buying_power", passed: sz.contracts >= 1 && need <= v.buyingPowerCents,
                                  detail: "\(Money.dollars(need)) with costs vs buying power \(Money.dollars(v.buyingPowerCents))",
@@ -196,33 +265,53 @@ public struct DispatchCore: StreamCore {
         } else {
             gates.notReached("sizing", "a contract and an account")
             if let v { gates.add(KillSwitches.maxExposure(currentCents: v.exposureCents, orderCents: nil, params: params)) } else { gates.notReached("max_exposure", "an account") }
+            for g in GreeksGates.gates(portfolio: portfolioGreeks, order: nil, params: params) { gates.add(g) }
             gates.notReached("buying_power", "a sizing")
         }
+        return emit(r, gates: gates, route: route, sizing: sizing, costs: costs, view: v, halt: halt, envelope: envelope)
+    }
 
+    /// The decision and, when every gate passed, the order.
+    private mutating func emit(_ r: EntryRequest, gates: GateList, route: Route, sizing: SizingResult?, costs: Cents, view v: View?,
+                               halt: HaltState?, envelope: AnyEnvelope) -> [Emit] {
+        let s = r.signal
+        let t = envelope.eventTime
         let failed = gates.list.first { !$0.passed }
         var order: OrderCommand?
         if failed == nil, let sz = sizing {
-            let clientOrderId = DeterministicID.make("ord", envelope.id)
-            let o = OrderCommand(accountId: accountId, clientOrderId: clientOrderId, symbol: route.symbol, underlying: s.ticker,
+            let clientOrderId = r.kind == .scaleIn
+                ? DeterministicID.make("add", r.position!.positionId, NewYorkTime.date(of: t).iso)
+                : DeterministicID.make("ord", parts: [envelope.id] + r.idParts)
+            var o = OrderCommand(accountId: accountId, clientOrderId: clientOrderId, symbol: route.symbol, underlying: s.ticker,
                                  assetClass: route.isStock ? .equity : .option, side: .buy, quantity: sz.contracts, limitPriceCents: sz.premiumCents,
-                                 intent: .open, positionId: nil, strategy: s.strategy,
+                                 intent: .open, positionId: r.kind == .scaleIn ? r.position?.positionId : nil, strategy: r.position?.strategy ?? s.strategy,
                                  reason: route.isStock ? "\(route.name): \(sz.rationale)" : sz.rationale)
+            o.rollId = r.rollId
             order = o
-            pending[clientOrderId] = PendingEntry(ticker: s.ticker, costCents: sz.totalCostCents + costs, notionalCents: sz.totalCostCents, acknowledged: false)
-            let key = TickerDay(ticker: s.ticker, day: day)
-            entries[key] = ((entries[key]?.count ?? 0) + 1, t)
+            pending[clientOrderId] = PendingEntry(ticker: s.ticker, costCents: sz.totalCostCents + costs, notionalCents: sz.totalCostCents,
+                                                  acknowledged: false, addsTo: r.kind == .scaleIn ? r.position?.positionId : nil)
+            if r.kind == .entry {
+                let key = TickerDay(ticker: s.ticker, day: NewYorkTime.date(of: t))
+                entries[key] = ((entries[key]?.count ?? 0) + 1, t)
+            }
         }
         var decision = Decision(
-            accountId: accountId, signalId: envelope.id, ticker: s.ticker, direction: s.direction, strategy: s.strategy,
-            confidence: s.confidence, outcome: order == nil ? .skip : .order, skipReason: failed?.gate, gates: gates.list,
-            contract: route.contract, sizing: sizing, order: order, buyingPowerCents: v?.buyingPowerCents ?? 0,
+            accountId: accountId, signalId: r.signalId, ticker: s.ticker, direction: r.position?.direction ?? s.direction,
+            strategy: r.position?.strategy ?? s.strategy, confidence: s.confidence, outcome: order == nil ? .skip : .order, skipReason: failed?.gate,
+            gates: gates.list, contract: route.contract, sizing: sizing, order: order, buyingPowerCents: v?.buyingPowerCents ?? 0,
             openPositions: v?.openPositions ?? 0, exposureCents: v?.exposureCents ?? 0, dayRealizedPnlCents: v?.dayRealizedPnlCents ?? 0)
-        decision.route = route.name
+        decision.route = r.kind == .roll ? "roll" : route.name
         decision.optionGate = route.optionVerdict
         decision.candidates = route.candidates.isEmpty ? nil : route.candidates
         decision.dayPnlCents = v?.dayPnlCents
         decision.halt = halt.map(KillSwitches.describe)
-        var out = [Emit(Topics.decisions, Envelope(id: DeterministicID.make("decision", envelope.id), eventTime: t,
+        decision.kind = r.kind.rawValue
+        decision.positionId = r.position?.positionId
+        decision.rollId = r.rollId
+        decision.portfolioGreeks = portfolioGreeks
+        decision.underlyingPrice = chains[s.ticker].map { r.kind == .entry ? s.price : $0.underlyingPrice } ?? s.price
+        decision.atr14 = s.atr14
+        var out = [Emit(Topics.decisions, Envelope(id: DeterministicID.make("decision", parts: [envelope.id] + r.idParts), eventTime: t,
                                                     causationId: envelope.id, source: Self.name, payload: decision).erased())]
         if let order {
             out.append(Emit(Topics.orders, Envelope(id: order.clientOrderId, eventTime: t, causationId: envelope.id,

@@ -22,49 +22,35 @@ public enum Sizing {
     /// known strategies: for any other name it records `.swingTrade` (whose percentage the unknown-strategy factor
     /// scales) and the rationale carries the name as given.
     public static func size(buyingPowerCents: Cents, premiumCents: Cents, strategy: String, params: TradingParams) -> SizingResult {
-        let (tierName, tier) = Tiering.tier(buyingPowerCents: buyingPowerCents, params: params)
-        let risk = riskFraction(tier: tier, strategy: strategy, params: params)
-        let riskCents = Exact.floorCents(risk.exact * Decimal(buyingPowerCents))
-        let maxContracts = tier.maxContracts
+        let sheet = SizingSheet(buyingPowerCents: buyingPowerCents, premiumCents: premiumCents, strategy: strategy, params: params)
+        let risk = riskFraction(tier: sheet.tier, strategy: strategy, params: params)
+        var r = byBudget(sheet, riskPct: risk.pct, riskCents: Exact.floorCents(risk.exact * Decimal(buyingPowerCents)), params: params)
+        r.method = "tier"
+        return r
+    }
 
-        let (product, overflow) = premiumCents.multipliedReportingOverflow(by: 100)
-        let costPerContract = overflow ? (premiumCents > 0 ? Cents.max : Cents.min) : product
-
-        let head = "Tier: \(tierName), Strategy: \(strategy), "
-            + "Risk: \(Fmt.fixed(risk.pct * 100, 1))% of \(Fmt.wholeDollars(buyingPowerCents)) = \(Fmt.wholeDollars(riskCents)), "
-        let recorded = TradeStrategy(rawValue: strategy) ?? .swingTrade
-
-        func result(contracts: Int, rule: Bool, premiumPart: String, suffix: String) -> SizingResult {
-            let total = Cents(contracts) * costPerContract   // contracts > 0 only when cost ≤ budget or ≤ buying power
-            let rationale = head + premiumPart + "Contracts: \(contracts) (cap: \(maxContracts)), Total: \(Fmt.wholeDollars(total))" + suffix
-            return SizingResult(tier: tierName, strategy: recorded, riskPct: risk.pct, buyingPowerCents: buyingPowerCents,
-                                riskCents: riskCents, premiumCents: premiumCents, costPerContractCents: costPerContract,
-                                contracts: contracts, maxContracts: maxContracts, totalCostCents: total,
-                                minimumContractRule: rule, rationale: rationale)
+    /// The tier method's contracts from a risk budget: budget ÷ cost per contract, rounded down, capped at
+    /// `max_contracts`, with the bounded minimum-contract rule. Kelly sizing reuses it with its own budget.
+    static func byBudget(_ sheet: SizingSheet, riskPct: Double, riskCents: Cents, params: TradingParams) -> SizingResult {
+        let cost = sheet.costPerContractCents, maxContracts = sheet.maxContracts
+        guard sheet.premiumCents > 0 else {
+            return sheet.result(riskPct: riskPct, riskCents: riskCents, contracts: 0, rule: false, suffix: "")
         }
-
-        guard premiumCents > 0 else {
-            return result(contracts: 0, rule: false,
-                          premiumPart: "Premium: \(Fmt.dollarsAndCents(premiumCents)) is not a positive price, no contract can be sized, ",
-                          suffix: "")
-        }
-        let premiumPart = "Premium: \(Fmt.dollarsAndCents(premiumCents)) × 100 = \(Fmt.wholeDollars(costPerContract))/contract, "
-
-        let byBudget = riskCents > 0 ? riskCents / costPerContract : 0
+        let byBudget = riskCents > 0 ? riskCents / cost : 0
         let contracts = Int(min(byBudget, Cents(max(maxContracts, 0))))
-        guard contracts == 0, maxContracts >= 1, costPerContract <= buyingPowerCents else {
-            return result(contracts: contracts, rule: false, premiumPart: premiumPart, suffix: "")
+        guard contracts == 0, maxContracts >= 1, cost <= sheet.buyingPowerCents else {
+            return sheet.result(riskPct: riskPct, riskCents: riskCents, contracts: contracts, rule: false, suffix: "")
         }
         // The budget buys none but one is affordable: the bounded minimum-contract rule.
         let multiple = params.sizing.affordabilityMultiple
         let bound = Exact.decimal(multiple) * Decimal(riskCents)
-        let comparison = "1 contract costs \(Fmt.wholeDollars(costPerContract)) %@ \(multiple) × risk budget \(Fmt.budget(riskCents))"
-        if Decimal(costPerContract) <= bound {
-            return result(contracts: 1, rule: true, premiumPart: premiumPart,
-                          suffix: ", Minimum-contract rule: " + comparison.replacingOccurrences(of: "%@", with: "≤"))
+        let comparison = "1 contract costs \(Fmt.wholeDollars(cost)) %@ \(multiple) × risk budget \(Fmt.budget(riskCents))"
+        if Decimal(cost) <= bound {
+            return sheet.result(riskPct: riskPct, riskCents: riskCents, contracts: 1, rule: true,
+                                suffix: ", Minimum-contract rule: " + comparison.replacingOccurrences(of: "%@", with: "≤"))
         }
-        return result(contracts: 0, rule: false, premiumPart: premiumPart,
-                      suffix: ", Minimum-contract rule refused: " + comparison.replacingOccurrences(of: "%@", with: ">"))
+        return sheet.result(riskPct: riskPct, riskCents: riskCents, contracts: 0, rule: false,
+                            suffix: ", Minimum-contract rule refused: " + comparison.replacingOccurrences(of: "%@", with: ">"))
     }
 
     /// Sizes a trade for one of the two known strategies.
@@ -83,6 +69,45 @@ public enum Sizing {
             let factor = params.sizing.unknownStrategyFactor
             return (tier.riskPctSwing * factor, Exact.decimal(tier.riskPctSwing) * Exact.decimal(factor))
         }
+    }
+}
+
+/// What every option sizing method shares: the account's tier, the cost of one contract, and the seed's log line
+/// for a risk budget and a number of contracts.
+struct SizingSheet {
+    let tierName: String
+    let tier: TradingParams.Tier
+    let strategy: String
+    let buyingPowerCents: Cents
+    let premiumCents: Cents
+    let costPerContractCents: Cents
+    var maxContracts: Int { tier.maxContracts }
+
+    init(buyingPowerCents: Cents, premiumCents: Cents, strategy: String, params: TradingParams) {
+        (tierName, tier) = Tiering.tier(buyingPowerCents: buyingPowerCents, params: params)
+        self.strategy = strategy
+        self.buyingPowerCents = buyingPowerCents
+        self.premiumCents = premiumCents
+        let (product, overflow) = premiumCents.multipliedReportingOverflow(by: 100)
+        costPerContractCents = overflow ? (premiumCents > 0 ? Cents.max : Cents.min) : product
+    }
+
+    /// The seed's line (`Tier: …, Strategy: …, Risk: …, Premium: …, Contracts: …, Total: …`) followed by `suffix`.
+    func result(riskPct: Double, riskCents: Cents, contracts: Int, rule: Bool, suffix: String) -> SizingResult {
+        // Saturates rather than traps: a method that does not size by premium could pair many contracts with an
+        // absurd premium; the buying-power gate refuses such a total anyway.
+        let (product, overflow) = Cents(contracts).multipliedReportingOverflow(by: costPerContractCents)
+        let total = overflow ? Cents.max : product
+        let premiumPart = premiumCents > 0
+            ? "Premium: \(Fmt.dollarsAndCents(premiumCents)) × 100 = \(Fmt.wholeDollars(costPerContractCents))/contract, "
+            : "Premium: \(Fmt.dollarsAndCents(premiumCents)) is not a positive price, no contract can be sized, "
+        let rationale = "Tier: \(tierName), Strategy: \(strategy), "
+            + "Risk: \(Fmt.fixed(riskPct * 100, 1))% of \(Fmt.wholeDollars(buyingPowerCents)) = \(Fmt.wholeDollars(riskCents)), "
+            + premiumPart + "Contracts: \(contracts) (cap: \(maxContracts)), Total: \(Fmt.wholeDollars(total))" + suffix
+        return SizingResult(tier: tierName, strategy: TradeStrategy(rawValue: strategy) ?? .swingTrade, riskPct: riskPct,
+                            buyingPowerCents: buyingPowerCents, riskCents: riskCents, premiumCents: premiumCents,
+                            costPerContractCents: costPerContractCents, contracts: contracts, maxContracts: maxContracts,
+                            totalCostCents: total, minimumContractRule: rule, rationale: rationale)
     }
 }
 

@@ -18,6 +18,8 @@ public enum Topics {
     public static let accounts = "trading.accounts.v1"
     public static let positions = "trading.positions.v1"
     public static let watchlist = "strategy.watchlist.v1"
+    /// Seed 000 #15: each account's portfolio Greeks at every mark minute, from the position-manager.
+    public static let greeks = "trading.greeks.v1"
     /// Operator commands (halt, resume). Not watermarked: a command holds nothing back and takes effect from its
     /// event time as soon as it is read (see `EventMerger`'s side inputs).
     public static let control = "ops.control.v1"
@@ -51,6 +53,7 @@ public enum Topics {
         // As many partitions as strategy.features.v1, each holding every watchlist (broadcast): a signal-engine
         // replica owning any features partitions owns watchlist partitions too and so sees the whole list.
         Spec(name: watchlist, partitions: 4, types: [Watchlist.self], watermarked: true, key: "watchlist", producers: ["watchlist-engine"]),
+        Spec(name: greeks, partitions: 2, types: [PortfolioGreeks.self], watermarked: true, key: "account", producers: ["position-manager"]),
         Spec(name: control, partitions: 2, types: [OperatorControl.self], watermarked: false, key: "account"),
     ]
 

@@ -14,9 +14,12 @@ public struct TradingParams: Codable, Sendable, Equatable {
     public var exits: ExitParams = ExitParams()
     public var risk: RiskParams = RiskParams()
     public var watchlist: WatchlistParams = WatchlistParams()
+    public var kelly: KellyParams = KellyParams()
+    public var roll: RollParams = RollParams()
+    public var greeks: GreeksParams = GreeksParams()
 
     enum CodingKeys: String, CodingKey {
-        case account, signals, sizing, execution, exits, risk, watchlist
+        case account, signals, sizing, execution, exits, risk, watchlist, kelly, roll, greeks
         case accountTiers = "account_tiers", liquidityThresholds = "liquidity_thresholds", contractSelection = "contract_selection"
     }
 
@@ -133,8 +136,55 @@ public struct TradingParams: Codable, Sendable, Equatable {
         /// The seed's "at least 1 contract if affordable" is bounded: one contract beyond the risk budget only when
         /// it costs at most this multiple of the budget.
         public var affordabilityMultiple: Double = 2.0
-        enum CodingKeys: String, CodingKey { case unknownStrategyFactor = "unknown_strategy_factor", affordabilityMultiple = "affordability_multiple" }
+        /// Seed 000 Phase 4 #16–17: `tier` (the tier's risk %), `kelly` (fractional Kelly from the account's own closed
+        /// trades) or `atr` (contracts from the loss at an ATR stop). The tier's risk % and max_contracts stay ceilings.
+        public var method: String = "tier"
+        /// ATR sizing: the stop distance in multiples of the 1-minute ATR14 the expected loss per contract assumes.
+        public var atrStopMultiple: Double = 5.0
+        /// Seed 000 #19: enter with half of the sized quantity, add the rest once the position is up
+        /// `scale_in_trigger_pct` and the setup still holds (the add passes every gate again).
+        public var scaleIn: Bool = false
+        public var scaleInTriggerPct: Double = 0.20
+        enum CodingKeys: String, CodingKey {
+            case method
+            case unknownStrategyFactor = "unknown_strategy_factor", affordabilityMultiple = "affordability_multiple"
+            case atrStopMultiple = "atr_stop_multiple", scaleIn = "scale_in", scaleInTriggerPct = "scale_in_trigger_pct"
+        }
         public init() {}
+    }
+
+    /// Seed 000 #16: fractional Kelly sizing (`sizing.method` = `kelly`).
+    public struct KellyParams: Codable, Sendable, Equatable {
+        /// The account's most recent closed trades the estimate uses.
+        public var lookbackTrades: Int = 50
+        /// The fraction of full Kelly risked.
+        public var fraction: Double = 0.25
+        /// Closed trades needed before Kelly is used (the tier's % until then).
+        public var minTrades: Int = 20
+        enum CodingKeys: String, CodingKey { case fraction, lookbackTrades = "lookback_trades", minTrades = "min_trades" }
+        public init() {}
+    }
+
+    /// Seed 000 #18: rolling a profitable swing position near expiration into the next swing window.
+    public struct RollParams: Codable, Sendable, Equatable {
+        public var enabled: Bool = true
+        /// A swing option position with at most this many days to expiration may roll.
+        public var dte: Int = 7
+        /// …when its ticker had a signal in the position's direction within this many minutes (event time).
+        public var signalMinutes: Int = 30
+        enum CodingKeys: String, CodingKey { case enabled, dte, signalMinutes = "signal_minutes" }
+        public init() {}
+    }
+
+    /// Seed 000 #15: Black-Scholes inputs for position and portfolio Greeks.
+    public struct GreeksParams: Codable, Sendable, Equatable {
+        /// Continuously compounded risk-free rate.
+        public var rate: Double = 0.05
+        /// Continuous dividend yield per ticker; a ticker not listed has 0.
+        public var dividendYield: [String: Double] = [:]
+        enum CodingKeys: String, CodingKey { case rate, dividendYield = "dividend_yield" }
+        public init() {}
+        public func dividendYield(_ ticker: String) -> Double { dividendYield[ticker] ?? 0 }
     }
 
     public struct LiquidityParams: Codable, Sendable, Equatable {
@@ -213,10 +263,24 @@ public struct TradingParams: Codable, Sendable, Equatable {
         public var tickerCooldownMinutes: Int = 30
         /// At most this many entries per ticker and session (seed 004 §3 ticker_count_today).
         public var maxTradesPerTickerPerDay: Int = 3
+        /// Seed 000 #15: |portfolio dollar delta| (Σ delta × 100 × contracts × spot, shares × price) and |portfolio
+        /// vega| in dollars per vol point, this order included, at most these; null (default) turns a gate off.
+        public var maxPortfolioDeltaDollars: Double? = nil
+        public var maxPortfolioVegaDollars: Double? = nil
         enum CodingKeys: String, CodingKey {
             case maxDailyLoss = "max_daily_loss", maxOpenPositions = "max_open_positions", maxNotionalExposure = "max_notional_exposure"
             case blockOpenMinutes = "block_open_minutes", blockCloseMinutes = "block_close_minutes"
             case tickerCooldownMinutes = "ticker_cooldown_minutes", maxTradesPerTickerPerDay = "max_trades_per_ticker_per_day"
+            case maxPortfolioDeltaDollars = "max_portfolio_delta_dollars", maxPortfolioVegaDollars = "max_portfolio_vega_dollars"
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(maxDailyLoss, forKey: .maxDailyLoss); try c.encode(maxOpenPositions, forKey: .maxOpenPositions)
+            try c.encode(maxNotionalExposure, forKey: .maxNotionalExposure); try c.encode(blockOpenMinutes, forKey: .blockOpenMinutes)
+            try c.encode(blockCloseMinutes, forKey: .blockCloseMinutes); try c.encode(tickerCooldownMinutes, forKey: .tickerCooldownMinutes)
+            try c.encode(maxTradesPerTickerPerDay, forKey: .maxTradesPerTickerPerDay)
+            try c.encode(maxPortfolioDeltaDollars, forKey: .maxPortfolioDeltaDollars) // explicit null: "off"
+            try c.encode(maxPortfolioVegaDollars, forKey: .maxPortfolioVegaDollars)
         }
         public init() {}
     }
@@ -265,10 +329,27 @@ public struct TradingParams: Codable, Sendable, Equatable {
     }
 
     public struct ExitParams: Codable, Sendable, Equatable {
-        /// Exit when the mark is this fraction below the entry premium.
-        public var stopLossPct: Double = 0.40
-        /// Exit when the mark is this fraction above the entry premium.
+        /// Seed 000 question 2: `premium` — stop and target on the option's price; `underlying` — on the underlying's
+        /// price, entry ∓ `underlying_stop_atr` × ATR14 and ± `underlying_target_atr` × ATR14 (sides by call/put/stock).
+        public var style: String = "premium"
+        /// Exit when the mark is this fraction below the entry premium (seed 000 #11: 25–40 %, not −2 %).
+        public var stopLossPct: Double = 0.30
+        /// The first target: the mark this fraction above the entry premium.
         public var profitTargetPct: Double = 0.50
+        /// Underlying style: stop and target distances in multiples of the 1-minute ATR14 at the entry's signal.
+        public var underlyingStopAtr: Double = 5.0
+        public var underlyingTargetAtr: Double = 10.0
+        /// Seed 000 #13: once the mark is `trail_activation_pct` above entry, exit when it falls `trail_pct` below its
+        /// highest mark since entry.
+        public var trailingStop: Bool = true
+        public var trailActivationPct: Double = 0.25
+        public var trailPct: Double = 0.20
+        /// Seed 000 #14: a swing position with at most this many days to expiration exits (0 turns it off).
+        public var timeExitDte: Int = 21
+        /// Seed 000 #20: at the first target sell `partial_fraction` of the contracts (at least one stays), move the
+        /// rest's stop to breakeven and trail it. Off: the target exits the whole position.
+        public var partialExit: Bool = true
+        public var partialFraction: Double = 0.5
         /// Day trades are closed from this many minutes before the session's close (16:00, or 13:00 on an early close).
         public var dayTradeExitMinutesBeforeClose: Int = 10
         /// Anything expiring today is closed from this many minutes before the session's close.
@@ -280,6 +361,10 @@ public struct TradingParams: Codable, Sendable, Equatable {
         /// A stock position exits when the price is this fraction above its entry.
         public var stockProfitTargetPct: Double = 0.04
         enum CodingKeys: String, CodingKey {
+            case style
+            case underlyingStopAtr = "underlying_stop_atr", underlyingTargetAtr = "underlying_target_atr"
+            case trailingStop = "trailing_stop", trailActivationPct = "trail_activation_pct", trailPct = "trail_pct"
+            case timeExitDte = "time_exit_dte", partialExit = "partial_exit", partialFraction = "partial_fraction"
             case repriceSteps = "reprice_steps"
             case stockStopLossPct = "stock_stop_loss_pct", stockProfitTargetPct = "stock_profit_target_pct"
             case stopLossPct = "stop_loss_pct", profitTargetPct = "profit_target_pct"
@@ -337,7 +422,7 @@ public struct TradingParams: Codable, Sendable, Equatable {
         for (k, v) in file {
             if k.hasPrefix("_") { continue }
             let p = path.isEmpty ? k : "\(path).\(k)"
-            let freeKeys = path == "account_tiers.tiers"
+            let freeKeys = path == "account_tiers.tiers" || path == "greeks.dividend_yield"
             guard let d = defaults[k] ?? (freeKeys ? [String: Any]() : nil) else {
                 throw LoadError("\(origin): unknown key '\(p)' (known here: \(defaults.keys.sorted().joined(separator: ", ")))")
             }
@@ -387,7 +472,28 @@ public struct TradingParams: Codable, Sendable, Equatable {
         }
         guard execution.maxFillPerQuote >= 1 else { throw bad("execution.max_fill_per_quote", "must be ≥ 1") }
         guard execution.maxSharesPerBar >= 1 else { throw bad("execution.max_shares_per_bar", "must be ≥ 1") }
-        guard exits.stopLossPct > 0, exits.stopLossPct < 1 else { throw bad("exits.stop_loss_pct", "must be in (0, 1)") }
+        guard (0.25...0.40).contains(exits.stopLossPct) else {
+            throw bad("exits.stop_loss_pct", "must be in [0.25, 0.40] (seed 000 #11: 25–40 % on the option's price), got \(exits.stopLossPct)")
+        }
+        guard ["premium", "underlying"].contains(exits.style) else { throw bad("exits.style", "must be premium or underlying") }
+        guard exits.underlyingStopAtr > 0, exits.underlyingStopAtr.isFinite else { throw bad("exits.underlying_stop_atr", "must be > 0") }
+        guard exits.underlyingTargetAtr > 0, exits.underlyingTargetAtr.isFinite else { throw bad("exits.underlying_target_atr", "must be > 0") }
+        guard exits.trailActivationPct >= 0, exits.trailActivationPct.isFinite else { throw bad("exits.trail_activation_pct", "must be ≥ 0") }
+        guard exits.trailPct > 0, exits.trailPct < 1 else { throw bad("exits.trail_pct", "must be in (0, 1)") }
+        guard exits.timeExitDte >= 0 else { throw bad("exits.time_exit_dte", "must be ≥ 0 (0 turns it off)") }
+        guard (0.5...0.75).contains(exits.partialFraction) else { throw bad("exits.partial_fraction", "must be in [0.5, 0.75] (seed 000 #20)") }
+        guard ["tier", "kelly", "atr"].contains(sizing.method) else { throw bad("sizing.method", "must be tier, kelly or atr") }
+        guard sizing.atrStopMultiple > 0, sizing.atrStopMultiple.isFinite else { throw bad("sizing.atr_stop_multiple", "must be > 0") }
+        guard sizing.scaleInTriggerPct > 0, sizing.scaleInTriggerPct.isFinite else { throw bad("sizing.scale_in_trigger_pct", "must be > 0") }
+        guard kelly.lookbackTrades >= 1 else { throw bad("kelly.lookback_trades", "must be ≥ 1") }
+        guard kelly.fraction > 0, kelly.fraction <= 1 else { throw bad("kelly.fraction", "must be in (0, 1]") }
+        guard kelly.minTrades >= 1, kelly.minTrades <= kelly.lookbackTrades else { throw bad("kelly.min_trades", "must be in [1, kelly.lookback_trades]") }
+        guard roll.dte >= 0 else { throw bad("roll.dte", "must be ≥ 0") }
+        guard roll.signalMinutes >= 1 else { throw bad("roll.signal_minutes", "must be ≥ 1") }
+        guard greeks.rate.isFinite, abs(greeks.rate) < 1 else { throw bad("greeks.rate", "must be a rate in (−1, 1)") }
+        for (t, q) in greeks.dividendYield where !(q.isFinite && q >= 0 && q < 1) { throw bad("greeks.dividend_yield.\(t)", "must be in [0, 1)") }
+        if let v = risk.maxPortfolioDeltaDollars, !(v > 0 && v.isFinite) { throw bad("risk.max_portfolio_delta_dollars", "must be > 0 or null") }
+        if let v = risk.maxPortfolioVegaDollars, !(v > 0 && v.isFinite) { throw bad("risk.max_portfolio_vega_dollars", "must be > 0 or null") }
         guard exits.profitTargetPct > 0 else { throw bad("exits.profit_target_pct", "must be > 0") }
         guard ["options", "stock"].contains(signals.instrument) else { throw bad("signals.instrument", "must be options or stock") }
         guard (0...1).contains(signals.minConfidence) else { throw bad("signals.min_confidence", "must be in [0, 1]") }

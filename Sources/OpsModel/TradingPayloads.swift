@@ -43,9 +43,12 @@ public struct Signal: Payload {
     /// The ticker's IV percentile and IV Rank (0–100) at the signal, from its feature vector; null when unknown.
     @Nullable public var ivPercentile: Double?
     @Nullable public var ivRank: Double?
+    /// The underlying's 1-minute ATR14 at the signal (its feature vector's), for ATR sizing and underlying-style
+    /// exits; null during warm-up.
+    @Nullable public var atr14: Double?
 
     enum CodingKeys: String, CodingKey {
-        case ticker, direction, instrument, strategy, confidence, price, rules, reason
+        case ticker, direction, instrument, strategy, confidence, price, rules, reason, atr14
         case volumeRatio = "volume_ratio", featuresId = "features_id", ivPercentile = "iv_percentile", ivRank = "iv_rank"
     }
 
@@ -66,6 +69,7 @@ public struct Signal: Payload {
         try Validate.price(price, "price")
         guard price > 0 else { throw .invalid("price \(price) must be > 0") }
         if let volumeRatio { try Validate.price(volumeRatio, "volume_ratio"); guard volumeRatio >= 0 else { throw .invalid("negative volume_ratio") } }
+        if let atr14 { try Validate.price(atr14, "atr14"); guard atr14 >= 0 else { throw .invalid("negative atr14") } }
         guard !featuresId.isEmpty else { throw .invalid("empty features_id") }
     }
 }
@@ -93,11 +97,14 @@ public struct OrderCommand: Payload {
     /// A replacement (a repriced exit): the broker cancels this still-open order of the account and places this one
     /// in its stead; when that order has already filled, this one is rejected.
     @Nullable public var replacesClientOrderId: String?
+    /// Seed 000 #18: the two legs of a roll (the close of the old position, the open of the new one) share this id.
+    @Nullable public var rollId: String?
 
     enum CodingKeys: String, CodingKey {
         case symbol, underlying, side, quantity, intent, strategy, reason
         case accountId = "account_id", clientOrderId = "client_order_id", assetClass = "asset_class"
         case limitPriceCents = "limit_price_cents", positionId = "position_id", replacesClientOrderId = "replaces_client_order_id"
+        case rollId = "roll_id"
     }
 
     public init(accountId: String, clientOrderId: String, symbol: String, underlying: String, assetClass: AssetClass, side: OrderSide,
@@ -195,9 +202,15 @@ public struct SizingResult: Codable, Sendable, Equatable {
     /// `shares` for a stock order (then `contracts` counts shares, `max_contracts` is the tier's `max_shares` and
     /// the premium is the price per share); null for options.
     @Nullable public var unit: String?
+    /// `tier`, `kelly` or `atr` (null in records written before the methods existed: `tier`).
+    @Nullable public var method: String?
+    /// Seed 000 #19 scaling in: the quantity the method sized; `contracts` is the first half and
+    /// `sized_contracts − contracts` is added later. Null when not scaling in.
+    @Nullable public var sizedContracts: Int?
 
     enum CodingKeys: String, CodingKey {
-        case tier, strategy, contracts, rationale, unit
+        case tier, strategy, contracts, rationale, unit, method
+        case sizedContracts = "sized_contracts"
         case riskPct = "risk_pct", buyingPowerCents = "buying_power_cents", riskCents = "risk_cents", premiumCents = "premium_cents"
         case costPerContractCents = "cost_per_contract_cents", maxContracts = "max_contracts", totalCostCents = "total_cost_cents"
         case minimumContractRule = "minimum_contract_rule"
@@ -262,9 +275,23 @@ public struct Decision: Payload {
     @Nullable public var dayPnlCents: Cents?
     /// The operator halt in force, if any ("since … by …: reason").
     @Nullable public var halt: String?
+    /// What is decided: `entry` (a signal; null in older records), `scale_in` (the add of a scaled-in position) or
+    /// `roll` (the opening leg of a roll).
+    @Nullable public var kind: String?
+    /// The position a `scale_in` adds to, or the one a `roll` replaces.
+    @Nullable public var positionId: String?
+    @Nullable public var rollId: String?
+    /// The portfolio Greeks the Greeks gates saw (from `trading.greeks.v1`), when any.
+    @Nullable public var portfolioGreeks: PortfolioGreeks?
+    /// The underlying's price and 1-minute ATR14 at the signal: the position-manager's reference for
+    /// underlying-style exits and the scale-in setup.
+    @Nullable public var underlyingPrice: Double?
+    @Nullable public var atr14: Double?
 
     enum CodingKeys: String, CodingKey {
-        case ticker, direction, strategy, confidence, outcome, gates, contract, sizing, order, route, candidates, halt
+        case ticker, direction, strategy, confidence, outcome, gates, contract, sizing, order, route, candidates, halt, kind
+        case positionId = "position_id", rollId = "roll_id", portfolioGreeks = "portfolio_greeks"
+        case underlyingPrice = "underlying_price", atr14
         case accountId = "account_id", signalId = "signal_id", skipReason = "skip_reason", buyingPowerCents = "buying_power_cents"
         case openPositions = "open_positions", exposureCents = "exposure_cents", dayRealizedPnlCents = "day_realized_pnl_cents"
         case optionGate = "option_gate", dayPnlCents = "day_pnl_cents"
@@ -479,9 +506,31 @@ public struct PositionEvent: Payload {
     @Nullable public var exitStep: Int?
     /// The rule or settlement in words, e.g. why no sell could be placed.
     @Nullable public var detail: String?
+    /// Contracts (shares) still held, when some were sold (a partial exit).
+    @Nullable public var remainingQuantity: Int?
+    /// The highest mark since entry (per share, cents): the trailing stop's reference.
+    @Nullable public var highWaterCents: Cents?
+    /// The exit plan in force: the stop and the target, as prices of what they are measured on (`stop_basis`:
+    /// `premium` or `underlying`), per share in cents; the stop moves to breakeven after a partial exit.
+    @Nullable public var stopCents: Cents?
+    @Nullable public var targetCents: Cents?
+    @Nullable public var stopBasis: String?
+    /// Per-contract Black-Scholes Greeks at this mark (options).
+    @Nullable public var greeks: PositionGreeks?
+    /// Seed 000 #18: the roll this event belongs to (the close of the old position or the open of the new one).
+    @Nullable public var rollId: String?
+    /// Seed 000 #19: contracts still to be added to a scaled-in position (the dispatcher decides the add).
+    @Nullable public var scaleInPending: Int?
+    /// BULL or BEAR: calls and stock are BULL, puts BEAR.
+    @Nullable public var direction: Direction?
+    /// The underlying's price at the entry's signal (the underlying-style stop and the scale-in setup refer to it).
+    @Nullable public var entryUnderlyingPrice: Double?
 
     enum CodingKeys: String, CodingKey {
-        case event, symbol, underlying, strategy, quantity, expiration, detail
+        case event, symbol, underlying, strategy, quantity, expiration, detail, greeks, direction
+        case remainingQuantity = "remaining_quantity", highWaterCents = "high_water_cents", stopCents = "stop_cents"
+        case targetCents = "target_cents", stopBasis = "stop_basis", rollId = "roll_id", scaleInPending = "scale_in_pending"
+        case entryUnderlyingPrice = "entry_underlying_price"
         case positionId = "position_id", accountId = "account_id", entryPriceCents = "entry_price_cents"
         case entryCostCents = "entry_cost_cents", openedAt = "opened_at", markPriceCents = "mark_price_cents"
         case unrealizedPnlCents = "unrealized_pnl_cents", exitReason = "exit_reason", exitPriceCents = "exit_price_cents"
@@ -506,5 +555,74 @@ public struct PositionEvent: Payload {
         guard !positionId.isEmpty, !accountId.isEmpty else { throw .invalid("position_id and account_id are required") }
         guard quantity > 0, entryPriceCents > 0 else { throw .invalid("quantity and entry price must be > 0") }
         if event == .closed, realizedPnlCents == nil || exitPriceCents == nil { throw .invalid("a closed position needs exit price and realized P&L") }
+    }
+}
+
+/// One option contract's Black-Scholes Greeks at a mark, per share (× 100 for a contract): IV solved from the
+/// mid; time to expiry from the event time to 16:00 New York on the expiration day, in years of 365 days (ACT/365).
+public struct PositionGreeks: Codable, Sendable, Equatable {
+    public var iv: Double
+    public var delta: Double
+    public var gamma: Double
+    /// Per calendar day.
+    public var theta: Double
+    /// Per 1 vol point (0.01 of volatility).
+    public var vega: Double
+    /// Per 1 percentage point of the rate.
+    public var rho: Double
+    public var underlyingPrice: Double
+    public var years: Double
+
+    enum CodingKeys: String, CodingKey {
+        case iv, delta, gamma, theta, vega, rho, years
+        case underlyingPrice = "underlying_price"
+    }
+
+    public init(iv: Double, delta: Double, gamma: Double, theta: Double, vega: Double, rho: Double, underlyingPrice: Double, years: Double) {
+        self.iv = iv; self.delta = delta; self.gamma = gamma; self.theta = theta; self.vega = vega; self.rho = rho
+        self.underlyingPrice = underlyingPrice; self.years = years
+    }
+}
+
+/// Seed 000 #15: an account's portfolio Greeks, Σ greek × 100 × signed contracts over its open option positions
+/// (stock: delta 1 per share), at a mark minute. Units: delta in shares, gamma in shares per $1, theta in dollars
+/// per calendar day, vega in dollars per vol point, rho in dollars per rate point; dollar delta = Σ delta × shares ×
+/// spot; dollar gamma = Σ gamma × shares × spot² / 100 (the change of dollar delta for a 1 % move).
+public struct PortfolioGreeks: Payload {
+    public static let messageType = "portfolio_greeks"
+    public static let version = 1
+
+    public var accountId: String
+    public var delta: Double
+    public var gamma: Double
+    public var theta: Double
+    public var vega: Double
+    public var rho: Double
+    public var dollarDelta: Double
+    public var dollarGamma: Double
+    /// Open positions counted, and those left out because they could not be priced (no quote, no IV).
+    public var positions: Int
+    public var unpriced: Int
+
+    enum CodingKeys: String, CodingKey {
+        case delta, gamma, theta, vega, rho, positions, unpriced
+        case accountId = "account_id", dollarDelta = "dollar_delta", dollarGamma = "dollar_gamma"
+    }
+
+    public init(accountId: String, delta: Double, gamma: Double, theta: Double, vega: Double, rho: Double, dollarDelta: Double,
+                dollarGamma: Double, positions: Int, unpriced: Int) {
+        self.accountId = accountId; self.delta = delta; self.gamma = gamma; self.theta = theta; self.vega = vega; self.rho = rho
+        self.dollarDelta = dollarDelta; self.dollarGamma = dollarGamma; self.positions = positions; self.unpriced = unpriced
+    }
+
+    public var partitionKey: String { accountId }
+
+    public func validate(eventTime: Timestamp) throws(MessageError) {
+        guard !accountId.isEmpty else { throw .invalid("empty account_id") }
+        for (k, v) in [("delta", delta), ("gamma", gamma), ("theta", theta), ("vega", vega), ("rho", rho),
+                       ("dollar_delta", dollarDelta), ("dollar_gamma", dollarGamma)] where !v.isFinite {
+            throw .invalid("\(k) is not finite")
+        }
+        guard positions >= 0, unpriced >= 0 else { throw .invalid("negative counts") }
     }
 }

@@ -149,51 +149,22 @@ public enum BlackScholes {
     /// The volatility bracket `impliedVolatility` searches.
     public static let impliedVolatilityBracket: ClosedRange<Double> = 1e-4...5
 
-    /// The volatility that reproduces `price`, by Newton-Raphson safeguarded with bisection on
-    /// `impliedVolatilityBracket`.
+    /// The volatility that reproduces `price`.
+    ///
+    /// Solved on the normalized Black formula of the out-of-the-money twin (Jäckel's form): a first guess from
+    /// Bachelier's normal model converted by Hagan's formula (about 1e-6 off for σ√T ≤ 0.3), then Halley's method
+    /// on an objective that is nearly linear where the guess lies, safeguarded by a bracket. Ordinary inputs take
+    /// two evaluations of the formula; the repriced value is within about 1e-12 (relative) of `price`.
     ///
     /// Returns nil when `years ≤ 0`, the inputs are not positive and finite, the price lies outside the
-    /// no-arbitrage bounds, or no volatility in the bracket reproduces it (a price so close to its bound that
-    /// the volatility is not identifiable). A price within 1e-12 (relative) of a bracket end's price returns
-    /// that end.
+    /// no-arbitrage bounds, or no volatility in `impliedVolatilityBracket` reproduces it (a price so close to its
+    /// bound that the volatility is not identifiable). A price within 1e-12 (relative) of a bracket end's price
+    /// returns that end.
     public static func impliedVolatility(price target: Double, kind: OptionKind, spot: Double, strike: Double,
                                          years: Double, rate: Double, dividendYield: Double = 0) -> Double? {
-        guard target.isFinite, spot > 0, strike > 0, years > 0, years.isFinite, rate.isFinite,
-              dividendYield.isFinite else { return nil }
-        let (lower, upper) = bounds(kind, spot: spot, strike: strike, years: years, rate: rate,
-                                    dividendYield: dividendYield)
-        guard target >= lower, target <= upper else { return nil }
-
-        func value(_ sigma: Double) -> Double {
-            price(kind, spot: spot, strike: strike, years: years, rate: rate, dividendYield: dividendYield,
-                  volatility: sigma)
-        }
-        var lo = impliedVolatilityBracket.lowerBound, hi = impliedVolatilityBracket.upperBound
-        let pLo = value(lo), pHi = value(hi)
-        let eps = 1e-12 * max(1, target)
-        if abs(target - pLo) <= eps { return lo }
-        if abs(target - pHi) <= eps { return hi }
-        guard target > pLo, target < pHi else { return nil }
-
-        // Starting point: Brenner-Subrahmanyam near the money, clamped into the bracket.
-        var sigma = (2 * Double.pi / years).squareRoot() * target / spot
-        if !(sigma > lo && sigma < hi) || sigma < 0.05 { sigma = 0.3 }
-        let tolerance = 1e-12 * max(1, target)
-        for _ in 0..<100 {
-            let g = greeks(kind, spot: spot, strike: strike, years: years, rate: rate, dividendYield: dividendYield,
-                           volatility: sigma)
-            let diff = g.price - target
-            if abs(diff) <= tolerance { return sigma }
-            // Price increases with sigma: keep the bracket tight.
-            if diff > 0 { hi = sigma } else { lo = sigma }
-            if hi - lo <= 1e-15 * max(1, hi) { return sigma }
-            var next = sigma - diff / g.vega
-            if !(g.vega > 1e-300) || !next.isFinite || next <= lo || next >= hi {
-                next = 0.5 * (lo + hi)
-            }
-            if abs(next - sigma) <= 1e-15 * max(1, sigma) { return next }
-            sigma = next
-        }
-        return sigma
+        guard let market = ContractMarket(kind, spot: spot, strike: strike, years: years, rate: rate,
+                                          dividendYield: dividendYield),
+              let solution = market.solve(price: target) else { return nil }
+        return solution.point.s / market.sqrtYears
     }
 }

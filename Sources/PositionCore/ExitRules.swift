@@ -17,22 +17,37 @@ public struct ExitContext: Sendable {
     /// The close of `time`'s New York session in minutes after midnight (`MarketCalendar`: 16:00, 13:00 on an
     /// early close; 16:00 on a day the market is closed).
     public var closeMinute: Int
+    /// The underlying's price at this input (the chain's underlying price, a bar's close); nil when unknown.
+    public var underlyingPrice: Double?
+    /// The latest signal on the position's underlying in its direction, if any (its event time).
+    public var lastSignalInDirection: Timestamp?
 
-    public init(position: OpenPosition, markCents: Cents?, quote: OptionQuote?, time: Timestamp) {
+    public init(position: OpenPosition, markCents: Cents?, quote: OptionQuote?, time: Timestamp, underlyingPrice: Double? = nil,
+                lastSignalInDirection: Timestamp? = nil) {
         self.position = position; self.markCents = markCents; self.quote = quote; self.time = time
         self.newYork = NewYorkTime.local(time)
         self.closeMinute = MarketCalendar.closeMinute(of: newYork.date) ?? MarketCalendar.closeMinute
+        self.underlyingPrice = underlyingPrice; self.lastSignalInDirection = lastSignalInDirection
     }
+
+    /// Calendar days to expiration (nil for shares).
+    public var daysLeft: Int? { position.expiration.map { newYork.date.days(until: $0) } }
 }
 
-/// A rule's verdict that the position must be exited now.
+/// A rule's verdict that the position must be exited now, in whole or in part.
 public struct ExitSignal: Sendable, Equatable {
     /// The short rule name: the position event's `exit_reason` (`stop_loss`).
     public var rule: String
     /// The rule with its numbers, for the exit order's `reason`
     /// (`stop_loss: mark $1.20 ≤ $1.50 (entry $2.50 − 40%)`).
     public var detail: String
-    public init(rule: String, detail: String) { self.rule = rule; self.detail = detail }
+    /// How many to sell; nil: everything still held.
+    public var quantity: Int?
+    /// A roll's close leg: the id both legs share.
+    public var rollId: String?
+    public init(rule: String, detail: String, quantity: Int? = nil, rollId: String? = nil) {
+        self.rule = rule; self.detail = detail; self.quantity = quantity; self.rollId = rollId
+    }
 }
 
 /// One exit rule: a small pure function from an open position to an exit signal or nil.
@@ -40,10 +55,8 @@ public struct ExitSignal: Sendable, Equatable {
 /// The position-manager evaluates its rules in order at every input that concerns a position with no exit being
 /// worked, and the first signal wins. Rules run only when a sell could be placed (an option quoted with a bid > 0;
 /// a stock bar), except those with `runsWithoutBid` (the expiration rule): a position must not outlive its
-/// expiration just because its contract stopped being quoted. New rules (trailing stops, time exits at 21 DTE, …)
-/// are new values of this type added to the list given to `PositionManagerCore(params:rules:stockRules:)`; a rule
-/// that needs memory across inputs (a trailing stop's high-water mark) would need a state slot on `OpenPosition`.
-/// Partial exits and rolls need a richer result than this (a quantity, a second leg) and are not expressible yet.
+/// expiration just because its contract stopped being quoted. Memory across inputs (the high-water mark, whether a
+/// partial exit was taken) lives on `OpenPosition`, derived from the topics.
 public struct ExitRule: Sendable {
     public var name: String
     /// Also evaluated when the option has no bid or is missing from the chain (its exit then waits for a bid, or
@@ -55,25 +68,46 @@ public struct ExitRule: Sendable {
         self.name = name; self.runsWithoutBid = runsWithoutBid; self.evaluate = evaluate
     }
 
-    /// The seed rules for options from `params.exits`, in priority order: stop loss, profit target, day-trade
-    /// close, expiration.
-    public static func standard(_ exits: TradingParams.ExitParams) -> [ExitRule] {
-        [
-            stopLoss(fraction: exits.stopLossPct),
-            profitTarget(fraction: exits.profitTargetPct),
-            dayTradeClose(minutesBeforeClose: exits.dayTradeExitMinutesBeforeClose),
-            expiration(minutesBeforeClose: exits.expirationExitMinutesBeforeClose),
-        ]
+    /// The option rules of seed 000 Phases 1–4 from `params`, in priority order: the stop (premium or underlying
+    /// style, then breakeven after a partial exit), the trailing stop, the target (a partial exit when on), the roll,
+    /// the 21-DTE time exit, the day-trade close, the expiration.
+    public static func standard(_ params: TradingParams) -> [ExitRule] {
+        let x = params.exits
+        var rules = [stop(x)]
+        if x.partialExit { rules.append(breakevenStop()) }
+        if x.trailingStop { rules.append(trailingStop(activation: x.trailActivationPct, trail: x.trailPct)) }
+        rules.append(target(x))
+        if params.roll.enabled { rules.append(roll(params.roll)) }
+        if x.timeExitDte > 0 { rules.append(timeExit(dte: x.timeExitDte)) }
+        rules += [dayTradeClose(minutesBeforeClose: x.dayTradeExitMinutesBeforeClose),
+                  expiration(minutesBeforeClose: x.expirationExitMinutesBeforeClose)]
+        return rules
     }
 
-    /// The rules for stock positions (stock fallback): stop and target on the share price
-    /// (`exits.stock_stop_loss_pct`, `stock_profit_target_pct`), then the day-trade close. Shares do not expire.
-    public static func stock(_ exits: TradingParams.ExitParams) -> [ExitRule] {
-        [
-            stopLoss(fraction: exits.stockStopLossPct),
-            profitTarget(fraction: exits.stockProfitTargetPct),
-            dayTradeClose(minutesBeforeClose: exits.dayTradeExitMinutesBeforeClose),
-        ]
+    /// The rules for stock positions (stock fallback): the stop and target on the share price (`exits.stock_*_pct`,
+    /// or ATR multiples in the underlying style), then the day-trade close. Shares do not expire, roll or trail.
+    public static func stock(_ params: TradingParams) -> [ExitRule] {
+        let x = params.exits
+        let pct = [stopLoss(fraction: x.stockStopLossPct), profitTarget(fraction: x.stockProfitTargetPct)]
+        let price = x.style == "underlying"
+            ? [UnderlyingExit.stop(x, fallback: pct[0]), UnderlyingExit.target(x, partial: false, fraction: 0, fallback: pct[1])]
+            : pct
+        return price + [dayTradeClose(minutesBeforeClose: x.dayTradeExitMinutesBeforeClose)]
+    }
+
+    /// `stop_loss` in the configured style; after a partial exit the breakeven stop takes over.
+    static func stop(_ x: TradingParams.ExitParams) -> ExitRule {
+        let premium = stopLoss(fraction: x.stopLossPct)
+        let rule = x.style == "underlying" ? UnderlyingExit.stop(x, fallback: premium) : premium
+        return ExitRule(name: rule.name) { c in c.position.partialTaken ? nil : rule.evaluate(c) }
+    }
+
+    /// `profit_target` in the configured style, or `partial_exit` (seed 000 #20) when on and more than one is held.
+    static func target(_ x: TradingParams.ExitParams) -> ExitRule {
+        let premium = PartialExit.premiumTarget(x)
+        let rule = x.style == "underlying"
+            ? UnderlyingExit.target(x, partial: x.partialExit, fraction: x.partialFraction, fallback: premium) : premium
+        return ExitRule(name: rule.name) { c in c.position.partialTaken ? nil : rule.evaluate(c) }
     }
 
     // MARK: price rules

@@ -33,6 +33,27 @@ public struct OpenPosition: Sendable, Equatable {
     /// rejected, oldest first. Derived from order events only, so it survives the night and a restore.
     public internal(set) var exitOrdersAtBroker: [String] = []
 
+    /// The entry order's client id (its decision's plan is keyed by it).
+    public internal(set) var entryClientOrderId: String = ""
+    /// From the entry's decision: the underlying's price and 1-minute ATR14 at the signal (underlying-style exits),
+    /// the roll it opened, the contracts a scale-in still adds. Nil/0 when the decision is unknown (an order placed
+    /// by hand, or adopted).
+    public internal(set) var entryUnderlyingPrice: Double? = nil
+    public internal(set) var atr14: Double? = nil
+    public internal(set) var openedByRoll: String? = nil
+    public internal(set) var scaleInPending: Int = 0
+    /// The highest mark since entry (the trailing stop's reference). Derived from every chain or bar since the
+    /// position opened: the core's restore re-reads them from the oldest open position's opening date.
+    public internal(set) var highWaterCents: Cents? = nil
+    /// Seed 000 #20: a partial exit at the first target has sold some contracts; the rest has its stop at breakeven
+    /// and trails.
+    public internal(set) var partialTaken: Bool = false
+    /// The Greeks at the latest mark (options), for the portfolio sums.
+    public internal(set) var greeks: PositionGreeks? = nil
+
+    /// BULL for calls and shares, BEAR for puts.
+    public var direction: Direction { right == .put ? .bear : .bull }
+
     /// The compact OCC spelling (to find the contract in a chain), or the ticker.
     var contract: String
     /// Chain- or bar-derived state, valid only on the New York date it was set (see `PositionManagerCore`).
@@ -73,6 +94,11 @@ struct ExitWork: Sendable, Equatable {
     var order: SentExit?
     /// Every exit order sent by this work (a fill of any of them closes with `rule`).
     var clientOrderIds: Set<String> = []
+    /// A partial exit: how many to sell, and the exited quantity at which the work is done (the rest stays open).
+    var partialQuantity: Int? = nil
+    var partialDoneAt: Int? = nil
+    /// A roll's close leg.
+    var rollId: String? = nil
 }
 
 struct SentExit: Sendable, Equatable {

@@ -59,15 +59,21 @@ public struct PositionManagerCore: StreamCore {
     /// chains; the other way round the position-manager would wait on its own exit orders and the loop could
     /// never advance.
     /// Operator commands come first: a flatten halt at a chain's time applies to that chain.
-    public var inputTopics: [String] { [Topics.control, Topics.fills, Topics.bars, Topics.chains, Topics.orderEvents] }
-    public var outputTopics: [String] { [Topics.positions, Topics.orders] }
+    /// Decisions (the entry's plan: the underlying at the signal, its ATR, a scale-in or a roll) and signals (a roll
+    /// needs a recent one) come before the fills they precede.
+    public var inputTopics: [String] {
+        [Topics.control, Topics.decisions, Topics.signals, Topics.fills, Topics.bars, Topics.chains, Topics.orderEvents]
+    }
+    public var outputTopics: [String] { [Topics.positions, Topics.orders, Topics.greeks] }
 
-    /// Position events come from fills (opened, closed), bars and chains (marked, exit_requested); exit orders only
-    /// from bars and chains. Order events only change state. All at the input's own time.
+    /// Position events and portfolio Greeks come from fills (opened, closed), bars and chains (marked,
+    /// exit_requested); exit orders only from bars and chains. Decisions, signals and order events only change state.
+    /// All at the input's own time.
     public var outputCauses: [String: [String: Int64]] {
         [
             Topics.positions: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0],
             Topics.orders: [Topics.bars: 0, Topics.chains: 0],
+            Topics.greeks: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0],
         ]
     }
 
@@ -76,25 +82,42 @@ public struct PositionManagerCore: StreamCore {
     var closed: Set<String> = []
     /// Operator halts and resumes by account (`ops.control.v1`, re-read from the beginning on a restore).
     var controls: [String: [(Timestamp, OperatorControl)]] = [:]
+    /// Entry plans from order decisions, by the entry order's client id.
+    var plans: [String: EntryPlan] = [:]
+    /// The latest signal per underlying and direction.
+    var lastSignal: [String: Timestamp] = [:]
 
-    /// `rules` nil: `ExitRule.standard(params.exits)`; `stockRules` nil: `ExitRule.stock(params.exits)`.
+    /// `rules` nil: `ExitRule.standard(params)`; `stockRules` nil: `ExitRule.stock(params)`.
     public init(params: TradingParams, rules: [ExitRule]? = nil, stockRules: [ExitRule]? = nil) {
         self.params = params
-        self.rules = rules ?? ExitRule.standard(params.exits)
-        self.stockRules = stockRules ?? ExitRule.stock(params.exits)
+        self.rules = rules ?? ExitRule.standard(params)
+        self.stockRules = stockRules ?? ExitRule.stock(params)
     }
 
     public mutating func reset() {
         positions = [:]
         closed = []
         controls = [:]
+        plans = [:]
+        lastSignal = [:]
     }
 
-    /// Fills and order events from the beginning (positions live for days); chains and bars from New York midnight
-    /// of the last processed one's date (what they derive lives for one New York date).
+    /// Fills, order events and controls from the beginning (positions live for days). Chains, bars and decisions
+    /// from New York midnight of the earlier of the last processed input's date and the oldest open position's
+    /// opening date: everything a position derives from them (its high-water mark, a partial exit taken, its entry
+    /// plan) is rebuilt exactly, and day-scoped state (today's marks and exit work) too. Signals from `roll.signal_minutes`
+    /// before that.
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
-        guard topic == Topics.chains || topic == Topics.bars else { return .distantPast }
-        return NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
+        switch topic {
+        case Topics.chains, Topics.bars, Topics.decisions: return derivedStateStart(lastProcessed)
+        case Topics.signals: return derivedStateStart(lastProcessed).adding(ms: -Int64(params.roll.signalMinutes) * 60_000)
+        default: return .distantPast
+        }
+    }
+
+    func derivedStateStart(_ lastProcessed: Timestamp) -> Timestamp {
+        let oldest = positions.values.map(\.openedAt).min().map { min($0, lastProcessed) } ?? lastProcessed
+        return NewYorkTime.utc(date: NewYorkTime.date(of: oldest), hour: 0, minute: 0)
     }
 
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
@@ -106,6 +129,12 @@ public struct PositionManagerCore: StreamCore {
             return []
         case let c as OperatorControl:
             controls[c.accountId, default: []].append((message.eventTime, c))
+            return []
+        case let d as Decision:
+            onDecision(d, at: message.eventTime)
+            return []
+        case let s as Signal:
+            lastSignal[Self.signalKey(s.ticker, s.direction)] = message.eventTime
             return []
         case let chain as OptionChain:
             return onChain(chain, message)
@@ -193,7 +222,8 @@ public struct PositionManagerCore: StreamCore {
 
     private mutating func openFill(_ fill: Fill, instrument: Instrument, notional: Cents, cost: Cents,
                                    _ message: AnyEnvelope) throws(MessageError) -> [Emit] {
-        let id = Self.positionId(entryClientOrderId: fill.clientOrderId)
+        // A scale-in add (seed 000 #19) names the position it adds to.
+        let id = fill.positionId.flatMap { positions[$0] != nil ? $0 : nil } ?? Self.positionId(entryClientOrderId: fill.clientOrderId)
         if closed.contains(id) { return [] }
         let eventId: String
         var p: OpenPosition
@@ -210,6 +240,7 @@ public struct PositionManagerCore: StreamCore {
             existing.entryNotionalCents = n
             existing.entryCostCents = c
             existing.entryPriceCents = Self.perShare(notional: n, quantity: existing.quantity, multiplier: existing.multiplier)
+            if fill.clientOrderId != existing.entryClientOrderId { existing.scaleInPending = 0 }
             p = existing
             eventId = DeterministicID.make("position-event", id, "opened", fill.fillId)
         } else {
@@ -219,10 +250,12 @@ public struct PositionManagerCore: StreamCore {
                              strategy: fill.strategy, quantity: fill.quantity, entryPriceCents: fill.priceCents,
                              entryNotionalCents: notional, entryCostCents: cost, openedAt: message.eventTime,
                              contract: instrument.contract)
+            p.entryClientOrderId = fill.clientOrderId
+            if let plan = plans[fill.clientOrderId] { plan.apply(to: &p) }
             eventId = DeterministicID.make("position-event", id, "opened")
         }
         positions[id] = p
-        return [positionEmit(event(.opened, p), id: eventId, message)]
+        return [positionEmit(event(.opened, p), id: eventId, message)] + portfolioGreeks(account: p.accountId, message)
     }
 
     private mutating func closeFill(_ fill: Fill, contract: String, notional: Cents, costs: Cents,
@@ -235,13 +268,19 @@ public struct PositionManagerCore: StreamCore {
             throw .invalid("exit fill \(fill.fillId) sells \(fill.quantity) of \(id), which holds \(p.remainingQuantity)")
         }
         try Self.addExit(&p, quantity: fill.quantity, notional: notional, costs: costs, fillId: fill.fillId)
+        let work = p.exitWork(on: NewYorkTime.date(of: message.eventTime)).flatMap { $0.clientOrderIds.contains(fill.clientOrderId) ? $0 : nil }
         guard p.remainingQuantity == 0 else {
-            positions[id] = p   // partial exit: the rest follows
-            return []
+            if let done = work?.partialDoneAt {
+                // Seed 000 #20: the first target's sale; once it is complete the work ends and the rest stays open.
+                p.partialTaken = true
+                if p.exitedQuantity >= done { p.exitWork = nil }
+            }
+            positions[id] = p   // the rest follows
+            guard let work, work.partialDoneAt != nil else { return [] }
+            return [positionEmit(partialEvent(p, work), id: DeterministicID.make("position-event", id, "partial", fill.fillId), message)]
+                + portfolioGreeks(account: p.accountId, message)
         }
-        let work = p.exitWork(on: NewYorkTime.date(of: message.eventTime))
-        let rule = work.flatMap { $0.clientOrderIds.contains(fill.clientOrderId) ? $0.rule : nil }
-        return [try close(p, reason: rule, detail: nil, message)]
+        return [try close(p, reason: work?.rule, detail: nil, rollId: work?.rollId, message)] + portfolioGreeks(account: p.accountId, message)
     }
 
     /// Accumulates an exit (a sale or a settlement) of `quantity`.
@@ -255,7 +294,7 @@ public struct PositionManagerCore: StreamCore {
     }
 
     /// `closed` for a position whose remaining quantity is 0, with its realized P&L; forgets the position.
-    mutating func close(_ p: OpenPosition, reason: String?, detail: String?, _ message: AnyEnvelope) throws(MessageError) -> Emit {
+    mutating func close(_ p: OpenPosition, reason: String?, detail: String?, rollId: String? = nil, _ message: AnyEnvelope) throws(MessageError) -> Emit {
         guard let proceeds = Checked.add(p.exitNotionalCents, -p.exitCostsCents),
               let realized = Checked.add(proceeds, -p.entryCostCents) else {
             throw .invalid("position \(p.positionId): realized P&L overflows")
@@ -266,7 +305,9 @@ public struct PositionManagerCore: StreamCore {
         e.exitPriceCents = Self.perShare(notional: p.exitNotionalCents, quantity: p.quantity, multiplier: p.multiplier)
         e.realizedPnlCents = realized
         e.closedAt = message.eventTime
+        if let rollId { e.rollId = rollId }
         positions[p.positionId] = nil
+        plans[p.entryClientOrderId] = nil
         closed.insert(p.positionId)
         return positionEmit(e, id: DeterministicID.make("position-event", p.positionId, "closed"), message)
     }
@@ -300,9 +341,30 @@ public struct PositionManagerCore: StreamCore {
     // MARK: outputs
 
     func event(_ kind: PositionEvent.Kind, _ p: OpenPosition) -> PositionEvent {
-        PositionEvent(event: kind, positionId: p.positionId, accountId: p.accountId, symbol: p.symbol, underlying: p.underlying,
-                      strategy: p.strategy, quantity: p.quantity, entryPriceCents: p.entryPriceCents, entryCostCents: p.entryCostCents,
-                      openedAt: p.openedAt, expiration: p.expiration, assetClass: p.assetClass)
+        var e = PositionEvent(event: kind, positionId: p.positionId, accountId: p.accountId, symbol: p.symbol, underlying: p.underlying,
+                              strategy: p.strategy, quantity: p.quantity, entryPriceCents: p.entryPriceCents, entryCostCents: p.entryCostCents,
+                              openedAt: p.openedAt, expiration: p.expiration, assetClass: p.assetClass)
+        e.direction = p.direction
+        e.remainingQuantity = p.exitedQuantity > 0 ? p.remainingQuantity : nil
+        e.highWaterCents = p.highWaterCents
+        e.greeks = p.greeks
+        e.rollId = p.openedByRoll
+        e.scaleInPending = p.scaleInPending > 0 ? p.scaleInPending : nil
+        e.entryUnderlyingPrice = p.entryUnderlyingPrice
+        let plan = ExitLevels.levels(p, params.exits)
+        e.stopCents = plan?.stop
+        e.targetCents = plan?.target
+        e.stopBasis = plan?.basis
+        return e
+    }
+
+    /// `marked` after the partial exit's sale completed: the quantity left and the moved stop.
+    func partialEvent(_ p: OpenPosition, _ work: ExitWork) -> PositionEvent {
+        var e = event(.marked, p)
+        e.markPriceCents = p.lastMark?.cents
+        e.exitReason = "partial_exit"
+        e.detail = "partial_exit: sold \(p.exitedQuantity) of \(p.quantity); \(p.remainingQuantity) left with the stop at breakeven \(Money.dollars(p.entryPriceCents)), trailing"
+        return e
     }
 
     func positionEmit(_ e: PositionEvent, id: String, _ cause: AnyEnvelope) -> Emit {

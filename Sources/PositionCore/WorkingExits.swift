@@ -16,22 +16,32 @@ extension PositionManagerCore {
         var quotes = [String: OptionQuote]()
         for c in chain.contracts where quotes[Self.canonical(c.symbol)] == nil { quotes[Self.canonical(c.symbol)] = c }
         var out = [Emit]()
+        var accounts = Set<String>()
         for id in positions.keys.sorted() {
             guard let p = positions[id], p.assetClass == .option, p.underlying == chain.underlying else { continue }
             let quote = quotes[p.contract]
-            let at = Market(mark: quote.flatMap(Self.markCents), quote: quote, exitQuote: quote.flatMap(ExitQuote.option))
+            let at = Market(mark: quote.flatMap(Self.markCents), quote: quote, exitQuote: quote.flatMap(ExitQuote.option),
+                            underlyingPrice: chain.underlyingPrice)
             out += update(id, at, message)
+            accounts.insert(p.accountId)
         }
+        for a in accounts.sorted() { out += portfolioGreeks(account: a, message) }
         return out
     }
 
     mutating func onBar(_ bar: Bar, _ message: AnyEnvelope) -> [Emit] {
         var out = [Emit]()
+        var accounts = Set<String>()
         for id in positions.keys.sorted() {
             guard let p = positions[id], p.assetClass == .equity, p.underlying == bar.ticker else { continue }
             let exitQuote = ExitQuote.stock(bar)
-            out += update(id, Market(mark: exitQuote.map { _ in ExitQuote.cents(bar.close) }, quote: nil, exitQuote: exitQuote), message)
+            let emitted = update(id, Market(mark: exitQuote.map { _ in ExitQuote.cents(bar.close) }, quote: nil, exitQuote: exitQuote,
+                                            underlyingPrice: bar.close), message)
+            if emitted.contains(where: { $0.topic == Topics.positions }) { accounts.insert(p.accountId) }
+            out += emitted
         }
+        // Stock Greeks are delta 1 a share: they change only when marks are published (every few minutes).
+        for a in accounts.sorted() { out += portfolioGreeks(account: a, message) }
         return out
     }
 
@@ -42,6 +52,8 @@ extension PositionManagerCore {
         var quote: OptionQuote?
         /// nil: no sell can be placed (no bid, not quoted).
         var exitQuote: ExitQuote?
+        /// The underlying's price at this input.
+        var underlyingPrice: Double?
     }
 
     private mutating func update(_ id: String, _ market: Market, _ message: AnyEnvelope) -> [Emit] {
@@ -54,6 +66,10 @@ extension PositionManagerCore {
         var unrealized: Cents? = nil
         if let mark = market.mark, let u = Self.unrealized(p, mark: mark) {
             unrealized = u
+            p.highWaterCents = max(p.highWaterCents ?? mark, mark)
+            if let q = market.quote, let spot = market.underlyingPrice {
+                p.greeks = Self.contractGreeks(p, mid: q.mid, spot: spot, at: message.eventTime, params: params)
+            }
             out += markIfChanged(&p, mark: mark, unrealized: u, day: today, message)
         } else {
             market.mark = nil   // an overflowing mark is no mark
@@ -88,7 +104,8 @@ extension PositionManagerCore {
         if let h = flattenHalt(account: p.accountId, at: time) {
             return ExitSignal(rule: "halt_flatten", detail: "halt_flatten: operator halt with flatten since \(h.since.iso8601) by \(h.requestedBy): \(h.reason)")
         }
-        let context = ExitContext(position: p, markCents: market.mark, quote: market.quote, time: time)
+        let context = ExitContext(position: p, markCents: market.mark, quote: market.quote, time: time,
+                                  underlyingPrice: market.underlyingPrice, lastSignalInDirection: lastSignal(for: p))
         let canSell = market.exitQuote != nil
         for rule in (p.assetClass == .equity ? stockRules : rules) where canSell || rule.runsWithoutBid {
             if let s = rule.evaluate(context) { return s }
@@ -101,6 +118,11 @@ extension PositionManagerCore {
     private func startExit(_ p: inout OpenPosition, _ signal: ExitSignal, _ market: Market, unrealized: Cents?,
                            day: CivilDate, _ message: AnyEnvelope) -> [Emit] {
         p.exitWork = ExitWork(day: day, rule: signal.rule, step: 0, order: nil)
+        p.exitWork!.rollId = signal.rollId
+        if let q = signal.quantity, q < p.remainingQuantity {
+            p.exitWork!.partialQuantity = q
+            p.exitWork!.partialDoneAt = p.exitedQuantity + q
+        }
         guard let xq = market.exitQuote else {
             let why = market.quote == nil ? "not in the chain" : "no bid"
             var e = requested(p, rule: signal.rule, step: nil, mark: market.mark, unrealized: unrealized)
@@ -124,7 +146,7 @@ extension PositionManagerCore {
         let working = work.order?.clientOrderId ?? p.exitOrdersAtBroker.last
         let step = work.order != nil ? work.step + 1 : (working == nil ? 0 : 1)
         let limit = limitCents(p, step: step, xq)
-        if let sent = work.order, sent.limitCents == limit, sent.quantity == p.remainingQuantity {
+        if let sent = work.order, sent.limitCents == limit, sent.quantity == Self.exitQuantity(p) {
             p.exitWork!.step = step   // the broker already works this very order
             return []
         }
@@ -154,12 +176,13 @@ extension PositionManagerCore {
         let q = message.eventTime
         let clientId = Self.exitClientOrderId(positionId: p.positionId, at: q)
         let limit = limitCents(p, step: step, xq)
-        let qty = p.remainingQuantity
+        let qty = Self.exitQuantity(p)
         var reason = "\(detail); sell \(qty) at limit \(Money.dollars(limit)) (\(xq.label) \(Money.dollars(xq.referenceCents)))"
         if let replaces { reason += "; replaces \(replaces)" }
-        let order = OrderCommand(accountId: p.accountId, clientOrderId: clientId, symbol: p.symbol, underlying: p.underlying,
+        var order = OrderCommand(accountId: p.accountId, clientOrderId: clientId, symbol: p.symbol, underlying: p.underlying,
                                  assetClass: p.assetClass, side: .sell, quantity: qty, limitPriceCents: limit, intent: .close,
                                  positionId: p.positionId, strategy: p.strategy, reason: reason, replacesClientOrderId: replaces)
+        order.rollId = p.exitWork?.rollId
         p.exitWork!.step = step
         p.exitWork!.order = SentExit(clientOrderId: clientId, limitCents: limit, quantity: qty)
         p.exitWork!.clientOrderIds.insert(clientId)
@@ -176,7 +199,14 @@ extension PositionManagerCore {
         e.unrealizedPnlCents = unrealized
         e.exitReason = rule
         e.exitStep = step
+        if let roll = p.exitWork?.rollId { e.rollId = roll }
         return e
+    }
+
+    /// What today's exit work sells: the rest of a partial exit's quantity, or everything still held.
+    static func exitQuantity(_ p: OpenPosition) -> Int {
+        guard let done = p.exitWork?.partialDoneAt else { return p.remainingQuantity }
+        return max(1, min(done - p.exitedQuantity, p.remainingQuantity))
     }
 
     private func requestedId(_ p: OpenPosition, _ message: AnyEnvelope) -> String {

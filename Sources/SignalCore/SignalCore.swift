@@ -105,12 +105,13 @@ public struct SignalCore: StreamCore {
             return []
         }
 
-        let signal = Signal(
+        var signal = Signal(
             ticker: fv.ticker, direction: evaluation.direction, instrument: evaluation.instrument,
             strategy: evaluation.strategy, confidence: evaluation.confidence, volumeRatio: fv.volumeRatio,
             price: fv.bar.close, featuresId: message.id, rules: evaluation.rules + [watchlist.rule(for: fv.ticker)],
             reason: evaluation.reason + "; " + watchlist.summary(for: fv.ticker),
             ivPercentile: fv.ivPercentile, ivRank: fv.ivRank)
+        signal.atr14 = fv.atr14
         // Refuse (dead-letter) an input whose signal would itself be refused downstream; state stays unchanged.
         do {
             try signal.validate(eventTime: message.eventTime)

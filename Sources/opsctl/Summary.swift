@@ -42,14 +42,21 @@ struct RunSummary {
         var killSwitches: [(String, String)] = []
         /// Kill switches that blocked at least one signal.
         var tripped: [String: Int] = [:]
+        /// Seed 000 Phases 3–4: partial exits taken, decisions by kind (entry, scale_in, roll) and outcome, sizing
+        /// methods, the last portfolio Greeks per account.
+        var partialExits = 0
+        var kinds: [String: Int] = [:]
+        var methods: [String: Int] = [:]
+        var greeks: [String: PortfolioGreeks] = [:]
+        var openedIds = Set<String>()
     }
 
     static let killSwitchGates = ["halt", "trading_hours", "daily_loss", "max_positions", "max_exposure", "cooldown", "max_trades_per_ticker"]
 
-    static func collect(client: KafkaClientConfig, logger: Logger) throws -> RunSummary {
+    static func collect(source: SummarySource) throws -> RunSummary {
         var s = RunSummary()
         var seen = Set<String>()
-        for e in try TopicReader.envelopes(client: client, topic: Topics.features, logger: logger) {
+        for e in try source.envelopes(Topics.features) {
             s.featuresOnTopic += 1
             guard seen.insert(e.id).inserted, let f = e.payload as? FeatureVector else { continue }
             s.featuresDistinct += 1
@@ -60,12 +67,12 @@ struct RunSummary {
                 s.ready[k, default: 0] += 1
             }
         }
-        s.trading = try collectTrading(client: client, logger: logger)
-        let lists = try distinct(Topics.watchlist, Watchlist.self, client: client, logger: logger)
+        s.trading = try collectTrading(source: source)
+        let lists = try distinct(Topics.watchlist, Watchlist.self, source: source)
         s.watchlists = lists.count
         s.lastWatchlist = lists.max { $0.asOf < $1.asOf }
         var dlSeen = Set<String>()
-        for e in try TopicReader.envelopes(client: client, topic: Topics.deadLetter, logger: logger) {
+        for e in try source.envelopes(Topics.deadLetter) {
             guard dlSeen.insert(e.id).inserted, let d = e.payload as? DeadLetter else { continue }
             s.deadLetters["\(d.topic) \(d.errorKind)", default: 0] += 1
             if s.deadLetterExamples.count < 5 { s.deadLetterExamples.append("\(d.topic)@\(d.offset): \(d.reason)") }
@@ -73,19 +80,19 @@ struct RunSummary {
         return s
     }
 
-    static func distinct<P: Payload>(_ topic: String, _ type: P.Type, client: KafkaClientConfig, logger: Logger) throws -> [P] {
+    static func distinct<P: Payload>(_ topic: String, _ type: P.Type, source: SummarySource) throws -> [P] {
         var seen = Set<String>()
-        return try TopicReader.envelopes(client: client, topic: topic, logger: logger).compactMap { e in
+        return try source.envelopes(topic).compactMap { e in
             guard seen.insert(e.id).inserted else { return nil }
             return e.payload as? P
         }
     }
 
-    static func collectTrading(client: KafkaClientConfig, logger: Logger) throws -> TradingSummary {
+    static func collectTrading(source: SummarySource) throws -> TradingSummary {
         var t = TradingSummary()
-        for s in try distinct(Topics.signals, Signal.self, client: client, logger: logger) { t.signals[s.direction.rawValue, default: 0] += 1 }
+        for s in try distinct(Topics.signals, Signal.self, source: source) { t.signals[s.direction.rawValue, default: 0] += 1 }
         var last: (Timestamp, Decision)?
-        for e in try TopicReader.envelopes(client: client, topic: Topics.decisions, logger: logger) {
+        for e in try source.envelopes(Topics.decisions) {
             guard let d = e.payload as? Decision else { continue }
             if last.map({ e.eventTime >= $0.0 }) ?? true { last = (e.eventTime, d) }
             for g in d.gates where !g.passed && killSwitchGates.contains(g.gate) { t.tripped[g.gate, default: 0] += 1 }
@@ -95,24 +102,27 @@ struct RunSummary {
                 d.gates.first { $0.gate == name }.map { (name, $0.passed ? "ok (\($0.detail))" : "BLOCKING: \($0.detail)") }
             }
         }
-        for d in try distinct(Topics.decisions, Decision.self, client: client, logger: logger) {
+        for d in try distinct(Topics.decisions, Decision.self, source: source) {
             t.decisions += 1
+            t.kinds["\(d.kind ?? "entry") \(d.outcome.rawValue)", default: 0] += 1
             if d.outcome == .order {
                 t.orderDecisions += 1
+                if let m = d.sizing?.method { t.methods[m, default: 0] += 1 }
                 t.routes[d.route ?? "option", default: 0] += 1
                 if let sz = d.sizing { t.tiers[sz.tier, default: 0] += 1; t.contracts.append(sz.contracts) }
             } else {
                 t.skips[d.skipReason ?? "?", default: 0] += 1
             }
         }
-        for o in try distinct(Topics.orders, OrderCommand.self, client: client, logger: logger) {
+        for o in try distinct(Topics.orders, OrderCommand.self, source: source) {
             if o.intent == .open { t.entryOrders += 1 } else { t.exitOrders += 1 }
         }
-        for e in try distinct(Topics.orderEvents, OrderEvent.self, client: client, logger: logger) { t.orderStatus[e.status.rawValue, default: 0] += 1 }
-        t.fills = try distinct(Topics.fills, Fill.self, client: client, logger: logger).count
-        for p in try distinct(Topics.positions, PositionEvent.self, client: client, logger: logger) {
+        for e in try distinct(Topics.orderEvents, OrderEvent.self, source: source) { t.orderStatus[e.status.rawValue, default: 0] += 1 }
+        t.fills = try distinct(Topics.fills, Fill.self, source: source).count
+        for p in try distinct(Topics.positions, PositionEvent.self, source: source) {
             switch p.event {
-            case .opened: t.opened += 1
+            case .opened: if t.openedIds.insert(p.positionId).inserted { t.opened += 1 }
+            case .marked where p.exitReason == "partial_exit": t.partialExits += 1
             case .closed:
                 t.closed += 1
                 let pnl = p.realizedPnlCents ?? 0
@@ -122,7 +132,8 @@ struct RunSummary {
             default: break
             }
         }
-        let accounts = try distinct(Topics.accounts, AccountSnapshot.self, client: client, logger: logger)
+        for g in try distinct(Topics.greeks, PortfolioGreeks.self, source: source) { t.greeks[g.accountId] = g }
+        let accounts = try distinct(Topics.accounts, AccountSnapshot.self, source: source)
         t.account = accounts.max { $0.seq < $1.seq }
         t.startingCash = accounts.min { $0.seq < $1.seq }?.cashCents
         return t
@@ -146,7 +157,13 @@ struct RunSummary {
         lines.append("  fills         \(t.fills)")
         let winRate = t.closed == 0 ? "-" : String(format: "%.0f%%", Double(t.wins) * 100 / Double(t.closed))
         lines.append("  positions     \(t.opened) opened, \(t.closed) closed, \(t.opened - t.closed) open; win rate \(winRate); exits: \(kv(t.exitReasons).isEmpty ? "none" : kv(t.exitReasons))")
+        if t.partialExits > 0 || t.kinds.keys.contains(where: { !$0.hasPrefix("entry") }) {
+            lines.append("  phases 3–4    partial exits \(t.partialExits); decisions \(kv(t.kinds)); sizing \(kv(t.methods))")
+        }
         lines.append("  realized P&L  \(Money.dollars(t.realizedCents)) (after commissions and fees)")
+        for (a, g) in t.greeks.sorted(by: { $0.key < $1.key }) {
+            lines.append("  greeks \(a)   last: delta \(String(format: "%.1f", g.delta)) sh, $delta \(String(format: "%.0f", g.dollarDelta)), gamma \(String(format: "%.2f", g.gamma)), theta $\(String(format: "%.2f", g.theta))/day, vega $\(String(format: "%.2f", g.vega))/pt (\(g.positions) open)")
+        }
         if !t.killSwitches.isEmpty {
             lines.append("  kill switches signals blocked: \(kv(t.tripped).isEmpty ? "none" : kv(t.tripped)); at the last decision:")
             for (gate, state) in t.killSwitches { lines.append("                  \(gate): \(state)") }
@@ -199,7 +216,8 @@ struct RunSummary {
             "signals": t.signals, "decisions": t.decisions, "orders": t.orderDecisions, "skips": t.skips, "tiers": t.tiers,
             "contracts": t.contracts, "entry_orders": t.entryOrders, "exit_orders": t.exitOrders, "order_events": t.orderStatus,
             "fills": t.fills, "positions_opened": t.opened, "positions_closed": t.closed, "wins": t.wins,
-            "realized_pnl_cents": t.realizedCents, "exit_reasons": t.exitReasons,
+            "realized_pnl_cents": t.realizedCents, "exit_reasons": t.exitReasons, "partial_exits": t.partialExits,
+            "decision_kinds": t.kinds, "sizing_methods": t.methods,
             "ending_equity_cents": t.account.map { $0.equityCents as Any } ?? NSNull(), "ending_cash_cents": t.account.map { $0.cashCents as Any } ?? NSNull(),
             "starting_cash_cents": t.startingCash.map { $0 as Any } ?? NSNull(),
             "entries_by_route": t.routes, "kill_switch_blocks": t.tripped,
@@ -207,5 +225,28 @@ struct RunSummary {
         ] as [String: Any]
         let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return (lines.joined(separator: "\n"), String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Where a run summary reads the topics: the broker, or — for a run with `--record`, whose recorder has caught up —
+/// the recording, which holds every message even where a small broker's retention has already dropped the oldest
+/// (the embedded broker keeps about 5 MiB a partition: a 42-session run loses its first weeks of features).
+struct SummarySource {
+    let envelopes: (String) throws -> [AnyEnvelope]
+
+    static func kafka(_ client: KafkaClientConfig, logger: Logger) -> SummarySource {
+        SummarySource { try TopicReader.envelopes(client: client, topic: $0, logger: logger) }
+    }
+
+    static func recording(_ dir: String) -> SummarySource {
+        SummarySource { topic in
+            let path = "\(dir)/\(topic).jsonl"
+            guard let data = FileManager.default.contents(atPath: path) else { return [] }
+            let decoder = Topics.decoder(for: topic)
+            return data.split(separator: UInt8(ascii: "\n")).compactMap { line in
+                guard let e = try? decoder.decode(Array(line)), !(e.payload is Watermark) else { return nil }
+                return e
+            }
+        }
     }
 }

@@ -351,8 +351,8 @@ final class UpRunner: @unchecked Sendable {
         }
         note("every consumer group has caught up")
 
-        // 5. Summary from the topics, then a graceful stop of every process.
-        let summary = try RunSummary.collect(client: client, logger: logger)
+        // 5. Summary from the topics (the recording when there is one), then a graceful stop of every process.
+        let summary = try RunSummary.collect(source: plan.record.map { SummarySource.recording($0) } ?? .kafka(client, logger: logger))
         for c in children.reversed() {
             c.stop(grace: 15)
         }

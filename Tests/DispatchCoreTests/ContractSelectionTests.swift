@@ -57,7 +57,7 @@ struct ContractSelectionTests {
         #expect(s.detail.hasPrefix("2 puts in 0–7 DTE, 2 passing the option gates; chose SPY240308P00500000"))
     }
 
-    @Test("a swing trade chooses inside 14–45 DTE only")
+    @Test("a swing trade chooses inside 14–45 DTE only (with the time exit off)")
     func swingWindow() throws {
         let chain = Fx.chain(500.4, at: Self.asOf, [
             Fx.quote(.call, 500, "2024-03-08"),   // 2: day window only
@@ -66,7 +66,7 @@ struct ContractSelectionTests {
             Fx.quote(.call, 510, "2024-04-19"),   // 44
             Fx.quote(.call, 500, "2024-04-22"),   // 47: outside
         ])
-        let s = try choose(chain, .bull, .swingTrade)
+        let s = try choose(chain, .bull, .swingTrade, params: Self.noTimeExit)
         let c = try #require(s.chosen)
         #expect(c.symbol == "SPY240320C00505000")
         #expect(c.dte == 14)
@@ -74,7 +74,13 @@ struct ContractSelectionTests {
         #expect(s.detail.hasPrefix("2 calls in 14–45 DTE, 2 passing the option gates; chose"))
         let day = try #require(try choose(chain, .bull, .dayTrade).chosen)
         #expect(day.symbol == "SPY240308C00500000")
+        // With the 21-DTE time exit on (the default) the window starts at 22: a contract it would exit at once is not bought.
+        let timed = try choose(chain, .bull, .swingTrade)
+        #expect(timed.chosen?.symbol == "SPY240419C00510000")
+        #expect(timed.detail.hasPrefix("1 call in 22–45 DTE, 1 passing the option gates; chose"))
     }
+
+    static let noTimeExit: TradingParams = { var p = Fx.params; p.exits.timeExitDte = 0; return p }()
 
     @Test("ties on distance go to the nearer expiration, then the lower strike, whatever the chain order")
     func tieBreaks() throws {
@@ -186,7 +192,7 @@ struct ContractSelectionTests {
     func swingTargetDelta() throws {
         var a = Fx.quote(.call, 505, "2024-03-22"); a.delta = 0.40
         var b = Fx.quote(.call, 500, "2024-03-22"); b.delta = 0.52
-        let s = try choose(Fx.chain(503, at: Self.asOf, [a, b]), .bull, .swingTrade)
+        let s = try choose(Fx.chain(503, at: Self.asOf, [a, b]), .bull, .swingTrade, params: Self.noTimeExit)
         #expect(s.chosen?.strike == 500)
     }
 }

@@ -144,6 +144,8 @@ struct DispatchCoreStateTests {
         #expect(core.restoreStart(topic: Topics.accounts, after: t) == .distantPast)
         #expect(core.restoreStart(topic: Topics.chains, after: t) == Fx.ny(Self.day, 0, 0))
         #expect(core.restoreStart(topic: Topics.control, after: t) == .distantPast, "a halt survives restarts")
-        #expect(core.outputCauses == [Topics.decisions: [Topics.signals: 0], Topics.orders: [Topics.signals: 0]])
+        // Chains, not position events, cause adds and rolls' legs: a decision caused by a position event would close the
+        // loop orders → fills → positions → decisions.
+        #expect(core.outputCauses == [Topics.decisions: [Topics.signals: 0, Topics.chains: 0], Topics.orders: [Topics.signals: 0, Topics.chains: 0]])
     }
 }

@@ -32,7 +32,7 @@ enum Harness {
     /// `opsctl up …` into a fresh recording directory; returns the result and the directory.
     static func up(_ args: [String]) throws -> (Result, URL) {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ops-test-\(UUID().uuidString)")
-        let r = try run("opsctl", ["up", "--record", dir.path, "--log-dir", dir.appendingPathComponent("logs").path, "--timeout", "300"] + args)
+        let r = try run("opsctl", ["up", "--record", dir.path, "--log-dir", dir.appendingPathComponent("logs").path, "--timeout", "1200"] + args)
         try? r.stdout.write(to: dir.appendingPathComponent("summary.txt"), atomically: true, encoding: .utf8)
         return (r, dir)
     }

@@ -295,7 +295,7 @@ struct ExitRules {
     func customRule() throws {
         let anyMark = ExitRule(name: "test") { c in c.markCents == 251 ? ExitSignal(rule: "test_rule", detail: "test: mark 251") : nil }
         var h = Harness()
-        h.core = PositionManagerCore(params: TradingParams(), rules: [anyMark] + ExitRule.standard(TradingParams().exits))
+        h.core = PositionManagerCore(params: Harness.phaseOne, rules: [anyMark] + ExitRule.standard(Harness.phaseOne))
         _ = try open(&h, at: Input.ny(2024, 3, 12, 10, 0))
         #expect(try h.feed(Input.chain(at: Input.ny(2024, 3, 12, 10, 5), [(K.swing, 2.49, 2.51)])).orders.isEmpty)
         let out = try h.feed(Input.chain(at: Input.ny(2024, 3, 12, 10, 10), [(K.swing, 2.50, 2.52)]))
@@ -401,12 +401,15 @@ struct ExitLifecycle {
 struct RuntimeContract {
     @Test("topics, causes and restore starts")
     func topology() {
-        let core = PositionManagerCore(params: TradingParams())
+        let core = PositionManagerCore(params: Harness.phaseOne)
         #expect(PositionManagerCore.name == "position-manager" && core.serviceName == "position-manager")
-        #expect(core.inputTopics == [Topics.control, Topics.fills, Topics.bars, Topics.chains, Topics.orderEvents])
-        #expect(core.outputTopics == [Topics.positions, Topics.orders])
+        #expect(core.inputTopics == [Topics.control, Topics.decisions, Topics.signals, Topics.fills, Topics.bars, Topics.chains, Topics.orderEvents])
+        #expect(core.outputTopics == [Topics.positions, Topics.orders, Topics.greeks])
         #expect(core.outputCauses == [Topics.positions: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0],
-                                      Topics.orders: [Topics.bars: 0, Topics.chains: 0]])
+                                      Topics.orders: [Topics.bars: 0, Topics.chains: 0],
+                                      Topics.greeks: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0]])
+        #expect(core.restoreStart(topic: Topics.decisions, after: utc("2024-03-12T15:00:00Z")) == utc("2024-03-12T04:00:00Z"))
+        #expect(core.restoreStart(topic: Topics.signals, after: utc("2024-03-12T15:00:00Z")) == utc("2024-03-12T03:30:00Z"))
         #expect(core.restoreStart(topic: Topics.bars, after: utc("2024-03-12T15:00:00Z")) == utc("2024-03-12T04:00:00Z"))
         #expect(core.restoreStart(topic: Topics.fills, after: utc("2024-03-12T15:00:00Z")) == .distantPast)
         #expect(core.restoreStart(topic: Topics.orderEvents, after: utc("2024-03-12T15:00:00Z")) == .distantPast)
@@ -506,7 +509,7 @@ struct RuntimeContract {
 
     @Test("the scenario does what it says")
     func scenarioShape() throws {
-        var core = PositionManagerCore(params: TradingParams())
+        var core = PositionManagerCore(params: Harness.phaseOne)
         let out = try Self.run(Self.scenario(), core: &core).flatMap { $0 }
         func pid(_ c: String) -> String { PositionManagerCore.positionId(entryClientOrderId: c) }
         func exitId(_ c: String, _ t: Timestamp) -> String { PositionManagerCore.exitClientOrderId(positionId: pid(c), at: t) }
@@ -545,7 +548,7 @@ struct RuntimeContract {
     @Test("same inputs twice, and after reset, give identical bytes")
     func determinism() throws {
         let inputs = try Self.scenario()
-        var a = PositionManagerCore(params: TradingParams()), b = PositionManagerCore(params: TradingParams())
+        var a = PositionManagerCore(params: Harness.phaseOne), b = PositionManagerCore(params: Harness.phaseOne)
         let first = try Self.run(inputs, core: &a).flatMap { $0 }
         let second = try Self.run(inputs, core: &b).flatMap { $0 }
         #expect(first.count > 20)
@@ -557,21 +560,23 @@ struct RuntimeContract {
         #expect(Set(first.map(\.envelope.id)).count == first.count)
     }
 
-    @Test("a restore that re-reads chains and bars only from New York midnight gives the same outputs after every cut")
-    func restoreAtEveryCut() throws {
+    @Test("a restore that re-reads chains and bars from the restore start the core names at each cut gives the same outputs",
+          arguments: [Harness.phaseOne, TradingParams()])
+    func restoreAtEveryCut(params: TradingParams) throws {
         let inputs = try Self.scenario()
-        var original = PositionManagerCore(params: TradingParams())
+        var original = PositionManagerCore(params: params)
         let expected = try Self.run(inputs, core: &original)
         var checked = 0
         for cut in inputs.indices {
             // The runtime's view after committing inputs[0...cut]: chains and bars re-read from the restore start
-            // of the last one processed (one partition each), fills and order events from the beginning.
+            // the live core names at that commit (one partition each), fills and order events from the beginning.
             let lastChain = inputs[0...cut].last { $0.payload is OptionChain }
             let lastBar = inputs[0...cut].last { $0.payload is Bar }
-            var core = PositionManagerCore(params: TradingParams())
-            core.reset()
-            let chainStart = lastChain.map { core.restoreStart(topic: Topics.chains, after: $0.eventTime) } ?? .distantPast
-            let barStart = lastBar.map { core.restoreStart(topic: Topics.bars, after: $0.eventTime) } ?? .distantPast
+            var live = PositionManagerCore(params: params)
+            _ = try Self.run(Array(inputs[0...cut]), core: &live)
+            let chainStart = lastChain.map { live.restoreStart(topic: Topics.chains, after: $0.eventTime) } ?? .distantPast
+            let barStart = lastBar.map { live.restoreStart(topic: Topics.bars, after: $0.eventTime) } ?? .distantPast
+            let core = PositionManagerCore(params: params)
             var h = Harness()
             h.core = core
             for (i, input) in inputs.enumerated() {

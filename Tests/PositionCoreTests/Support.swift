@@ -89,8 +89,22 @@ enum Input {
 struct Harness {
     var core: PositionManagerCore
     var outputs: [Emit] = []
+    /// The portfolio Greeks emitted (kept apart: most tests look at positions and orders only).
+    var greeks: [PortfolioGreeks] = []
 
-    init(params: TradingParams = TradingParams()) { core = PositionManagerCore(params: params) }
+    init(params: TradingParams = Harness.phaseOne) { core = PositionManagerCore(params: params) }
+
+    /// The Phase 1 exits these tests were written for: a 40 % stop, the whole position at the +50 % target, no
+    /// trailing stop, no time exit, no roll. The Phase 3–4 rules have their own tests (ExitRuleTableTests).
+    static let phaseOne: TradingParams = {
+        var p = TradingParams()
+        p.exits.stopLossPct = 0.40
+        p.exits.trailingStop = false
+        p.exits.partialExit = false
+        p.exits.timeExitDte = 0
+        p.roll.enabled = false
+        return p
+    }()
 
     /// Feeds one input; returns its outputs.
     @discardableResult
@@ -101,6 +115,8 @@ struct Harness {
         case is OrderEvent: topic = Topics.orderEvents
         case is Bar: topic = Topics.bars
         case is OperatorControl: topic = Topics.control
+        case is Decision: topic = Topics.decisions
+        case is Signal: topic = Topics.signals
         default: topic = Topics.chains
         }
         let out = try core.handle(e, from: topic)
@@ -113,8 +129,10 @@ struct Harness {
             // What the runtime would check before producing.
             try o.envelope.payload.validate(eventTime: o.envelope.eventTime)
         }
-        outputs += out
-        return out
+        greeks += out.compactMap { $0.envelope.payload as? PortfolioGreeks }
+        let shown = out.filter { $0.topic != Topics.greeks }
+        outputs += shown
+        return shown
     }
 }
 
@@ -133,5 +151,76 @@ extension Array where Element == Emit {
             let topic = [UInt8](e.topic.utf8)
             return topic + [0] + (try e.envelope.encoded())
         }
+    }
+}
+
+// MARK: Phase 3–4 inputs (decisions, signals, chains with an underlying price)
+
+extension Input {
+    /// The topic the runtime reads `e` from.
+    static func topic(of e: AnyEnvelope) -> String {
+        switch e.payload {
+        case is Fill: Topics.fills
+        case is OrderEvent: Topics.orderEvents
+        case is Bar: Topics.bars
+        case is OperatorControl: Topics.control
+        case is Decision: Topics.decisions
+        case is Signal: Topics.signals
+        default: Topics.chains
+        }
+    }
+
+    /// The dispatcher's order decision for an entry (`kind` entry), a scale-in add or a roll's opening leg: a buy to
+    /// open of `quantity` of `symbol`, sized `sizedContracts` (nil: not scaling in), with the underlying's price and
+    /// ATR14 at the signal.
+    static func decision(at t: Timestamp, clientOrderId: String, symbol: String, underlying: String = "SPY", quantity: Int = 2,
+                         sizedContracts: Int? = nil, limitCents: Cents = 250, underlyingPrice: Double? = 500, atr14: Double? = nil,
+                         kind: String = "entry", positionId: String? = nil, rollId: String? = nil,
+                         strategy: TradeStrategy = .swingTrade, accountId: String = account) throws -> AnyEnvelope {
+        let occ = OCCSymbol(symbol)
+        let order = OrderCommand(accountId: accountId, clientOrderId: clientOrderId, symbol: symbol, underlying: underlying,
+                                 assetClass: occ == nil ? .equity : .option, side: .buy, quantity: quantity, limitPriceCents: limitCents,
+                                 intent: .open, positionId: positionId, strategy: strategy, reason: "test entry")
+        var sizing = SizingResult(tier: "small", strategy: strategy, riskPct: 0.05, buyingPowerCents: 1_000_000, riskCents: 50_000,
+                                  premiumCents: limitCents, costPerContractCents: limitCents * 100, contracts: quantity, maxContracts: 10,
+                                  totalCostCents: limitCents * 100 * Cents(quantity), minimumContractRule: false, rationale: "test")
+        sizing.sizedContracts = sizedContracts
+        var d = Decision(accountId: accountId, signalId: "signal-\(clientOrderId)", ticker: underlying,
+                         direction: occ?.right == .put ? .bear : .bull, strategy: strategy, confidence: 0.8, outcome: .order,
+                         skipReason: nil, gates: [], contract: nil, sizing: sizing, order: order, buyingPowerCents: 1_000_000,
+                         openPositions: 0, exposureCents: 0, dayRealizedPnlCents: 0)
+        d.kind = kind
+        d.positionId = positionId
+        d.rollId = rollId
+        d.underlyingPrice = underlyingPrice
+        d.atr14 = atr14
+        try d.validate(eventTime: t)
+        return Envelope(id: DeterministicID.make("decision", clientOrderId, t.iso8601), eventTime: t, causationId: nil,
+                        source: "dispatcher", payload: d).erased()
+    }
+
+    /// A signal of the signal engine on `ticker` in `direction`.
+    static func signal(at t: Timestamp, _ ticker: String = "SPY", _ direction: Direction = .bull, price: Double = 500,
+                       strategy: TradeStrategy = .swingTrade) throws -> AnyEnvelope {
+        var s = Signal(ticker: ticker, direction: direction, instrument: direction == .bull ? .call : .put, strategy: strategy,
+                       confidence: 0.8, volumeRatio: 2, price: price, featuresId: "features-\(ticker)-\(t.iso8601)", rules: [],
+                       reason: "test signal")
+        s.atr14 = 0.5
+        try s.validate(eventTime: t)
+        return Envelope(id: DeterministicID.make("signal", ticker, direction.rawValue, t.iso8601), eventTime: t, causationId: nil,
+                        source: "signal-engine", payload: s).erased()
+    }
+
+    /// A chain at `t` with the underlying at `price` and each contract quoted a cent either side of its mid (in
+    /// cents), so its mark is exactly that mid.
+    static func marks(at t: Timestamp, underlying: String = "SPY", price: Double = 500, _ mids: [(String, Cents)]) throws -> AnyEnvelope {
+        let contracts = mids.map { (s, mid) -> OptionQuote in
+            let occ = OCCSymbol(s)!
+            return OptionQuote(symbol: s, right: occ.right, strike: occ.strike, expiration: occ.expiration,
+                               bid: Double(mid - 1) / 100, ask: Double(mid + 1) / 100, volume: 100, openInterest: 1000)
+        }
+        let c = OptionChain(underlying: underlying, underlyingPrice: price, asOf: t, contracts: contracts)
+        try c.validate(eventTime: t)
+        return Envelope(id: c.id, eventTime: t, causationId: nil, source: "market-feed", payload: c).erased()
     }
 }
