@@ -367,3 +367,20 @@ struct ScaleInTests {
         #expect(g.passed && g.value == "1", "one position (p1) is open; its add is not a second: \(g.detail)")
     }
 }
+
+extension ScaleInTests {
+    @Test("a position with an exit requested today is not added to, even when its mark reaches the trigger")
+    func exitingPositionIsNotAddedTo() throws {
+        var desk = try Self.desk()
+        var exiting = Self.position(mark: 302, .exitRequested)
+        exiting.exitReason = "profit_target"
+        #expect(try desk.feed(exiting, at: Self.at(10, 3), id: "x-p1").isEmpty)
+        let out = try desk.chain(Self.chain(Self.at(10, 5), mark: 302))
+        #expect(out.decisions.isEmpty && out.orders.isEmpty, "no add to a position being exited")
+        // The next session the exit request of yesterday no longer blocks (a day-scoped record).
+        var desk2 = try Self.desk()
+        #expect(try desk2.feed(exiting, at: Self.at(10, 3), id: "x-p1").isEmpty)
+        let next = try desk2.chain(Self.chain(Fx.ny("2024-03-07", 10, 5), mark: 302))
+        #expect(next.decisions.count == 1, "the next session the add is decided")
+    }
+}
