@@ -68,10 +68,7 @@ enum ScaleIn {
 
     static func triggered(_ p: PositionEvent, params: TradingParams) -> Bool {
         guard p.event == .marked, (p.scaleInPending ?? 0) > 0, let mark = p.markPriceCents else { return false }
-        let x = Decimal(p.entryPriceCents) * (1 + Decimal(string: String(params.sizing.scaleInTriggerPct))!)
-        var v = x, r = Decimal()
-        NSDecimalRound(&r, &v, 0, .up)
-        return mark >= Cents(truncating: r as NSDecimalNumber)
+        return mark >= Exact.ceilCents(Decimal(p.entryPriceCents) * (1 + Exact.decimal(params.sizing.scaleInTriggerPct)))
     }
 
     static func setupGate(position p: PositionEvent, opposite: Timestamp?, chain: OptionChain?, at t: Timestamp) -> GateResult {

@@ -46,10 +46,15 @@ enum Exact {
     }
 
     /// `d` rounded down to a whole number, as cents.
-    static func floorCents(_ d: Decimal) -> Cents {
+    static func floorCents(_ d: Decimal) -> Cents { rounded(d, .down) }
+
+    /// `d` rounded up to a whole number, as cents.
+    static func ceilCents(_ d: Decimal) -> Cents { rounded(d, .up) }
+
+    private static func rounded(_ d: Decimal, _ mode: NSDecimalNumber.RoundingMode) -> Cents {
         var value = d
         var out = Decimal()
-        NSDecimalRound(&out, &value, 0, .down)
+        NSDecimalRound(&out, &value, 0, mode)
         return Cents(truncating: out as NSDecimalNumber)
     }
 }
