@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "position-manager", targets: ["position-manager"]),
         .executable(name: "watchlist-engine", targets: ["watchlist-engine"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "alpaca-fake", targets: ["alpaca-fake"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -25,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // Alpaca: the HTTP client and websocket client of the adapters, the server of the fake Alpaca.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
     ],
     targets: [
         // C shim over librdkafka (Debian librdkafka-dev, pkg-config rdkafka).
@@ -45,6 +50,11 @@ let package = Package(
         .target(name: "BrokerCore", dependencies: ["OpsModel"], swiftSettings: strict),
         .target(name: "PositionCore", dependencies: ["OpsModel", "OptionsMath"], swiftSettings: strict),
         .target(name: "WatchlistCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        // Alpaca's wire contract as pure code: requests, responses, trade updates → our events, exactly-once
+        // submission, reconciliation, rate limiting, the live-readiness report. No I/O.
+        .target(name: "AlpacaCore", dependencies: ["OpsModel"], swiftSettings: strict),
+        // The fake Alpaca's exchange: orders, fills against quotes, positions, account, faults. No I/O.
+        .target(name: "AlpacaFakeCore", dependencies: ["OpsModel", "MarketData"], swiftSettings: strict),
         // Runtime: config, logging, metrics, the consume→handle→produce→commit loop, DLQ, watermarks.
         .target(name: "OpsRuntime", dependencies: [
             "OpsModel", "Kafka",
@@ -58,10 +68,22 @@ let package = Package(
         .executableTarget(name: "feature-computer", dependencies: ["OpsRuntime", "FeatureCore"], swiftSettings: strict),
         .executableTarget(name: "signal-engine", dependencies: ["OpsRuntime", "SignalCore"], swiftSettings: strict),
         .executableTarget(name: "dispatcher", dependencies: ["OpsRuntime", "DispatchCore"], swiftSettings: strict),
-        .executableTarget(name: "broker-gateway", dependencies: ["OpsRuntime", "BrokerCore"], swiftSettings: strict),
+        .executableTarget(name: "broker-gateway", dependencies: [
+            "OpsRuntime", "BrokerCore", "AlpacaCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ], swiftSettings: strict),
+        // A fake Alpaca (REST, trade_updates and market-data websockets, fault injection) for tests and demos.
+        .executableTarget(name: "alpaca-fake", dependencies: [
+            "AlpacaFakeCore", "OpsModel", "MarketData",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "PositionCore"], swiftSettings: strict),
         .executableTarget(name: "watchlist-engine", dependencies: ["OpsRuntime", "WatchlistCore"], swiftSettings: strict),
-        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
+        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData", "AlpacaCore", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
         // Throughput figures (`make bench`, release build); no I/O beyond printing.
         .executableTarget(name: "bench", dependencies: ["OptionsMath"], swiftSettings: strict),
 
@@ -75,6 +97,8 @@ let package = Package(
         .testTarget(name: "BrokerCoreTests", dependencies: ["BrokerCore"], swiftSettings: strict),
         .testTarget(name: "PositionCoreTests", dependencies: ["PositionCore"], swiftSettings: strict),
         .testTarget(name: "WatchlistCoreTests", dependencies: ["WatchlistCore"], swiftSettings: strict),
+        .testTarget(name: "AlpacaCoreTests", dependencies: ["AlpacaCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "AlpacaFakeCoreTests", dependencies: ["AlpacaFakeCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),

@@ -1,0 +1,181 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Kafka
+import OpsModel
+import OpsRuntime
+import TestSupport
+import Testing
+
+/// A running `alpaca-fake` on a free port, on a simulated clock inside a session so its quotes fill.
+final class FakeAlpacaProcess {
+    let process = Process()
+    let port: Int
+    static let key = "PKTESTKEY0000000001"
+    static let secret = "sEcReT-never-in-any-log-0123456789"
+
+    init(clock: String) throws {
+        process.executableURL = TestPaths.binDir.appendingPathComponent("alpaca-fake")
+        process.arguments = ["--clock", clock, "--key-id", Self.key, "--secret-key", Self.secret, "--tickers", "SPY"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first, line.hasPrefix("alpaca-fake listening on "),
+              let p = Int(line.split(separator: ":").last ?? "") else { throw HarnessError("alpaca-fake did not start: \(text)") }
+        port = p
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    func control(_ method: String, _ path: String, _ body: String? = nil) throws -> Any? {
+        var r = URLRequest(url: URL(string: url + path)!)
+        r.httpMethod = method
+        r.httpBody = body.map { Data($0.utf8) }
+        let box = LockedData()
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: r) { data, _, _ in box.set(data ?? Data()); done.signal() }.resume()
+        done.wait()
+        return try? JSONSerialization.jsonObject(with: Data(box.string.utf8))
+    }
+
+    /// Every API request the fake has seen.
+    func requests() throws -> [[String: Any]] { (try control("GET", "/control/requests") as? [[String: Any]]) ?? [] }
+
+    deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+}
+
+@Suite("broker-gateway on Alpaca (against alpaca-fake)", .serialized)
+struct AlpacaGatewayTests {
+    static let clock = "2024-03-05T10:00:00-05:00@\(Int64(Date().timeIntervalSince1970 * 1000))x1"
+    static var keys: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["APCA_API_KEY_ID"] = FakeAlpacaProcess.key
+        env["APCA_API_SECRET_KEY"] = FakeAlpacaProcess.secret
+        return env
+    }
+
+    static func gateway(_ args: [String], env: [String: String] = keys) throws -> Harness.Result {
+        let p = Process()
+        p.executableURL = TestPaths.binDir.appendingPathComponent("broker-gateway")
+        p.arguments = args
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Harness.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test("alpaca-live refuses to start without the phrase, the readiness account or keys — and sends no request")
+    func liveRefusals() throws {
+        let fake = try FakeAlpacaProcess(clock: Self.clock)
+        let base = ["--brokers", "127.0.0.1:1", "--alpaca-trading-url", fake.url]
+        let cases: [([String], [String: String], String)] = [
+            (["--broker", "alpaca-live"], Self.keys, "--confirm-live I-UNDERSTAND-REAL-MONEY"),
+            (["--broker", "alpaca-live", "--confirm-live", "yes"], Self.keys, "--confirm-live I-UNDERSTAND-REAL-MONEY"),
+            (["--broker", "alpaca-live", "--confirm-live", "I-UNDERSTAND-REAL-MONEY"], Self.keys, "readiness_account"),
+            (["--broker", "alpaca-paper"], ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("APCA_") }, "APCA_API_KEY_ID"),
+        ]
+        for (args, env, expected) in cases {
+            let r = try Self.gateway(args + base, env: env)
+            #expect(r.status == 2, "\(args): exit \(r.status)")
+            #expect(r.stderr.contains(expected), "\(args): \(r.stderr)")
+            #expect(!(r.stderr + r.stdout).contains(FakeAlpacaProcess.secret))
+        }
+        #expect(try fake.requests().isEmpty, "a refused start sends nothing to Alpaca")
+    }
+
+    @Test("orders reach Alpaca once through a timed-out POST and a SIGKILL; fills and snapshots reach the topics")
+    func paperOrdersExactlyOnce() throws {
+        let broker = try Harness.BrokerProcess()
+        defer { broker.stop() }
+        let fake = try FakeAlpacaProcess(clock: Self.clock)
+        let symbol = "SPY240308C00510000"
+        _ = try fake.control("POST", "/control/quote", #"{"symbol":"\#(symbol)","bid":"1.10","ask":"1.20"}"#)
+        _ = try fake.control("POST", "/control/fault", #"{"kind":"timeout_after_accept","count":1}"#)
+        let log = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gw-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        func startGateway() throws -> Process {
+            let p = Process()
+            p.executableURL = TestPaths.binDir.appendingPathComponent("broker-gateway")
+            p.arguments = ["--broker", "alpaca-paper", "--brokers", broker.bootstrap, "--alpaca-trading-url", fake.url, "--clock", Self.clock,
+                           "--set", "request_timeout_seconds=3", "--log-level", "debug"]
+            p.environment = Self.keys
+            let h = try FileHandle(forWritingTo: log)
+            h.seekToEndOfFile()
+            p.standardOutput = h
+            p.standardError = h
+            try p.run()
+            return p
+        }
+        var gw = try startGateway()
+        defer { if gw.isRunning { gw.terminate() } }
+
+        let clock = try LiveClock(spec: Self.clock, wallNowMs: 0)
+        func send(_ id: String) throws {
+            let now = clock.now(wallMs: Int64(Date().timeIntervalSince1970 * 1000))
+            let c = OrderCommand(accountId: "sim-1", clientOrderId: id, symbol: symbol, underlying: "SPY", assetClass: .option, side: .buy,
+                                 quantity: 1, limitPriceCents: 120, intent: .open, positionId: "pos-\(id)", strategy: .dayTrade, reason: "test")
+            let env = Envelope(id: "cmd-\(id)", eventTime: now, causationId: nil, source: "dispatcher", payload: c)
+            let producer = try KafkaProducer(config: KafkaProducerConfig(client: broker.client), logger: Harness.logger)
+            _ = try producer.send([ProducerRecord(topic: Topics.orders, key: Array("sim-1".utf8), value: try env.encoded(), timestampMs: now.ms)])
+            producer.close()
+        }
+        func fills() throws -> [Fill] {
+            try TopicReader.envelopes(client: broker.client, topic: Topics.fills, logger: Harness.logger).compactMap { $0.payload as? Fill }
+        }
+        func waitFor(_ what: String, _ condition: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(240)
+            while try !condition() {
+                guard Date() < deadline else { throw HarnessError("timed out waiting for \(what); log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")") }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+
+        // First order: the POST is accepted and never answered; the gateway must look it up, not resend.
+        try send("e2e-1")
+        try waitFor("the first fill") { try fills().contains { $0.clientOrderId == "e2e-1" } }
+        // A SIGKILL between orders: the restart rebuilds from the topics and re-sends nothing.
+        kill(gw.processIdentifier, SIGKILL)
+        gw.waitUntilExit()
+        try send("e2e-2")
+        gw = try startGateway()
+        try waitFor("the second fill") { try fills().contains { $0.clientOrderId == "e2e-2" } }
+        try waitFor("an account snapshot") {
+            try TopicReader.envelopes(client: broker.client, topic: Topics.accounts, logger: Harness.logger).contains { $0.payload is AccountSnapshot }
+        }
+        gw.terminate()
+        gw.waitUntilExit()
+
+        let requests = try fake.requests()
+        let posts = requests.filter { ($0["method"] as? String) == "POST" && ($0["path"] as? String) == "/v2/orders" }
+        let ids = posts.compactMap { ($0["body"] as? [String: Any])?["client_order_id"] as? String
+            ?? (($0["body"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })?["client_order_id"] as? String }
+        #expect(ids.sorted() == ["e2e-1", "e2e-2"], "each client id POSTed exactly once: \(ids)")
+        #expect(requests.contains { ($0["path"] as? String) == "/v2/orders:by_client_order_id" }, "the timed-out POST was looked up")
+        #expect(try fills().filter { $0.clientOrderId.hasPrefix("e2e-") }.map(\.quantity) == [1, 1])
+        #expect(try fills().allSatisfy { $0.priceCents == 120 })
+        let logText = try String(contentsOf: log, encoding: .utf8)
+        #expect(!logText.contains(FakeAlpacaProcess.secret), "the secret never reaches the log")
+
+        if TestPaths.hasSharedData {
+            let spec = try OpenAPIRequestCheck(specFile: TestPaths.shared("alpaca/openapi/trading-api.json"))
+            for r in requests {
+                let method = r["method"] as? String ?? "", path = r["path"] as? String ?? ""
+                let query = (r["query"] as? [String: String]) ?? [:]
+                let body: Data? = (r["body"] as? String).map { Data($0.utf8) } ?? (r["body"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
+                #expect(spec.problems(method: method, path: path, query: query, body: body?.isEmpty == true ? nil : body) == [], "\(method) \(path)")
+            }
+        }
+    }
+}
