@@ -64,13 +64,21 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
-        .executableTarget(name: "market-feed", dependencies: ["OpsRuntime", "MarketData"], swiftSettings: strict),
+        .executableTarget(name: "market-feed", dependencies: [
+            "OpsRuntime", "MarketData", "AlpacaCore", "AlpacaClient",
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ], swiftSettings: strict),
         .executableTarget(name: "feature-computer", dependencies: ["OpsRuntime", "FeatureCore"], swiftSettings: strict),
         .executableTarget(name: "signal-engine", dependencies: ["OpsRuntime", "SignalCore"], swiftSettings: strict),
         .executableTarget(name: "dispatcher", dependencies: ["OpsRuntime", "DispatchCore"], swiftSettings: strict),
-        .executableTarget(name: "broker-gateway", dependencies: [
-            "OpsRuntime", "BrokerCore", "AlpacaCore",
+        // Alpaca's REST API over HTTP, paced and retried; the keys. Shared by the broker-gateway and the market-feed.
+        .target(name: "AlpacaClient", dependencies: [
+            "AlpacaCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "broker-gateway", dependencies: [
+            "OpsRuntime", "BrokerCore", "AlpacaCore", "AlpacaClient",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ], swiftSettings: strict),
         // A fake Alpaca (REST, trade_updates and market-data websockets, fault injection) for tests and demos.

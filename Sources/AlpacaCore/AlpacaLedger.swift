@@ -155,7 +155,14 @@ extension AlpacaLedger {
         if c.intent == .open, t.ms - env.eventTime.ms > Int64(params.execution.entryTtlMinutes) * 60_000 {
             return reject(c.clientOrderId, "not submitted: the entry is older than execution.entry_ttl_minutes (\(params.execution.entryTtlMinutes)) at \(t)", at: t)
         }
-        if let replaced = c.replacesClientOrderId, let old = orders[replaced], !old.terminal {
+        if let replaced = c.replacesClientOrderId, orders[replaced] == nil {
+            return reject(c.clientOrderId, "replaces \(replaced), which this account never placed", at: t)
+        }
+        if let replaced = c.replacesClientOrderId, let old = orders[replaced], old.terminal {
+            // As the simulator: a repricing of an order that has already ended (most often: it filled) is refused.
+            return reject(c.clientOrderId, "replaces \(replaced), which is no longer open at Alpaca (\(old.filled) of \(old.command.quantity) filled)", at: t)
+        }
+        if let replaced = c.replacesClientOrderId, let old = orders[replaced] {
             orders[c.clientOrderId]?.submission = .waitingForReplaced
             if let id = old.alpacaId { step.actions.append(.cancel(alpacaId: id, clientOrderId: replaced)) }
             else { step.actions.append(.lookup(clientOrderId: replaced)) }

@@ -50,11 +50,13 @@ public struct FakeAlpacaConfig: Sendable {
     public var seed: UInt64
     public var tickers: [SyntheticTicker]
     public var clock: LiveClock
+    /// Limits at or through the mid fill (see `FakeExchange.fillAtMid`).
+    public var fillAtMid: Bool
 
     public init(keyID: String? = nil, secretKey: String? = nil, rateLimit: Int = 200, cashCents: Cents = 10_000_000,
-                seed: UInt64 = 42, tickers: [SyntheticTicker] = SyntheticTicker.defaults, clock: LiveClock = .wall) {
+                seed: UInt64 = 42, tickers: [SyntheticTicker] = SyntheticTicker.defaults, clock: LiveClock = .wall, fillAtMid: Bool = false) {
         self.keyID = keyID; self.secretKey = secretKey; self.rateLimit = rateLimit; self.cashCents = cashCents
-        self.seed = seed; self.tickers = tickers; self.clock = clock
+        self.seed = seed; self.tickers = tickers; self.clock = clock; self.fillAtMid = fillAtMid
     }
 }
 
@@ -73,6 +75,7 @@ public struct FakeAlpaca: Sendable {
     public init(config: FakeAlpacaConfig) {
         self.config = config
         self.exchange = FakeExchange(market: FakeMarket(seed: config.seed, tickers: config.tickers), cashCents: config.cashCents)
+        self.exchange.fillAtMid = config.fillAtMid
         self.limiter = RateLimiter(limit: config.rateLimit)
     }
 

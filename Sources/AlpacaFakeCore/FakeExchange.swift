@@ -18,6 +18,9 @@ public struct FakeExchange: Sendable {
     public var partialMaxQty: Int64?
     /// No fills at all while set.
     public var holdFills = false
+    /// false (marketable): a buy limit fills at the ask once ask ≤ limit. true (mid): a limit at or through the mid
+    /// fills, at the limit or the better side of the quote — the simulator's `limit` model, for demos that trade.
+    public var fillAtMid = false
     var counter: Int64 = 0
     let tickRule: TickRule
 
@@ -151,9 +154,13 @@ public struct FakeExchange: Sendable {
         for i in orders.indices where orders[i].isOpen && orders[i].status != "accepted" {
             let o = orders[i]
             guard let q = quote(o.symbol, at: now) else { continue }
-            let price = o.side == .buy ? q.ask : q.bid
+            var price = o.side == .buy ? q.ask : q.bid
             guard price > 0 else { continue }
-            if let limit = o.limitCents, o.side == .buy ? price > limit : price < limit { continue }
+            if let limit = o.limitCents, fillAtMid, q.ask > 0 {
+                let mid2 = q.bid + q.ask   // twice the mid, in cents: no rounding
+                guard o.side == .buy ? 2 * limit >= mid2 : 2 * limit <= mid2 else { continue }
+                price = o.side == .buy ? min(limit, q.ask) : max(limit, q.bid)
+            } else if let limit = o.limitCents, o.side == .buy ? price > limit : price < limit { continue }
             let qty = min(o.remaining, partialMaxQty ?? o.remaining)
             out.append(fill(i, qty: qty, price: price, at: now))
         }

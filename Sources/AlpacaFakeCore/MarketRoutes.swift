@@ -143,6 +143,12 @@ extension FakeAlpaca {
             fields.append(("latestTrade", .obj([("c", .string("I")), ("p", .number(last)), ("s", .int(1)),
                                                 ("t", .string(Wire.micros(chainTime))), ("x", .string("C"))])))
         }
+        // The day's bar carries the contract's volume so far (snapshots have no open interest: that is the contracts list).
+        let price: Double = q.last ?? (q.bid + q.ask) / 2
+        let day: [(String, JSON)] = [("c", .number(price)), ("h", .number(price)), ("l", .number(price)), ("o", .number(price)),
+                                     ("t", .string(Wire.micros(chainTime))), ("v", .int(q.volume)), ("n", .int(q.volume / 10)),
+                                     ("vw", .number(price))]
+        fields.append(("dailyBar", .obj(day)))
         if let d = q.delta {
             fields.append(("greeks", .obj([("delta", .number(d)), ("gamma", .number(q.gamma ?? 0)), ("rho", .number(0)),
                                            ("theta", .number(q.theta ?? 0)), ("vega", .number(q.vega ?? 0))])))

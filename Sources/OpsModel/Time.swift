@@ -15,6 +15,10 @@ public struct Timestamp: Comparable, Hashable, Sendable, Codable, CustomStringCo
 
     public static let distantPast = Timestamp(ms: Int64.min / 4)
     public static let distantFuture = Timestamp(ms: Int64.max / 4)
+    /// The watermark a live source publishes when its run ends (`--until`): everything it will ever send is before
+    /// it, so every consumer releases what it holds. Below `distantFuture` so services forward it downstream.
+    /// The last instant the wire format spells (9999-12-31T00:00:00Z).
+    public static let endOfData = Timestamp(ms: 253_402_214_400_000)
 
     /// ISO-8601 in UTC; milliseconds only when not zero.
     public var iso8601: String {

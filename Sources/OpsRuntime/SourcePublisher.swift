@@ -86,12 +86,7 @@ public final class SourcePublisher {
 
     /// Sends and waits for the acknowledgements; a transient broker fault (timeout, leader change, …) is retried
     /// with backoff, never fatal. The producer is idempotent, so a resent batch is not duplicated.
-    private func send(_ records: [ProducerRecord]) throws {
-        let logger = self.logger
-        _ = try KafkaRetry().run("produce", onRetry: { a in
-            logger.warning("produce failed, retrying", metadata: ["retry.attempt": .stringConvertible(a.attempt), "kafka.error": .string(a.error.description)])
-        }) { try producer.send(records) }
-    }
+    private func send(_ records: [ProducerRecord]) throws { try producer.sendRetrying(records, logger: logger) }
 
     /// Publishes dead letters for input the source itself could not read (bad CSV rows), with the reason.
     public func publishDeadLetters(_ letters: [DeadLetter], at time: Timestamp) throws {
@@ -154,16 +149,41 @@ public final class SourcePublisher {
     }
 
     func watermarkRecords(at t: Timestamp) throws -> [ProducerRecord] {
-        let wm = Watermark(producer: sourceName, covers: [Watermark.Coverage(topic: "source:\(sourceName)", partitions: [0], of: 1)])
+        SourceWatermarks(producer: sourceName, partitions: partitions).records(at: t, topics: topics)
+    }
+}
+
+/// The watermarks of a producer that has no input topics (a source, or a live adapter): one per partition of each
+/// of its topics, covering `source:<name>`, so consumers joining topics know a time is complete.
+public struct SourceWatermarks: Sendable {
+    public let producer: String
+    public let partitions: [String: Int32]
+
+    public init(producer: String, partitions: [String: Int32]) { self.producer = producer; self.partitions = partitions }
+
+    public func records(at t: Timestamp, topics: [String]) -> [ProducerRecord] {
+        let wm = Watermark(producer: producer, covers: [Watermark.Coverage(topic: "source:\(producer)", partitions: [0], of: 1)])
         var out = [ProducerRecord]()
         for topic in topics {
             for p in 0..<(partitions[topic] ?? 1) {
-                let env = Envelope(id: Watermark.id(producer: sourceName, topic: topic, partition: p, time: t), eventTime: t,
-                                   causationId: nil, source: sourceName, payload: wm).erased()
-                out.append(ProducerRecord(topic: topic, key: Array(sourceName.utf8), value: try env.encoded(), partition: p, timestampMs: t.ms))
+                let env = Envelope(id: Watermark.id(producer: producer, topic: topic, partition: p, time: t), eventTime: t,
+                                   causationId: nil, source: producer, payload: wm).erased()
+                guard let value = try? env.encoded() else { continue }
+                out.append(ProducerRecord(topic: topic, key: Array(producer.utf8), value: value, partition: p, timestampMs: t.ms))
             }
         }
         return out
+    }
+}
+
+extension KafkaProducer {
+    /// Sends and waits for the acknowledgements; a transient broker fault (timeout, leader change, …) is retried
+    /// with backoff, never fatal. The producer is idempotent, so a resent batch is not duplicated.
+    public func sendRetrying(_ records: [ProducerRecord], logger: Logger) throws {
+        guard !records.isEmpty else { return }
+        _ = try KafkaRetry().run("produce", onRetry: { a in
+            logger.warning("produce failed, retrying", metadata: ["retry.attempt": .stringConvertible(a.attempt), "kafka.error": .string(a.error.description)])
+        }) { try send(records) }
     }
 }
 

@@ -25,6 +25,7 @@ struct AlpacaFakeCommand: AsyncParsableCommand {
     @Option(help: "Synthetic market seed.") var seed: UInt64 = 42
     @Option(help: "Clock: wall, or START[@ANCHOR][xSPEED] (default env OPS_CLOCK).") var clock: String?
     @Flag(help: "Send trade_updates as text frames (default: binary, as paper Alpaca).") var textFrames = false
+    @Option(help: "Fill model: marketable (a buy limit fills at the ask once ask ≤ limit) or mid (a limit at or through the mid fills, as the simulator's limit model).") var fillModel = "marketable"
     @Option(help: "Append one JSON line per API request to this file.") var requestLog: String?
     @Option(help: "How long a timeout_after_accept fault holds a request, seconds.") var holdSeconds = 300
 
@@ -32,10 +33,11 @@ struct AlpacaFakeCommand: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let wallNow = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let liveClock = try LiveClock(spec: clock ?? env["OPS_CLOCK"] ?? "wall", wallNowMs: wallNow)
+        guard ["marketable", "mid"].contains(fillModel) else { throw ValidationError("--fill-model takes marketable or mid; got '\(fillModel)'") }
         guard let cashCents = Money.cents(dollars: cash) else { throw ValidationError("--cash must be dollars, e.g. 100000") }
         let config = FakeAlpacaConfig(keyID: keyID ?? env["APCA_API_KEY_ID"], secretKey: secretKey ?? env["APCA_API_SECRET_KEY"],
                                       rateLimit: rateLimit, cashCents: cashCents, seed: seed,
-                                      tickers: try SyntheticTicker.pick(tickers), clock: liveClock)
+                                      tickers: try SyntheticTicker.pick(tickers), clock: liveClock, fillAtMid: fillModel == "mid")
         let log = try requestLog.map { path -> FileHandle in
             if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))

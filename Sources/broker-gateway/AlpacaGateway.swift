@@ -1,3 +1,4 @@
+import AlpacaClient
 import AlpacaCore
 import Foundation
 import Kafka
@@ -94,6 +95,13 @@ actor AlpacaGateway {
         publishWatermarks(at: now())
     }
 
+    /// The end of a bounded run: a final watermark at `t` (or now, if later); later stamps never fall behind it.
+    func finish(after t: Timestamp) async {
+        let w = max(t, now())
+        lastStamp = w
+        publishWatermarks(at: w)
+    }
+
     // MARK: actions
 
     func run(_ step: AlpacaLedger.Step) async {
@@ -162,29 +170,13 @@ actor AlpacaGateway {
 
     func publishWatermarks(at t: Timestamp) {
         guard t > lastWatermark else { return }
-        let wm = Watermark(producer: AlpacaLedger.source, covers: [Watermark.Coverage(topic: "source:\(AlpacaLedger.source)", partitions: [0], of: 1)])
-        var records = [ProducerRecord]()
-        for topic in Self.outputs {
-            for p in 0..<(partitions[topic] ?? 1) {
-                let env = Envelope(id: Watermark.id(producer: AlpacaLedger.source, topic: topic, partition: p, time: t), eventTime: t,
-                                   causationId: nil, source: AlpacaLedger.source, payload: wm).erased()
-                if let value = try? env.encoded() {
-                    records.append(ProducerRecord(topic: topic, key: Array(AlpacaLedger.source.utf8), value: value, partition: p, timestampMs: t.ms))
-                }
-            }
-        }
-        send(records)
+        send(SourceWatermarks(producer: AlpacaLedger.source, partitions: partitions).records(at: t, topics: Self.outputs))
         lastWatermark = t
     }
 
-    /// Produces and waits for the acknowledgements; transient broker faults are retried, never fatal.
+    /// Transient broker faults are retried inside; only a fatal one is logged here.
     func send(_ records: [ProducerRecord]) {
-        let logger = self.logger
-        do {
-            _ = try KafkaRetry().run("produce", onRetry: { a in
-                logger.warning("produce failed, retrying", metadata: ["retry.attempt": .stringConvertible(a.attempt), "kafka.error": .string(a.error.description)])
-            }) { try producer.send(records) }
-        } catch {
+        do { try producer.sendRetrying(records, logger: logger) } catch {
             logger.critical("producing to Kafka failed for good", metadata: ["kafka.error": .string("\(error)")])
         }
     }

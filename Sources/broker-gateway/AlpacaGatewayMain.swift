@@ -1,3 +1,4 @@
+import AlpacaClient
 import AlpacaCore
 import ArgumentParser
 import Foundation
@@ -19,6 +20,7 @@ enum AlpacaKeys {
         ConfigKey("rate_limit_per_minute", .int, default: "200", help: "Alpaca requests per minute"),
         ConfigKey("request_timeout_seconds", .int, default: "10", help: "HTTP timeout of one Alpaca request"),
         ConfigKey("snapshot_seconds", .int, default: "60", help: "seconds between account snapshots"),
+        ConfigKey("until", .string, default: nil, help: "bounded runs: after this clock instant no periodic watermarks, snapshots or TTL cancels (events still flow)"),
         ConfigKey("readiness_account", .string, default: nil, help: "alpaca-live: the paper account whose readiness report must pass"),
     ]
 
@@ -41,9 +43,16 @@ enum AlpacaGatewayMain {
         let params: TradingParams
         let credentials: AlpacaCredentials
         let clock: LiveClock
+        let until: Timestamp?
         do {
             config = try options.resolve(service: service, keys: AlpacaKeys.all)
             params = try config.tradingParams()
+            until = try config.string("until").map { text in
+                guard let t = Timestamp(iso8601: text) else {
+                    throw ConfigError("config key 'until' takes an instant with a zone, e.g. 2024-03-05T11:00:00-05:00; got '\(text)'")
+                }
+                return t
+            }
             let env = ProcessInfo.processInfo.environment
             clock = try LiveClock(spec: env["OPS_CLOCK"] ?? config.string("clock") ?? "wall", wallNowMs: AlpacaREST.wallMs())
             if broker == "alpaca-live" { try LiveGuard.check(params: params, confirmation: confirmLive) }
@@ -54,7 +63,7 @@ enum AlpacaGatewayMain {
         } catch let e as LiveClockError {
             FileHandle.standardError.write(Data("\(service): config key 'clock': \(e.description)\n".utf8))
             throw ExitCode(2)
-        } catch let e as GatewayStartError {
+        } catch let e as AlpacaStartError {
             FileHandle.standardError.write(Data("\(service): \(e.description)\n".utf8))
             throw ExitCode(2)
         }
@@ -67,7 +76,7 @@ enum AlpacaGatewayMain {
         let accountId = params.account.accountId
         if broker == "alpaca-live" {
             do { try LiveGuard.checkReadiness(params: params, paperAccount: config.string("readiness_account"), client: client, logger: logger) }
-            catch let e as GatewayStartError {
+            catch let e as AlpacaStartError {
                 FileHandle.standardError.write(Data("\(service): \(e.description)\n".utf8))
                 throw ExitCode(2)
             }
@@ -84,6 +93,7 @@ enum AlpacaGatewayMain {
         await gateway.reconcileAtStartup()
 
         let snapshotSeconds = try config.int("snapshot_seconds", in: 1...3600)
+
         let orders = OrderCommandFeed(client: client, start: start, logger: logger)
         let stream = TradeUpdatesStream(url: streamURL, credentials: credentials, logger: logger)
         let group = ServiceGroup(services: [
@@ -91,8 +101,16 @@ enum AlpacaGatewayMain {
             LoopService { for await env in orders.commands() { await gateway.command(env) } },
             LoopService {
                 var seconds = 0
+                var finished = false
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
+                    if let until, await gateway.now() >= until {
+                        // One last watermark a minute past the end covers whatever the feed stamped at its end; after
+                        // it only events move the watermark, so a bounded run's topics come to rest.
+                        if !finished { await gateway.finish(after: until.adding(ms: 60_000)) }
+                        finished = true
+                        continue
+                    }
                     await gateway.tick()
                     seconds += 1
                     if seconds % snapshotSeconds == 0 { await gateway.snapshot() }

@@ -40,6 +40,8 @@ struct BrokerGateway: AsyncParsableCommand {
     var alpacaSecretsFile: String?
     @Option(help: "Live clock: wall, or START[@ANCHOR][xSPEED] (env OPS_CLOCK).")
     var clock: String?
+    @Option(help: "Bounded runs on Alpaca: after this clock instant no periodic watermarks or snapshots (config until).")
+    var until: String?
     @Option(help: "Required with --broker alpaca-live: the phrase I-UNDERSTAND-REAL-MONEY.")
     var confirmLive: String?
     @Option(help: "Starting cash of the simulated account, in dollars.")
@@ -49,8 +51,8 @@ struct BrokerGateway: AsyncParsableCommand {
         guard ["sim", "alpaca-paper", "alpaca-live"].contains(broker) else {
             throw ValidationError("--broker takes sim, alpaca-paper or alpaca-live; got '\(broker)'")
         }
-        if broker == "sim", alpacaTradingUrl != nil || alpacaStreamUrl != nil || alpacaSecretsFile != nil || confirmLive != nil {
-            throw ValidationError("--alpaca-* and --confirm-live go with --broker alpaca-paper or alpaca-live")
+        if broker == "sim", alpacaTradingUrl != nil || alpacaStreamUrl != nil || alpacaSecretsFile != nil || confirmLive != nil || until != nil || clock != nil {
+            throw ValidationError("--alpaca-*, --clock, --until and --confirm-live go with --broker alpaca-paper or alpaca-live")
         }
         if let accountSize, Self.cents(accountSize) == nil { throw ValidationError("--account-size takes dollars, e.g. 1000 or 25000.50; got '\(accountSize)'") }
     }
@@ -61,7 +63,7 @@ struct BrokerGateway: AsyncParsableCommand {
         if broker != "sim" {
             var options = self.options
             for (key, value) in [("alpaca_trading_url", alpacaTradingUrl), ("alpaca_data_url", alpacaDataUrl), ("alpaca_stream_url", alpacaStreamUrl),
-                                 ("alpaca_secrets_file", alpacaSecretsFile), ("clock", clock)] {
+                                 ("alpaca_secrets_file", alpacaSecretsFile), ("clock", clock), ("until", until)] {
                 if let value { options.set.append("\(key)=\(value)") }
             }
             return try await AlpacaGatewayMain.run(broker: broker, options: options, confirmLive: confirmLive)

@@ -1,3 +1,4 @@
+import AlpacaClient
 import AlpacaCore
 import Kafka
 import Logging
@@ -12,13 +13,13 @@ enum LiveGuard {
     static let phrase = "I-UNDERSTAND-REAL-MONEY"
 
     /// What the config alone decides: the phrase and the guardrails.
-    static func check(params: TradingParams, confirmation: String?) throws(GatewayStartError) {
+    static func check(params: TradingParams, confirmation: String?) throws(AlpacaStartError) {
         guard confirmation == phrase else {
-            throw GatewayStartError("--broker alpaca-live trades real money: add --confirm-live \(phrase) (or use --broker alpaca-paper)")
+            throw AlpacaStartError("--broker alpaca-live trades real money: add --confirm-live \(phrase) (or use --broker alpaca-paper)")
         }
         let off = LiveReadiness.guardrails(params: params).filter { !$0.passed }
         guard off.isEmpty else {
-            throw GatewayStartError("--broker alpaca-live needs every kill switch and option gate on with finite limits in trading_params.json:\n"
+            throw AlpacaStartError("--broker alpaca-live needs every kill switch and option gate on with finite limits in trading_params.json:\n"
                                     + off.map { "  " + $0.line }.joined(separator: "\n"))
         }
     }
@@ -26,12 +27,12 @@ enum LiveGuard {
     /// The readiness report of the paper account (config `readiness_account`) from the topics on these brokers.
     static func checkReadiness(params: TradingParams, paperAccount: String?, client: KafkaClientConfig, logger: Logger) throws {
         guard let paperAccount, !paperAccount.isEmpty else {
-            throw GatewayStartError("--broker alpaca-live needs the paper account whose record shows it is ready: --set readiness_account=PAPER_ACCOUNT_ID")
+            throw AlpacaStartError("--broker alpaca-live needs the paper account whose record shows it is ready: --set readiness_account=PAPER_ACCOUNT_ID")
         }
         var envelopes = [AnyEnvelope]()
         for topic in LiveReadiness.topics { envelopes += try TopicReader.envelopes(client: client, topic: topic, logger: logger) }
         let report = LiveReadiness.evaluate(params: params, record: ReadinessRecord(accountId: paperAccount, envelopes: envelopes))
-        if let refusal = report.refusal { throw GatewayStartError("not ready for live trading:\n" + refusal) }
+        if let refusal = report.refusal { throw AlpacaStartError("not ready for live trading:\n" + refusal) }
         for line in report.lines { logger.notice("\(line)") }
     }
 }

@@ -1,3 +1,4 @@
+import AlpacaClient
 import AlpacaCore
 import Foundation
 import HummingbirdWSClient

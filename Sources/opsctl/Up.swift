@@ -74,8 +74,38 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("halt"), help: ArgumentHelp("Schedule an operator halt before the feed starts: ACCOUNT@TIME (ISO-8601 with a zone; repeatable).", valueName: "account@time")) var halt: [String] = []
     @Option(help: "Trading parameters for every service (a trading_params.json; partial files keep the defaults for the rest).") var params: String?
     @Option(name: .customLong("param"), help: ArgumentHelp("One trading parameter for every service, e.g. --param risk.max_open_positions=1 (repeatable; a JSON value or text).", valueName: "key=value")) var param: [String] = []
+    @Option(help: "Broker: sim (the simulator, default), alpaca-paper or alpaca-live (market data then comes from Alpaca too).") var broker: String = "sim"
+    @Option(help: "Alpaca trading API base URL (default: paper or live by --broker).") var alpacaTradingUrl: String?
+    @Option(help: "Alpaca market-data API base URL (default https://data.alpaca.markets).") var alpacaDataUrl: String?
+    @Option(help: "Alpaca trade_updates websocket URL (default: the trading host's /stream).") var alpacaStreamUrl: String?
+    @Option(help: "Alpaca stock-stream base URL, the feed name appended (default wss://stream.data.alpaca.markets/v2).") var alpacaDataStreamUrl: String?
+    @Flag(help: "Start a local alpaca-fake and point every Alpaca URL at it (a paper session anywhere, any time).") var alpacaFake = false
+    @Option(help: "Live clock of the Alpaca adapters: wall, or START[xSPEED], e.g. 2024-03-05T10:00:00-05:00x10 (anchored when up starts).") var clock: String?
+    @Option(help: "With Alpaca: run this many minutes of the live clock, then drain and summarize (default: until SIGINT).") var minutes: Double?
+    @Option(help: "With Alpaca: the watchlist the feed streams (default SPY,QQQ,AAPL).") var tickers: String?
+    @Option(help: "Required with --broker alpaca-live: I-UNDERSTAND-REAL-MONEY.") var confirmLive: String?
+
+    var onAlpaca: Bool { broker != "sim" }
 
     func validate() throws {
+        guard ["sim", "alpaca-paper", "alpaca-live"].contains(broker) else {
+            throw ValidationError("--broker takes sim, alpaca-paper or alpaca-live; got '\(broker)'")
+        }
+        if onAlpaca {
+            guard bars.isEmpty, chains.isEmpty, sentiment.isEmpty, replay == nil, synthetic == nil, sessions == nil else {
+                throw ValidationError("--broker \(broker) trades on live data from Alpaca; drop --bars/--chains/--sentiment/--replay/--synthetic/--sessions")
+            }
+            if alpacaFake, alpacaTradingUrl != nil || alpacaDataUrl != nil || alpacaStreamUrl != nil || alpacaDataStreamUrl != nil {
+                throw ValidationError("--alpaca-fake points every Alpaca URL at the fake; drop the --alpaca-*-url flags")
+            }
+            if alpacaFake, broker == "alpaca-live" { throw ValidationError("--alpaca-fake is paper by nature; use --broker alpaca-paper") }
+            if let clock {
+                do { _ = try LiveClock(spec: clock, wallNowMs: 0) } catch { throw ValidationError("--clock: \(error.description)") }
+            }
+            if let minutes, minutes <= 0 { throw ValidationError("--minutes must be > 0") }
+        } else if alpacaFake || alpacaTradingUrl != nil || alpacaDataUrl != nil || clock != nil || minutes != nil || confirmLive != nil {
+            throw ValidationError("--alpaca-*, --clock, --minutes and --confirm-live go with --broker alpaca-paper or alpaca-live")
+        }
         _ = try parseCents(accountSize, flag: "--account-size")
         _ = try TradingParamsOverride(file: params, settings: param).resolve()
         _ = try Self.scheduledHalts(halt)
@@ -129,12 +159,20 @@ struct Up: AsyncParsableCommand {
 
     var feedArguments: [String] {
         var a = [String]()
+        if onAlpaca {
+            for kv in feedSet {
+                let p = kv.split(separator: "=", maxSplits: 1)
+                a += ["--" + String(p[0])] + (p.count > 1 ? [String(p[1])] : [])
+            }
+            return a
+        }
         if let replay { a += ["--replay", replay] }
         if !bars.isEmpty { a += ["--bars"] + bars }
         if !chains.isEmpty { a += ["--chains"] + chains }
         if !sentiment.isEmpty { a += ["--sentiment"] + sentiment }
         if let synthetic { a += ["--synthetic", String(synthetic)] }
         if let sessions { a += ["--sessions", String(sessions)] }
+        if let tickers { a += ["--tickers", tickers] }
         a += ["--speed", speed, "--progress", "off"]
         for kv in feedSet {
             let p = kv.split(separator: "=", maxSplits: 1)
@@ -143,14 +181,26 @@ struct Up: AsyncParsableCommand {
         return a
     }
 
+    /// The Alpaca part of the plan: one clock anchored now for every process, the run's end on it.
+    func alpacaPlan() throws -> AlpacaPlan? {
+        guard onAlpaca else { return nil }
+        let wall = Int64(Date().timeIntervalSince1970 * 1000)
+        let c = try LiveClock(spec: clock ?? "wall", wallNowMs: wall)
+        return AlpacaPlan(broker: broker, tradingURL: alpacaTradingUrl, dataURL: alpacaDataUrl, streamURL: alpacaStreamUrl,
+                          dataStreamURL: alpacaDataStreamUrl, fake: alpacaFake, clock: c.description,
+                          until: minutes.map { c.now(wallMs: wall).adding(ms: Int64($0 * 60_000)) }, tickers: tickers ?? "SPY,QQQ,AAPL",
+                          confirmLive: confirmLive)
+    }
+
     func run() async throws {
         LogSetup.bootstrap(level: "warning")
+        let alpaca = try alpacaPlan()
         let plan = UpPlan(brokers: brokers, feedArguments: feedArguments, record: record, partitions: partitions,
                           replicas: try parseCounts(replicas, flag: "--replicas"), killAfter: try parseCounts(killAfter, flag: "--kill-after"),
                           storm: try parseCounts(storm, flag: "--storm"),
                           logDir: logDir, timeout: timeout, summaryJson: summaryJson, halts: try Self.scheduledHalts(halt),
-                          serviceSet: ["broker-gateway:account_size=\(accountSize)"] + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet,
-                          sourceDescription: describeSource())
+                          serviceSet: (onAlpaca ? [] : ["broker-gateway:account_size=\(accountSize)"]) + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet,
+                          sourceDescription: describeSource(), alpaca: alpaca)
         do {
             try await runOnDedicatedThread(name: "opsctl-up") { try UpRunner(plan: plan).run() }
         } catch let e as UpError {
@@ -160,6 +210,7 @@ struct Up: AsyncParsableCommand {
     }
 
     func describeSource() -> String {
+        if onAlpaca { return "Alpaca market data (\(alpacaFake ? "alpaca-fake" : alpacaDataUrl ?? "https://data.alpaca.markets")), broker \(broker)" }
         if let replay { return "replay of \(replay)" }
         if !bars.isEmpty { return "bar files \(bars.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))" + (chains.isEmpty ? " (chains synthesized)" : "") }
         return "synthetic market, seed \(synthetic ?? 42)"
@@ -180,6 +231,48 @@ struct UpPlan: Sendable {
     var halts: [(String, Timestamp)] = []
     var serviceSet: [String]
     var sourceDescription: String
+    var alpaca: AlpacaPlan? = nil
+}
+
+/// `opsctl up --broker alpaca-…`: where the adapters point and on which clock they run.
+struct AlpacaPlan: Sendable {
+    var broker: String
+    var tradingURL: String?
+    var dataURL: String?
+    var streamURL: String?
+    var dataStreamURL: String?
+    var fake: Bool
+    /// An anchored `LiveClock` spec every child gets as OPS_CLOCK.
+    var clock: String
+    var until: Timestamp?
+    var tickers: String
+    var confirmLive: String?
+
+    /// The fake's URLs replace every default.
+    mutating func pointAtFake(port: Int) {
+        tradingURL = "http://127.0.0.1:\(port)"
+        dataURL = tradingURL
+        streamURL = "ws://127.0.0.1:\(port)/stream"
+        dataStreamURL = "ws://127.0.0.1:\(port)/v2"
+    }
+
+    var gatewayArguments: [String] {
+        var a = ["--broker", broker]
+        if let tradingURL { a += ["--alpaca-trading-url", tradingURL] }
+        if let streamURL { a += ["--alpaca-stream-url", streamURL] }
+        if let until { a += ["--until", until.iso8601] }
+        if let confirmLive { a += ["--confirm-live", confirmLive] }
+        return a
+    }
+
+    var feedArguments: [String] {
+        var a = ["--source", "alpaca", "--tickers", tickers]
+        if let dataURL { a += ["--alpaca-data-url", dataURL] }
+        if let tradingURL { a += ["--alpaca-trading-url", tradingURL] }
+        if let dataStreamURL { a += ["--alpaca-stream-url", dataStreamURL] }
+        if let until { a += ["--until", until.iso8601] }
+        return a
+    }
 }
 
 /// Runs the plan on a dedicated thread (it blocks on processes and Kafka).
@@ -223,6 +316,25 @@ final class UpRunner: @unchecked Sendable {
             note("embedded broker at \(bootstrap) (pid \(b.pid))")
         }
         _ = FileManager.default.createFile(atPath: "\(logDir)/BOOTSTRAP", contents: Data((bootstrap + "\n").utf8))
+        var alpaca = plan.alpaca
+        if var a = alpaca {
+            setenv("OPS_CLOCK", a.clock, 1)
+            if a.fake {
+                // A fake's keys: the fake and every adapter read the same environment.
+                if ProcessInfo.processInfo.environment["APCA_API_KEY_ID"] == nil { setenv("APCA_API_KEY_ID", "PKFAKEPAPER", 1) }
+                if ProcessInfo.processInfo.environment["APCA_API_SECRET_KEY"] == nil { setenv("APCA_API_SECRET_KEY", "fake-paper-secret", 1) }
+                let f = try Child(name: "alpaca-fake", executable: "\(bin)/alpaca-fake", arguments: ["--tickers", a.tickers, "--clock", a.clock, "--fill-model", "mid"],
+                                  logPath: "\(logDir)/alpaca-fake.log", captureStdout: true)
+                children.append(f)
+                guard let line = f.readLine(timeout: 30, where: { $0.hasPrefix("alpaca-fake listening on ") }),
+                      let port = Int(line.split(separator: ":").last ?? "") else {
+                    throw UpError("alpaca-fake did not start (\(f.exitDescription)); see \(logDir)/alpaca-fake.log")
+                }
+                a.pointAtFake(port: port)
+                note("alpaca-fake at 127.0.0.1:\(port) (pid \(f.pid)), clock \(a.clock)")
+            }
+            alpaca = a
+        }
         let client = KafkaClientConfig(brokers: bootstrap, clientId: "opsctl-up")
         try publishScheduledHalts(client: client)
 
@@ -230,6 +342,7 @@ final class UpRunner: @unchecked Sendable {
         var serviceChildren = [String: [Child]]()
         func launch(_ spec: ServiceSpec, instance: String, name: String) throws -> Child {
             var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(instance)"]
+            if spec.name == SimulatedBroker.name, let alpaca { args += alpaca.gatewayArguments }
             for s in plan.serviceSet where s.hasPrefix(spec.name + ":") { args += ["--set", String(s.dropFirst(spec.name.count + 1))] }
             return try Child(name: name, executable: "\(bin)/\(spec.name)", arguments: args,
                              logPath: "\(logDir)/\(spec.name)-\(instance).log", captureStdout: false)
@@ -251,7 +364,8 @@ final class UpRunner: @unchecked Sendable {
         }
 
         // 3. The feed, to the end of its data; meanwhile watch every process and inject faults.
-        let feed = try Child(name: "market-feed", executable: "\(bin)/market-feed", arguments: ["--brokers", bootstrap] + plan.feedArguments,
+        let feed = try Child(name: "market-feed", executable: "\(bin)/market-feed",
+                             arguments: ["--brokers", bootstrap] + (alpaca?.feedArguments ?? []) + plan.feedArguments,
                              logPath: "\(logDir)/market-feed.log", captureStdout: true)
         note("started \(children.map { "\($0.name) (pid \($0.pid))" }.joined(separator: ", ")), market-feed (pid \(feed.pid))")
         var pendingKills = plan.killAfter
@@ -327,7 +441,8 @@ final class UpRunner: @unchecked Sendable {
         note("market-feed finished: \(feedOutput.split(separator: "\n").last.map(String.init) ?? "")")
 
         // 4. Wait until every consumer group has committed up to the end of its inputs, twice in a row.
-        var groups = ServiceSpec.pipeline.map { ($0.groupId, $0.inputs) }
+        // On Alpaca the gateway commits nothing: its state is rebuilt from the topics.
+        var groups = ServiceSpec.pipeline.filter { alpaca == nil || $0.name != SimulatedBroker.name }.map { ($0.groupId, $0.inputs) }
         if recorder != nil { groups.append(("recorder", Topics.all.map(\.name))) }
         var previousEnds: [String: Int64]? = nil
         var lastBehind = [String]()

@@ -183,6 +183,27 @@ struct FillTranslationTests {
         #expect(l.isTerminal("entry-1"))
     }
 
+    @Test("a replacement of an order that has already filled is refused, never sent (Alpaca would refuse the quantity)")
+    func replacementAfterTheFill() {
+        var l = Fixture.ledger()
+        _ = l.command(Fixture.command("exit-1", side: .sell, intent: .close), at: Fixture.at(1))
+        _ = l.submitted("exit-1", .accepted(Fixture.order("exit-1", status: "filled", filled: 2, avg: "1.25")), at: Fixture.at(2))
+        let replace = l.command(Fixture.command("exit-2", limit: 110, side: .sell, intent: .close, replaces: "exit-1"), at: Fixture.at(3))
+        #expect(replace.submits.isEmpty && replace.actions.isEmpty)
+        #expect(replace.events.map(\.status) == [.rejected])
+    }
+
+    @Test("a replacement whose old order fills while it waits for the cancel is refused")
+    func replacementLosesTheRace() {
+        var l = Fixture.ledger()
+        _ = l.command(Fixture.command("exit-1", side: .sell, intent: .close), at: Fixture.at(1))
+        _ = l.submitted("exit-1", .accepted(Fixture.order("exit-1", status: "new")), at: Fixture.at(2))
+        _ = l.command(Fixture.command("exit-2", limit: 110, side: .sell, intent: .close, replaces: "exit-1"), at: Fixture.at(3))
+        let filled = l.tradeUpdate(Fixture.update("fill", Fixture.order("exit-1", status: "filled", filled: 2, avg: "1.25"), execution: "x", price: "1.25", qty: "2"), at: Fixture.at(4))
+        #expect(filled.submits.isEmpty)
+        #expect(filled.events.filter { $0.clientOrderId == "exit-2" }.map(\.status) == [.rejected])
+    }
+
     @Test("a replacement cancels the old order first and is sent once the old one has ended")
     func replacement() {
         var l = Fixture.ledger()

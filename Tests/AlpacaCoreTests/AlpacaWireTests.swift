@@ -101,3 +101,15 @@ struct RequestPacingTests {
         #expect(Backoff(baseMs: 250, capMs: 30_000).delayMs(attempt: attempt, unit: unit) == expected)
     }
 }
+
+@Suite("The OpenAPI request check itself")
+struct OpenAPIRequestCheckTests {
+    @Test("parameters given by $ref count as declared; undeclared ones and unknown paths do not pass", .enabled(if: TestPaths.hasSharedData))
+    func refs() throws {
+        let spec = try OpenAPIRequestCheck(specFile: TestPaths.shared("alpaca/openapi/trading-api.json"))
+        #expect(spec.problems(method: "GET", path: "/v2/calendar", query: ["start": "2024-03-01", "end": "2024-03-10"]) == [])
+        #expect(spec.problems(method: "GET", path: "/v2/calendar", query: ["begin": "2024-03-01"]).count == 1)
+        #expect(spec.problems(method: "GET", path: "/v2/nothing").count == 1)
+        #expect(spec.problems(method: "GET", path: "/v2/orders", query: ["status": "pending"]).count == 1, "an enum is checked")
+    }
+}

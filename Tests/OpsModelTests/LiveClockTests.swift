@@ -20,3 +20,12 @@ struct LiveClockTests {
         #expect(throws: LiveClockError.self) { try LiveClock(spec: spec, wallNowMs: 0) }
     }
 }
+
+@Suite("End of data")
+struct EndOfDataTests {
+    @Test("the end-of-data watermark survives the wire and stays below distantFuture (so services forward it)")
+    func encodable() {
+        #expect(Timestamp(iso8601: Timestamp.endOfData.iso8601) == .endOfData)
+        #expect(Timestamp.endOfData < .distantFuture)
+    }
+}

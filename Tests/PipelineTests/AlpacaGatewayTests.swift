@@ -9,15 +9,24 @@ import TestSupport
 import Testing
 
 /// A running `alpaca-fake` on a free port, on a simulated clock inside a session so its quotes fill.
-final class FakeAlpacaProcess {
+final class FakeAlpacaProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
     static let key = "PKTESTKEY0000000001"
     static let secret = "sEcReT-never-in-any-log-0123456789"
 
-    init(clock: String) throws {
+    /// The keys the fake accepts, as the adapters read them.
+    static var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["APCA_API_KEY_ID"] = key
+        env["APCA_API_SECRET_KEY"] = secret
+        return env
+    }
+
+    init(clock: String, extra: [String] = ["--tickers", "SPY"]) throws {
         process.executableURL = TestPaths.binDir.appendingPathComponent("alpaca-fake")
-        process.arguments = ["--clock", clock, "--key-id", Self.key, "--secret-key", Self.secret, "--tickers", "SPY"]
+        process.arguments = ["--clock", clock] + extra
+        process.environment = Self.environment   // keys never on a command line, not even the fake's
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -46,6 +55,16 @@ final class FakeAlpacaProcess {
         return try? JSONSerialization.jsonObject(with: Data(box.string.utf8))
     }
 
+    /// Processes whose command line holds `text` (none may hold a key).
+    static func commandLines(containing text: String) -> [String] {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return pids.compactMap { pid -> String? in
+            guard Int(pid) != nil, let d = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let line = String(decoding: d.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return line.contains(text) ? line : nil
+        }
+    }
+
     /// Every API request the fake has seen.
     func requests() throws -> [[String: Any]] { (try control("GET", "/control/requests") as? [[String: Any]]) ?? [] }
 
@@ -55,12 +74,7 @@ final class FakeAlpacaProcess {
 @Suite("broker-gateway on Alpaca (against alpaca-fake)", .serialized)
 struct AlpacaGatewayTests {
     static let clock = "2024-03-05T10:00:00-05:00@\(Int64(Date().timeIntervalSince1970 * 1000))x1"
-    static var keys: [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        env["APCA_API_KEY_ID"] = FakeAlpacaProcess.key
-        env["APCA_API_SECRET_KEY"] = FakeAlpacaProcess.secret
-        return env
-    }
+    static var keys: [String: String] { FakeAlpacaProcess.environment }
 
     static func gateway(_ args: [String], env: [String: String] = keys) throws -> Harness.Result {
         let p = Process()
@@ -95,7 +109,7 @@ struct AlpacaGatewayTests {
         #expect(try fake.requests().isEmpty, "a refused start sends nothing to Alpaca")
     }
 
-    @Test("orders reach Alpaca once through a timed-out POST and a SIGKILL; fills and snapshots reach the topics")
+    @Test("orders reach Alpaca once through a timed-out POST, a SIGKILL, a dropped stream and a 429 burst; positions agree")
     func paperOrdersExactlyOnce() throws {
         let broker = try Harness.BrokerProcess()
         defer { broker.stop() }
@@ -151,6 +165,21 @@ struct AlpacaGatewayTests {
         try send("e2e-2")
         gw = try startGateway()
         try waitFor("the second fill") { try fills().contains { $0.clientOrderId == "e2e-2" } }
+        func events(_ id: String) throws -> [OrderEvent] {
+            try TopicReader.envelopes(client: broker.client, topic: Topics.orderEvents, logger: Harness.logger)
+                .compactMap { $0.payload as? OrderEvent }.filter { $0.clientOrderId == id }
+        }
+        // Third: the stream drops between the order and its fill; the fill comes from the catch-up after reconnecting.
+        _ = try fake.control("POST", "/control/fault", #"{"kind":"hold_fills","on":true}"#)
+        try send("e2e-3")
+        try waitFor("the third order accepted") { try events("e2e-3").contains { $0.status == .accepted } }
+        _ = try fake.control("POST", "/control/fault", #"{"kind":"drop_stream"}"#)
+        _ = try fake.control("POST", "/control/fault", #"{"kind":"hold_fills","on":false}"#)
+        try waitFor("the third fill") { try fills().contains { $0.clientOrderId == "e2e-3" } }
+        // Fourth: a burst of 429s meets the POST; it is looked up (also through 429s) before it is sent again.
+        _ = try fake.control("POST", "/control/fault", #"{"kind":"rate_burst","count":3}"#)
+        try send("e2e-4")
+        try waitFor("the fourth fill") { try fills().contains { $0.clientOrderId == "e2e-4" } }
         try waitFor("an account snapshot") {
             try TopicReader.envelopes(client: broker.client, topic: Topics.accounts, logger: Harness.logger).contains { $0.payload is AccountSnapshot }
         }
@@ -161,9 +190,16 @@ struct AlpacaGatewayTests {
         let posts = requests.filter { ($0["method"] as? String) == "POST" && ($0["path"] as? String) == "/v2/orders" }
         let ids = posts.compactMap { ($0["body"] as? [String: Any])?["client_order_id"] as? String
             ?? (($0["body"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })?["client_order_id"] as? String }
-        #expect(ids.sorted() == ["e2e-1", "e2e-2"], "each client id POSTed exactly once: \(ids)")
+        let answered = zip(posts, ids).filter { ($0.0["status"] as? Int) != 429 }.map(\.1)
+        #expect(answered.sorted() == ["e2e-1", "e2e-2", "e2e-3", "e2e-4"], "each client id POSTed once but for 429s: \(ids)")
+        #expect(ids.filter { $0 != "e2e-4" }.sorted() == ["e2e-1", "e2e-2", "e2e-3"])
+        let state = try fake.control("GET", "/control/state") as? [String: Any]
+        let placed = ((state?["orders"] as? [[String: Any]]) ?? []).compactMap { $0["client_order_id"] as? String }
+        #expect(placed.sorted() == ["e2e-1", "e2e-2", "e2e-3", "e2e-4"], "Alpaca holds exactly one order per client id")
+        let held = ((state?["positions"] as? [[String: Any]]) ?? []).first { ($0["symbol"] as? String) == symbol }
+        #expect((held?["qty"] as? String) == "4", "Alpaca's position equals the topics' fills")
         #expect(requests.contains { ($0["path"] as? String) == "/v2/orders:by_client_order_id" }, "the timed-out POST was looked up")
-        #expect(try fills().filter { $0.clientOrderId.hasPrefix("e2e-") }.map(\.quantity) == [1, 1])
+        #expect(try fills().filter { $0.clientOrderId.hasPrefix("e2e-") }.map(\.quantity) == [1, 1, 1, 1], "one fill per order, none twice")
         #expect(try fills().allSatisfy { $0.priceCents == 120 })
         let logText = try String(contentsOf: log, encoding: .utf8)
         #expect(!logText.contains(FakeAlpacaProcess.secret), "the secret never reaches the log")

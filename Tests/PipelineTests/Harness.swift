@@ -9,10 +9,11 @@ import TestSupport
 enum Harness {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ executable: String, _ args: [String], timeout: TimeInterval = 600) throws -> Result {
+    static func run(_ executable: String, _ args: [String], timeout: TimeInterval = 600, env: [String: String]? = nil) throws -> Result {
         let p = Process()
         p.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : TestPaths.binDir.appendingPathComponent(executable)
         p.arguments = args
+        if let env { p.environment = env }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -30,9 +31,10 @@ enum Harness {
     }
 
     /// `opsctl up …` into a fresh recording directory; returns the result and the directory.
-    static func up(_ args: [String]) throws -> (Result, URL) {
+    static func up(_ args: [String], env: [String: String]? = nil) throws -> (Result, URL) {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ops-test-\(UUID().uuidString)")
-        let r = try run("opsctl", ["up", "--record", dir.path, "--log-dir", dir.appendingPathComponent("logs").path, "--timeout", "1200"] + args)
+        let r = try run("opsctl", ["up", "--record", dir.path, "--log-dir", dir.appendingPathComponent("logs").path, "--timeout", "1200"] + args,
+                        timeout: 1500, env: env)
         try? r.stdout.write(to: dir.appendingPathComponent("summary.txt"), atomically: true, encoding: .utf8)
         return (r, dir)
     }

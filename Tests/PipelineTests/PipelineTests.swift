@@ -150,6 +150,6 @@ struct PipelineTests {
         #expect(d.status == 2)
         #expect(d.stderr.contains("unknown key 'liquidity_thresholds.max_sprad_pct'"), "\(d.stderr)")
         let b = try Harness.run("broker-gateway", ["--brokers", "127.0.0.1:1", "--broker", "alpaca"])
-        #expect(b.status != 0 && b.stderr.contains("use --broker sim"))
+        #expect(b.status != 0 && b.stderr.contains("--broker takes sim, alpaca-paper or alpaca-live"), "\(b.stderr)")
     }
 }

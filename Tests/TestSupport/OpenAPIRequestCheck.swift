@@ -19,7 +19,7 @@ public struct OpenAPIRequestCheck {
         guard let (template, item) = match(path) else { return ["\(method) \(path): no such path in the spec"] }
         guard let op = item[method.lowercased()] as? [String: Any] else { return ["\(method) \(template): method not in the spec"] }
         var out = [String]()
-        let params = ((item["parameters"] as? [[String: Any]]) ?? []) + ((op["parameters"] as? [[String: Any]]) ?? [])
+        let params = (((item["parameters"] as? [[String: Any]]) ?? []) + ((op["parameters"] as? [[String: Any]]) ?? [])).map(resolve)
         let queryParams = Dictionary(params.filter { ($0["in"] as? String) == "query" }.compactMap { p in (p["name"] as? String).map { ($0, p) } },
                                      uniquingKeysWith: { a, _ in a })
         for (name, value) in query {

@@ -44,15 +44,38 @@ struct MarketFeed: AsyncParsableCommand {
     @Option(help: "Progress on stderr: auto (when a terminal) | on | off.") var progress: String = "auto"
     @Option(help: "Name written as the source of every message.") var sourceName: String = "market-feed"
     @Option(help: "Log level.") var logLevel: String = "info"
+    @Option(help: "Live source: alpaca (bars over REST then the stock stream, chains from option snapshots). Default: files, a recording or the synthetic market.") var source: String?
+    @Option(help: "--source alpaca: market-data API base URL.") var alpacaDataUrl: String = "https://data.alpaca.markets"
+    @Option(help: "--source alpaca: trading API base URL (clock, calendar, option contracts).") var alpacaTradingUrl: String = "https://paper-api.alpaca.markets"
+    @Option(help: "--source alpaca: stock stream base URL; the feed name is appended (default wss://stream.data.alpaca.markets/v2).") var alpacaStreamUrl: String = "wss://stream.data.alpaca.markets/v2"
+    @Option(help: "--source alpaca: file holding APCA_API_KEY_ID=… and APCA_API_SECRET_KEY=… (mode 600); else the environment.") var alpacaSecretsFile: String?
+    @Option(help: "--source alpaca: stock feed, iex or sip.") var feed: String = "iex"
+    @Option(help: "--source alpaca: option feed, indicative or opra.") var optionsFeed: String = "indicative"
+    @Option(help: "--source alpaca: seconds a bar may come after its end before it is late (the watermark trails the clock by this).") var lateness: Double = 5
+    @Option(help: "--source alpaca: stop at this clock instant (ISO-8601 with a zone).") var until: String?
+    @Option(help: "--source alpaca: stop after this many minutes of the live clock.") var minutes: Double?
+    @Option(help: "--source alpaca: live clock, wall or START[@ANCHOR][xSPEED] (env OPS_CLOCK).") var clock: String?
 
     func validate() throws {
+        if let source {
+            guard source == "alpaca" else { throw ValidationError("--source takes alpaca (files, recordings and the synthetic market need no --source); got '\(source)'") }
+            guard bars.isEmpty, chains.isEmpty, sentiment.isEmpty, replay == nil, synthetic == nil else {
+                throw ValidationError("--source alpaca is live data; drop --bars/--chains/--sentiment/--replay/--synthetic")
+            }
+            guard ["iex", "sip"].contains(feed) else { throw ValidationError("--feed takes iex or sip; got '\(feed)'") }
+            guard ["indicative", "opra"].contains(optionsFeed) else { throw ValidationError("--options-feed takes indicative or opra; got '\(optionsFeed)'") }
+            guard lateness >= 0, lateness <= 3600 else { throw ValidationError("--lateness takes seconds in [0, 3600]; got \(lateness)") }
+            if let until, Timestamp(iso8601: until) == nil { throw ValidationError("--until takes an instant with a zone, e.g. 2024-03-05T11:00:00-05:00; got '\(until)'") }
+            if let minutes, minutes <= 0 { throw ValidationError("--minutes must be > 0") }
+            return
+        }
         guard Pacing(speed) != nil else { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
         guard ["auto", "on", "off"].contains(progress) else { throw ValidationError("--progress takes auto, on or off") }
         guard ["auto", "on", "off"].contains(synthesizeChains) else { throw ValidationError("--synthesize-chains takes auto, on or off") }
         if let sessions, sessions < 1 { throw ValidationError("--sessions must be at least 1") }
         if chainEvery < 0 || sentimentEvery < 0 { throw ValidationError("--chain-every and --sentiment-every must be ≥ 0") }
         if ivHistoryDays < 0 { throw ValidationError("--iv-history-days must be ≥ 0") }
-        if let tickers {
+        if let tickers, source == nil {
             guard bars.isEmpty, replay == nil else { throw ValidationError("--tickers picks synthetic tickers; bar files and recordings bring their own") }
             do { _ = try SyntheticTicker.pick(tickers) } catch { throw ValidationError(error.description) }
         }
@@ -75,6 +98,7 @@ struct MarketFeed: AsyncParsableCommand {
         guard let brokers = brokers ?? ProcessInfo.processInfo.environment["OPS_BROKERS"] else {
             throw ValidationError("no broker given: pass --brokers HOST:PORT (or set OPS_BROKERS)")
         }
+        if source == "alpaca" { return try await runAlpaca(brokers: brokers, logger: logger) }
         let loaded: LoadedSource
         do { loaded = try load(logger: logger) } catch let e as CSVError {
             throw ValidationError("\(e)")

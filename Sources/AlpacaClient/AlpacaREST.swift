@@ -3,32 +3,33 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
-import NIOHTTP1
+@_exported import NIOHTTP1
 
 /// Alpaca's key pair. Read only from the environment or an owner-only file, never a flag; never printed — its
 /// description is redacted so no log line, error or metric can carry it.
-struct AlpacaCredentials: Sendable, CustomStringConvertible {
-    let keyId: String
-    let secret: String
-    var description: String { "AlpacaCredentials(redacted)" }
+public struct AlpacaCredentials: Sendable, CustomStringConvertible {
+    public let keyId: String
+    public let secret: String
+    public init(keyId: String, secret: String) { self.keyId = keyId; self.secret = secret }
+    public var description: String { "AlpacaCredentials(redacted)" }
 
-    static let keyIdVariable = "APCA_API_KEY_ID"
-    static let secretVariable = "APCA_API_SECRET_KEY"
+    public static let keyIdVariable = "APCA_API_KEY_ID"
+    public static let secretVariable = "APCA_API_SECRET_KEY"
 
     /// The secrets file (`APCA_API_KEY_ID=…` and `APCA_API_SECRET_KEY=…` lines) when given, else the environment.
-    static func load(secretsFile: String?, environment: [String: String]) throws -> AlpacaCredentials {
+    public static func load(secretsFile: String?, environment: [String: String]) throws -> AlpacaCredentials {
         var values = environment
         if let secretsFile {
             let attributes: [FileAttributeKey: Any]
             do { attributes = try FileManager.default.attributesOfItem(atPath: secretsFile) } catch {
-                throw GatewayStartError("config key 'alpaca_secrets_file': cannot read \(secretsFile)")
+                throw AlpacaStartError("config key 'alpaca_secrets_file': cannot read \(secretsFile)")
             }
             let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
             guard mode & 0o077 == 0 else {
-                throw GatewayStartError("config key 'alpaca_secrets_file': \(secretsFile) is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(secretsFile)")
+                throw AlpacaStartError("config key 'alpaca_secrets_file': \(secretsFile) is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(secretsFile)")
             }
             guard let text = try? String(contentsOfFile: secretsFile, encoding: .utf8) else {
-                throw GatewayStartError("config key 'alpaca_secrets_file': cannot read \(secretsFile)")
+                throw AlpacaStartError("config key 'alpaca_secrets_file': cannot read \(secretsFile)")
             }
             values = [:]
             for line in text.split(whereSeparator: \.isNewline) {
@@ -37,26 +38,27 @@ struct AlpacaCredentials: Sendable, CustomStringConvertible {
             }
         }
         guard let key = values[keyIdVariable], !key.isEmpty, let secret = values[secretVariable], !secret.isEmpty else {
-            throw GatewayStartError("Alpaca keys missing: export \(keyIdVariable) and \(secretVariable), or pass --alpaca-secrets-file FILE (mode 600) holding both")
+            throw AlpacaStartError("Alpaca keys missing: export \(keyIdVariable) and \(secretVariable), or pass --alpaca-secrets-file FILE (mode 600) holding both")
         }
         return AlpacaCredentials(keyId: key, secret: secret)
     }
 }
 
-struct GatewayStartError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A start that cannot go on (missing keys, a refused live start): the message says what to do instead.
+public struct AlpacaStartError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// One HTTP exchange: a status and body, or no response (timeout, connection lost) and why.
-struct HTTPAnswer: Sendable {
-    var status: Int?
-    var body: [UInt8]
-    var transportError: String?
+public struct HTTPAnswer: Sendable {
+    public var status: Int?
+    public var body: [UInt8]
+    public var transportError: String?
 }
 
-/// Alpaca's REST API over AsyncHTTPClient, paced by the `RateLimiter` (200/min, `X-RateLimit-*`, 429s).
-actor AlpacaREST {
+/// Alpaca's REST API (trading or market data) over AsyncHTTPClient, paced by the `RateLimiter` (200/min, `X-RateLimit-*`, 429s).
+public actor AlpacaREST {
     let http: HTTPClient
     let baseURL: String
     let credentials: AlpacaCredentials
@@ -64,7 +66,7 @@ actor AlpacaREST {
     let logger: Logger
     var limiter: RateLimiter
 
-    init(baseURL: String, credentials: AlpacaCredentials, perMinute: Int, timeoutSeconds: Int, logger: Logger) {
+    public init(baseURL: String, credentials: AlpacaCredentials, perMinute: Int, timeoutSeconds: Int, logger: Logger) {
         self.http = HTTPClient(eventLoopGroupProvider: .singleton)
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.credentials = credentials
@@ -73,12 +75,12 @@ actor AlpacaREST {
         self.limiter = RateLimiter(perMinute: perMinute, nowMs: Self.wallMs())
     }
 
-    static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    public static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    func shutdown() async { try? await http.shutdown() }
+    public func shutdown() async { try? await http.shutdown() }
 
     /// Sends one request after the limiter allows it. Never throws: a transport failure is an answer without status.
-    func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil) async -> HTTPAnswer {
+    public func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil) async -> HTTPAnswer {
         while true {
             let wait = limiter.acquire(nowMs: Self.wallMs())
             if wait == 0 { break }
@@ -113,7 +115,7 @@ actor AlpacaREST {
     }
 
     /// A read (GET, DELETE) retried with backoff and jitter while the answer is transient (no response, 429, 5xx).
-    func retrying(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], maxAttempts: Int = 12) async -> HTTPAnswer {
+    public func retrying(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], maxAttempts: Int = 12) async -> HTTPAnswer {
         let backoff = Backoff()
         var answer = HTTPAnswer(status: nil, body: [], transportError: nil)
         for attempt in 0..<maxAttempts {
@@ -129,7 +131,7 @@ actor AlpacaREST {
         return answer
     }
 
-    static func isTransient(_ a: HTTPAnswer) -> Bool {
+    public static func isTransient(_ a: HTTPAnswer) -> Bool {
         guard let s = a.status else { return true }
         return s == 429 || s == 408 || s >= 500
     }
