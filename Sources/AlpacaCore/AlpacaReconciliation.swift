@@ -12,7 +12,9 @@ extension AlpacaLedger {
         var step = Step()
         var atAlpaca = [String: Alpaca.Position]()
         for p in positions { atAlpaca[Alpaca.canonicalSymbol(p.symbol)] = p }
-        for symbol in Set(holdings.keys).union(atAlpaca.keys).sorted() {
+        // A contract with an order still working may have fills on their way: its difference is not settled yet.
+        let working = Set(openClientIds.compactMap { orders[$0].map { Alpaca.canonicalSymbol($0.command.symbol) } })
+        for symbol in Set(holdings.keys).union(atAlpaca.keys).sorted() where !working.contains(symbol) {
             let ours = holdings[symbol]?.quantity ?? 0
             let theirs = signedQuantity(atAlpaca[symbol])
             if theirs < ours {

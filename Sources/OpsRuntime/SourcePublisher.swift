@@ -75,6 +75,9 @@ public final class SourcePublisher {
     public let topics: [String]
     let logger: Logger
     private var partitions: [String: Int32] = [:]
+    /// Whose watermarks a topic carries when it is not the source's own (a replay of recorded broker topics speaks
+    /// for the broker-gateway, whose watermarks their consumers wait for).
+    public var producerOf: [String: String] = [:]
 
     public init(client: KafkaClientConfig, sourceName: String, topics: [String], logger: Logger) throws {
         self.producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
@@ -149,7 +152,10 @@ public final class SourcePublisher {
     }
 
     func watermarkRecords(at t: Timestamp) throws -> [ProducerRecord] {
-        SourceWatermarks(producer: sourceName, partitions: partitions).records(at: t, topics: topics)
+        let byProducer = Dictionary(grouping: topics) { producerOf[$0] ?? sourceName }
+        return byProducer.keys.sorted().flatMap { name in
+            SourceWatermarks(producer: name, partitions: partitions).records(at: t, topics: byProducer[name]!)
+        }
     }
 }
 

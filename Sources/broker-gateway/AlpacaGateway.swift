@@ -68,6 +68,13 @@ actor AlpacaGateway {
     func reconcileAtStartup() async {
         await run(actions: ledger.restoreLookups())
         await catchUp()
+        await reconcileHoldings()
+        await snapshot()
+    }
+
+    /// Alpaca's positions and option activities (expiry, exercise, assignment) against the topics' holdings; at
+    /// startup, after every reconnect of the stream, and every half hour (contracts expire after the close).
+    func reconcileHoldings() async {
         let positions = await rest.retrying(.GET, "/v2/positions")
         let activities = await rest.retrying(.GET, "/v2/account/activities", query: [("activity_types", "OPEXP,OPEXC,OPASN")])
         guard positions.status == 200, let held = try? Alpaca.decode([Alpaca.Position].self, from: positions.body) else {
@@ -76,7 +83,6 @@ actor AlpacaGateway {
         }
         let acts = activities.status == 200 ? (try? Alpaca.decode([Alpaca.Activity].self, from: activities.body)) ?? [] : []
         await run(ledger.reconcile(positions: held, activities: acts, at: now()))
-        await snapshot()
     }
 
     func snapshot() async {

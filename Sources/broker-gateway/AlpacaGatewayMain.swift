@@ -114,6 +114,7 @@ enum AlpacaGatewayMain {
                     await gateway.tick()
                     seconds += 1
                     if seconds % snapshotSeconds == 0 { await gateway.snapshot() }
+                    if seconds % 1800 == 0 { await gateway.reconcileHoldings() }
                 }
             },
         ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

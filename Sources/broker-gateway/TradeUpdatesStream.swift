@@ -21,8 +21,10 @@ struct TradeUpdatesStream: Sendable {
     func run(gateway: AlpacaGateway) async {
         let backoff = Backoff(baseMs: 500, capMs: 30_000)
         var attempt = 0
+        var hasListened = false   // the first connect follows the startup reconciliation; later ones reconcile again
         while !Task.isCancelled {
             let listened = Flag()
+            let resumed = hasListened
             do {
                 try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
                     let auth = #"{"action":"authenticate","data":{"key_id":"\#(credentials.keyId)","secret_key":"\#(credentials.secret)"}}"#
@@ -42,6 +44,7 @@ struct TradeUpdatesStream: Sendable {
                             listened.set()
                             logger.info("listening to trade_updates", metadata: ["alpaca.stream": .string(url)])
                             await gateway.catchUp()
+                            if resumed { await gateway.reconcileHoldings() }
                         case "trade_updates":
                             if let u = try? Alpaca.decode(Update.self, from: bytes) { await gateway.tradeUpdate(u.data) }
                             else { logger.error("unreadable trade update", metadata: ["bytes": .stringConvertible(bytes.count)]) }
@@ -55,6 +58,7 @@ struct TradeUpdatesStream: Sendable {
             }
             if Task.isCancelled { return }
             attempt = listened.isSet ? 0 : attempt + 1
+            hasListened = hasListened || listened.isSet
             let delay = backoff.delayMs(attempt: attempt, unit: Double.random(in: 0.2..<1))
             logger.info("reconnecting to trade_updates", metadata: ["retry.delay_ms": .stringConvertible(delay)])
             try? await Task.sleep(for: .milliseconds(delay))

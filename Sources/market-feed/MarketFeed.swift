@@ -33,6 +33,7 @@ struct MarketFeed: AsyncParsableCommand {
     @Option(help: "Daily ATM implied-volatility history CSV (ticker,date,atm_iv): published before the first session.") var ivHistory: String?
     @Option(help: "Synthetic market: prior sessions of daily ATM IV to generate before the first (0 = none).") var ivHistoryDays: Int = 252
     @Option(help: "Republish a recording (a directory written by the recorder).") var replay: String?
+    @Flag(help: "With --replay: also republish the recorded broker outputs (order events, fills, account snapshots) with the broker-gateway's watermarks, so a live (Alpaca) run replays without any broker.") var replayBroker = false
     @Option(help: "Seed of the synthetic market (the default source).") var synthetic: UInt64?
     @Option(help: "Synthetic tickers: all | N (the first N of the universe) | SYM,SYM… (default SPY,QQQ,AAPL).") var tickers: String?
     @Option(help: "Sessions: synthetic sessions to generate, or the first N sessions of the files.") var sessions: Int?
@@ -80,6 +81,7 @@ struct MarketFeed: AsyncParsableCommand {
             do { _ = try SyntheticTicker.pick(tickers) } catch { throw ValidationError(error.description) }
         }
         if let startDate, CivilDate(iso: startDate) == nil { throw ValidationError("--start-date takes YYYY-MM-DD; got '\(startDate)'") }
+        if replayBroker, replay == nil { throw ValidationError("--replay-broker goes with --replay DIR") }
         if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil && ivHistory == nil) {
             throw ValidationError("--replay republishes a recording on its own; drop --bars/--chains/--sentiment/--synthetic/--iv-history")
         }
@@ -108,7 +110,8 @@ struct MarketFeed: AsyncParsableCommand {
         let showProgress = progress == "on" || (progress == "auto" && isatty(2) == 1)
         let name = sourceName
         let publish = BlockingService(name: "market-feed") { stop in
-            let publisher = try SourcePublisher(client: client, sourceName: name, topics: Topics.marketSource, logger: logger)
+            let publisher = try SourcePublisher(client: client, sourceName: name, topics: publishedTopics, logger: logger)
+            for t in Self.brokerTopics where replayBroker { publisher.producerOf[t] = Topics.spec(t)?.producers.first }
             try publisher.publishDeadLetters(loaded.deadLetters, at: loaded.items.first?.eventTime ?? Timestamp(ms: 0))
             let bar = ProgressLine(enabled: showProgress)
             let stats = try publisher.publish(loaded.items, pacing: pacing, stop: stop) { done, total, t in bar.update(done, total, t) }
@@ -124,6 +127,10 @@ struct MarketFeed: AsyncParsableCommand {
         try await group.run()
     }
 
+    /// The broker's outputs, which a live run records as inputs from outside.
+    static let brokerTopics = [Topics.orderEvents, Topics.fills, Topics.accounts]
+    var publishedTopics: [String] { Topics.marketSource + (replayBroker ? Self.brokerTopics : []) }
+
     struct LoadedSource {
         var items: [SourceItem]
         var deadLetters: [DeadLetter]
@@ -132,7 +139,7 @@ struct MarketFeed: AsyncParsableCommand {
     func load(logger: Logger) throws -> LoadedSource {
         let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
         if let replay {
-            let items = try RecordingReader.items(dir: replay, topics: Topics.marketSource)
+            let items = try RecordingReader.items(dir: replay, topics: publishedTopics)
             guard !items.isEmpty else { throw ValidationError("'\(replay)' holds no recorded input topics") }
             return LoadedSource(items: items, deadLetters: [])
         }

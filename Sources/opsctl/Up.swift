@@ -74,7 +74,7 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("halt"), help: ArgumentHelp("Schedule an operator halt before the feed starts: ACCOUNT@TIME (ISO-8601 with a zone; repeatable).", valueName: "account@time")) var halt: [String] = []
     @Option(help: "Trading parameters for every service (a trading_params.json; partial files keep the defaults for the rest).") var params: String?
     @Option(name: .customLong("param"), help: ArgumentHelp("One trading parameter for every service, e.g. --param risk.max_open_positions=1 (repeatable; a JSON value or text).", valueName: "key=value")) var param: [String] = []
-    @Option(help: "Broker: sim (the simulator, default), alpaca-paper or alpaca-live (market data then comes from Alpaca too).") var broker: String = "sim"
+    @Option(help: "Broker: sim (the simulator, default), alpaca-paper or alpaca-live (market data then comes from Alpaca too), or recorded (with --replay: the recording's own order events, fills and snapshots, no broker — to replay a live run).") var broker: String = "sim"
     @Option(help: "Alpaca trading API base URL (default: paper or live by --broker).") var alpacaTradingUrl: String?
     @Option(help: "Alpaca market-data API base URL (default https://data.alpaca.markets).") var alpacaDataUrl: String?
     @Option(help: "Alpaca trade_updates websocket URL (default: the trading host's /stream).") var alpacaStreamUrl: String?
@@ -85,11 +85,14 @@ struct Up: AsyncParsableCommand {
     @Option(help: "With Alpaca: the watchlist the feed streams (default SPY,QQQ,AAPL).") var tickers: String?
     @Option(help: "Required with --broker alpaca-live: I-UNDERSTAND-REAL-MONEY.") var confirmLive: String?
 
-    var onAlpaca: Bool { broker != "sim" }
+    var onAlpaca: Bool { broker.hasPrefix("alpaca") }
 
     func validate() throws {
-        guard ["sim", "alpaca-paper", "alpaca-live"].contains(broker) else {
-            throw ValidationError("--broker takes sim, alpaca-paper or alpaca-live; got '\(broker)'")
+        guard ["sim", "alpaca-paper", "alpaca-live", "recorded"].contains(broker) else {
+            throw ValidationError("--broker takes sim, alpaca-paper, alpaca-live or recorded (with --replay); got '\(broker)'")
+        }
+        if broker == "recorded", replay == nil {
+            throw ValidationError("--broker recorded replays the broker topics of a recording: add --replay DIR")
         }
         if onAlpaca {
             guard bars.isEmpty, chains.isEmpty, sentiment.isEmpty, replay == nil, synthetic == nil, sessions == nil else {
@@ -166,7 +169,7 @@ struct Up: AsyncParsableCommand {
             }
             return a
         }
-        if let replay { a += ["--replay", replay] }
+        if let replay { a += ["--replay", replay] + (broker == "recorded" ? ["--replay-broker"] : []) }
         if !bars.isEmpty { a += ["--bars"] + bars }
         if !chains.isEmpty { a += ["--chains"] + chains }
         if !sentiment.isEmpty { a += ["--sentiment"] + sentiment }
@@ -200,7 +203,7 @@ struct Up: AsyncParsableCommand {
                           storm: try parseCounts(storm, flag: "--storm"),
                           logDir: logDir, timeout: timeout, summaryJson: summaryJson, halts: try Self.scheduledHalts(halt),
                           serviceSet: (onAlpaca ? [] : ["broker-gateway:account_size=\(accountSize)"]) + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet,
-                          sourceDescription: describeSource(), alpaca: alpaca)
+                          sourceDescription: describeSource(), alpaca: alpaca, brokerRunning: broker != "recorded")
         do {
             try await runOnDedicatedThread(name: "opsctl-up") { try UpRunner(plan: plan).run() }
         } catch let e as UpError {
@@ -232,6 +235,8 @@ struct UpPlan: Sendable {
     var serviceSet: [String]
     var sourceDescription: String
     var alpaca: AlpacaPlan? = nil
+    /// false when the broker topics come from a recording (`--broker recorded`).
+    var brokerRunning = true
 }
 
 /// `opsctl up --broker alpaca-…`: where the adapters point and on which clock they run.
@@ -347,7 +352,7 @@ final class UpRunner: @unchecked Sendable {
             return try Child(name: name, executable: "\(bin)/\(spec.name)", arguments: args,
                              logPath: "\(logDir)/\(spec.name)-\(instance).log", captureStdout: false)
         }
-        for spec in ServiceSpec.pipeline {
+        for spec in ServiceSpec.pipeline where plan.brokerRunning || spec.name != SimulatedBroker.name {
             let n = plan.replicas[spec.name] ?? 1
             for i in 0..<n {
                 let c = try launch(spec, instance: "\(i)", name: n > 1 ? "\(spec.name)#\(i)" : spec.name)
@@ -442,7 +447,7 @@ final class UpRunner: @unchecked Sendable {
 
         // 4. Wait until every consumer group has committed up to the end of its inputs, twice in a row.
         // On Alpaca the gateway commits nothing: its state is rebuilt from the topics.
-        var groups = ServiceSpec.pipeline.filter { alpaca == nil || $0.name != SimulatedBroker.name }.map { ($0.groupId, $0.inputs) }
+        var groups = ServiceSpec.pipeline.filter { (alpaca == nil && plan.brokerRunning) || $0.name != SimulatedBroker.name }.map { ($0.groupId, $0.inputs) }
         if recorder != nil { groups.append(("recorder", Topics.all.map(\.name))) }
         var previousEnds: [String: Int64]? = nil
         var lastBehind = [String]()

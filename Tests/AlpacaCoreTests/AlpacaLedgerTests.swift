@@ -258,3 +258,18 @@ struct ReconciliationTests {
         #expect((l.account(a, at: Fixture.at(2)).emits.first?.envelope.payload as? AccountSnapshot)?.seq == 42, "sequence continues after a restart")
     }
 }
+
+@Suite("Alpaca reconciliation waits for working orders")
+struct ReconciliationRaceTests {
+    @Test("a contract with an order still working is not adopted or closed: its fills may be on their way")
+    func workingOrdersWait() {
+        var l = Fixture.ledger()
+        _ = l.command(Fixture.command(), at: Fixture.at(1))
+        _ = l.submitted("entry-1", .accepted(Fixture.order(status: "partially_filled", filled: 1, avg: "1.25")), at: Fixture.at(2))
+        let p = Alpaca.Position(symbol: "SPY240315C00510000", assetClass: "us_option", qty: WireDecimal("2")!, avgEntryPrice: WireDecimal("1.25"),
+                                side: "long", marketValue: nil, costBasis: nil, currentPrice: nil)
+        #expect(l.reconcile(positions: [p], activities: [], at: Fixture.at(3)).emits.isEmpty)
+        _ = l.tradeUpdate(Fixture.update("fill", Fixture.order(status: "filled", filled: 2, avg: "1.25"), execution: "x2", price: "1.25", qty: "1"), at: Fixture.at(4))
+        #expect(l.reconcile(positions: [p], activities: [], at: Fixture.at(5)).emits.isEmpty, "once filled, the topics agree with Alpaca")
+    }
+}

@@ -213,5 +213,18 @@ struct AlpacaGatewayTests {
                 #expect(spec.problems(method: method, path: path, query: query, body: body?.isEmpty == true ? nil : body) == [], "\(method) \(path)")
             }
         }
+
+        // The contract expires out of the money while the gateway is down (Alpaca books an OPEXP): the restart's
+        // reconciliation closes the position on the topics as expired worthless.
+        _ = try fake.control("POST", "/control/expire", #"{"symbol":"\#(symbol)","underlying_price":"400"}"#)
+        gw = try startGateway()
+        try waitFor("the expiry settlement") { try fills().contains { $0.settlement == .expiredWorthless && $0.symbol == symbol } }
+        gw.terminate()
+        gw.waitUntilExit()
+        let settled = try #require(try fills().first { $0.settlement == .expiredWorthless })
+        #expect(settled.quantity == 4 && settled.priceCents == 0 && settled.side == .sell && settled.intent == .close)
+        let afterExpiry = try fake.control("GET", "/control/state") as? [String: Any]
+        let left: [[String: Any]] = (afterExpiry?["positions"] as? [[String: Any]]) ?? []
+        #expect(left.isEmpty, "Alpaca holds nothing after the expiry, nor do the topics")
     }
 }

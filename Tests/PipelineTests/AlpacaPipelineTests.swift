@@ -44,9 +44,8 @@ struct AlpacaPipelineTests {
             "--broker", "alpaca-paper", "--alpaca-trading-url", fake.url, "--alpaca-data-url", fake.url,
             "--alpaca-stream-url", "ws://127.0.0.1:\(fake.port)/stream", "--alpaca-data-stream-url", "ws://127.0.0.1:\(fake.port)/v2",
             "--clock", clock, "--minutes", "150", "--tickers", tickers, "--feed-set", "lateness=30",
-            "--param", "signals.momentum_mode=bonus", "--param", "account_tiers.tiers.large.min_volume_ratio=0",
-            "--service-set", "broker-gateway:request_timeout_seconds=2", "--kill-after", "broker-gateway=3",
-        ], env: FakeAlpacaProcess.environment)
+        ] + Self.params + ["--service-set", "broker-gateway:request_timeout_seconds=2", "--kill-after", "broker-gateway=3"],
+            env: FakeAlpacaProcess.environment)
         finished.set(Data())
         #expect(r.status == 0, "\(r.stderr.suffix(3000))")
         #expect(r.stderr.contains("fault injection: SIGKILLed broker-gateway"), "the gateway was killed mid-run")
@@ -86,6 +85,13 @@ struct AlpacaPipelineTests {
         let gatewayTopics = [Topics.orderEvents, Topics.fills, Topics.accounts]
         #expect(letters.filter { l in gatewayTopics.contains { l.contains("\"topic\":\"\($0)\"") } }.isEmpty, "\(letters.prefix(3))")
 
+        // A replay of the recorded topics (market data and what Alpaca answered) reproduces every downstream decision.
+        let (replay, again) = try Harness.up(["--replay", dir.path, "--broker", "recorded"] + Self.params)
+        #expect(replay.status == 0, "\(replay.stderr.suffix(2000))")
+        for topic in [Topics.features, Topics.signals, Topics.decisions, Topics.orders, Topics.positions] {
+            #expect(Set(try Harness.recorded(again, topic)) == Set(try Harness.recorded(dir, topic)), "\(topic): the replay decides alike")
+        }
+
         // Every request the adapters sent follows the official specs (trading, and market data).
         if TestPaths.hasSharedData {
             let trading = try OpenAPIRequestCheck(specFile: TestPaths.shared("alpaca/openapi/trading-api.json"))
@@ -102,6 +108,8 @@ struct AlpacaPipelineTests {
             }
         }
     }
+
+    static let params = ["--param", "signals.momentum_mode=bonus", "--param", "account_tiers.tiers.large.min_volume_ratio=0"]
 
     static func payload(_ line: String) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["payload"] as? [String: Any]
