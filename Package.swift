@@ -76,6 +76,7 @@ let package = Package(
             "AlpacaCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strict),
         .executableTarget(name: "broker-gateway", dependencies: [
             "OpsRuntime", "BrokerCore", "AlpacaCore", "AlpacaClient",

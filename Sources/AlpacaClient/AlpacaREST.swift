@@ -2,6 +2,7 @@ import AlpacaCore
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 @_exported import NIOHTTP1
 
@@ -99,10 +100,12 @@ public actor AlpacaREST {
             let response = try await http.execute(request, timeout: timeout)
             let bytes = try await response.body.collect(upTo: 32 << 20)
             let status = Int(response.status.code)
+            Counter(label: "alpaca_requests_total", dimensions: [("method", "\(method)"), ("status", String(status))]).increment()
             limiter.observe(status: status, remaining: response.headers.first(name: "X-RateLimit-Remaining").flatMap { Int($0) },
                             resetUnixSeconds: response.headers.first(name: "X-RateLimit-Reset").flatMap { Int64($0) }, nowMs: Self.wallMs())
             return HTTPAnswer(status: status, body: Array(buffer: bytes), transportError: nil)
         } catch {
+            Counter(label: "alpaca_requests_total", dimensions: [("method", "\(method)"), ("status", "none")]).increment()
             return HTTPAnswer(status: nil, body: [], transportError: "\(method) \(path): \(String(describing: error))")
         }
     }

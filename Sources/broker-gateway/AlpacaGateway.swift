@@ -3,6 +3,7 @@ import AlpacaCore
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import NIOHTTP1
 import OpsModel
 import OpsRuntime
@@ -22,6 +23,11 @@ actor AlpacaGateway {
     var lastWatermark = Timestamp.distantPast
     var snapshotDue = false
     static let outputs = [Topics.orderEvents, Topics.fills, Topics.accounts]
+    let submits = Counter(label: "alpaca_orders_submitted_total")
+    let lookups = Counter(label: "alpaca_order_lookups_total")
+    let updates = Counter(label: "alpaca_trade_updates_total")
+    let fillsOut = Counter(label: "alpaca_fills_published_total")
+    let warnings = Counter(label: "alpaca_reconciliation_warnings_total")
 
     init(ledger: AlpacaLedger, rest: AlpacaREST, producer: KafkaProducer, clock: LiveClock, logger: Logger) throws {
         self.ledger = ledger
@@ -46,6 +52,7 @@ actor AlpacaGateway {
     }
 
     func tradeUpdate(_ u: Alpaca.TradeUpdate) async {
+        updates.increment()
         await run(ledger.tradeUpdate(u, at: now()))
         if snapshotDue { await snapshot() }
     }
@@ -53,9 +60,8 @@ actor AlpacaGateway {
     /// After every (re)connect of the stream: what happened while nobody listened.
     func catchUp() async {
         let since = (ledger.oldestOpenOrderTime ?? now()).adding(ms: -86_400_000)
-        var query = [("status", "all"), ("limit", "500"), ("direction", "asc"), ("after", since.iso8601)]
+        let query = [("status", "all"), ("limit", "500"), ("direction", "asc"), ("after", since.iso8601)]
         let answer = await rest.retrying(.GET, "/v2/orders", query: query)
-        query.removeAll()
         if answer.status == 200, let list = try? Alpaca.decode([Alpaca.Order].self, from: answer.body) {
             await run(ledger.listed(list, at: now()))
         } else {
@@ -111,7 +117,8 @@ actor AlpacaGateway {
     // MARK: actions
 
     func run(_ step: AlpacaLedger.Step) async {
-        for w in step.warnings { logger.warning("\(w)") }
+        for w in step.warnings { logger.warning("\(w)"); warnings.increment() }
+        fillsOut.increment(by: step.emits.filter { $0.envelope.payload is Fill }.count)
         publish(step.emits)
         await run(actions: step.actions)
     }
@@ -128,6 +135,7 @@ actor AlpacaGateway {
 
     func submit(_ request: Alpaca.OrderRequest) async {
         let body = (try? Alpaca.encode(request)) ?? []
+        submits.increment()
         let answer = await rest.send(.POST, "/v2/orders", body: body)
         let outcome = SubmitOutcome.classify(status: answer.status, body: answer.body, transportError: answer.transportError)
         logger.info("order submitted", metadata: ["order.client_id": .string(request.clientOrderId), "order.symbol": .string(request.symbol),
@@ -139,6 +147,7 @@ actor AlpacaGateway {
         let backoff = Backoff()
         var attempt = 0
         while true {
+            lookups.increment()
             let answer = await rest.retrying(.GET, "/v2/orders:by_client_order_id", query: [("client_order_id", clientOrderId)])
             if answer.status == 200, let order = try? Alpaca.decode(Alpaca.Order.self, from: answer.body) {
                 return await run(ledger.lookedUp(clientOrderId, order, at: now()))

@@ -70,6 +70,8 @@ enum AlpacaGatewayMain {
         LogSetup.bootstrap(level: config.string("log_level"))
         let logger = Logger(service: service)
         ParentWatchdog.startIfRequested(logger: logger)
+        // Before any counter exists: they bind to whatever factory is bootstrapped when they are made.
+        let metrics = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger)
         let tradingURL = config.string("alpaca_trading_url") ?? AlpacaKeys.tradingURL(broker)
         let streamURL = config.string("alpaca_stream_url") ?? AlpacaKeys.streamURL(trading: tradingURL)
         let client = try config.kafkaClient(service: service)
@@ -96,7 +98,7 @@ enum AlpacaGatewayMain {
 
         let orders = OrderCommandFeed(client: client, start: start, logger: logger)
         let stream = TradeUpdatesStream(url: streamURL, credentials: credentials, logger: logger)
-        let group = ServiceGroup(services: [
+        var services: [any Service] = [
             LoopService { await stream.run(gateway: gateway) },
             LoopService { for await env in orders.commands() { await gateway.command(env) } },
             LoopService {
@@ -117,7 +119,9 @@ enum AlpacaGatewayMain {
                     if seconds % 1800 == 0 { await gateway.reconcileHoldings() }
                 }
             },
-        ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ]
+        if let metrics { services.append(metrics) }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         orders.stop()
         await rest.shutdown()

@@ -106,6 +106,7 @@ actor AlpacaFeed {
             }
         }
         sessionDate = today
+        lastChainMinute = -1   // chain minutes count from each session's open
         if let day = days.first(where: { $0.date == today.iso }) { session = CalendarCheck.session(day) }
         else if days.isEmpty { session = MarketCalendar.session(today) }
         else { session = nil }

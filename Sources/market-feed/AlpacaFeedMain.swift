@@ -39,13 +39,15 @@ extension MarketFeed {
         } catch {
             throw ValidationError("\(error)")
         }
+        let metrics = try MetricsEndpoint.bootstrap(port: metricsPort, logger: logger)
         let producer = try KafkaProducer(config: KafkaProducerConfig(client: KafkaClientConfig(brokers: brokers, clientId: sourceName)), logger: logger)
         let feed = try AlpacaFeed(settings: settings, producer: producer, logger: logger)
         logger.info("market data from Alpaca", metadata: ["alpaca.data_url": .string(settings.dataURL), "alpaca.stream": .string(settings.streamURL),
                                                           "tickers": .string(settings.tickers.joined(separator: ",")), "clock": .string(settings.clock.description)])
         await feed.start()
         let stream = AlpacaBarStream(url: settings.streamURL, tickers: settings.tickers, credentials: settings.credentials, logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = metrics.map { [.init(service: $0)] } ?? []
+        services += [
             .init(service: FeedLoop { await stream.run(feed: feed) }),
             .init(service: FeedLoop {
                 while !Task.isCancelled {
@@ -53,7 +55,8 @@ extension MarketFeed {
                     try? await Task.sleep(for: .milliseconds(max(50, settings.clock.wallMs(forClockMs: 1000))))
                 }
             }, successTerminationBehavior: .gracefullyShutdownGroup),
-        ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        ]
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         if let until = settings.until, settings.clock.now(wallMs: AlpacaREST.wallMs()) >= until { await feed.finish() }
         print(await feed.summary)

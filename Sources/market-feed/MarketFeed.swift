@@ -56,6 +56,7 @@ struct MarketFeed: AsyncParsableCommand {
     @Option(help: "--source alpaca: stop at this clock instant (ISO-8601 with a zone).") var until: String?
     @Option(help: "--source alpaca: stop after this many minutes of the live clock.") var minutes: Double?
     @Option(help: "--source alpaca: live clock, wall or START[@ANCHOR][xSPEED] (env OPS_CLOCK).") var clock: String?
+    @Option(help: "--source alpaca: serve Prometheus metrics on this port at /metrics (0 = any free port).") var metricsPort: Int?
 
     func validate() throws {
         if let source {

@@ -117,13 +117,14 @@ struct AlpacaGatewayTests {
         let symbol = "SPY240308C00510000"
         _ = try fake.control("POST", "/control/quote", #"{"symbol":"\#(symbol)","bid":"1.10","ask":"1.20"}"#)
         _ = try fake.control("POST", "/control/fault", #"{"kind":"timeout_after_accept","count":1}"#)
+        let metricsPort = try Harness.freePort()
         let log = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gw-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         func startGateway() throws -> Process {
             let p = Process()
             p.executableURL = TestPaths.binDir.appendingPathComponent("broker-gateway")
             p.arguments = ["--broker", "alpaca-paper", "--brokers", broker.bootstrap, "--alpaca-trading-url", fake.url, "--clock", Self.clock,
-                           "--set", "request_timeout_seconds=3", "--log-level", "debug"]
+                           "--set", "request_timeout_seconds=3", "--log-level", "debug", "--metrics-port", String(metricsPort)]
             p.environment = Self.keys
             let h = try FileHandle(forWritingTo: log)
             h.seekToEndOfFile()
@@ -183,6 +184,10 @@ struct AlpacaGatewayTests {
         try waitFor("an account snapshot") {
             try TopicReader.envelopes(client: broker.client, topic: Topics.accounts, logger: Harness.logger).contains { $0.payload is AccountSnapshot }
         }
+        // The operator's view: Prometheus counters of the requests and orders, and never a key.
+        let scrape = try Harness.tcp(host: "127.0.0.1", port: metricsPort, send: "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(scrape.contains("alpaca_requests_total") && scrape.contains("alpaca_orders_submitted_total"), "\(scrape.prefix(600))")
+        #expect(!scrape.contains(FakeAlpacaProcess.secret) && !scrape.contains(FakeAlpacaProcess.key))
         gw.terminate()
         gw.waitUntilExit()
 
