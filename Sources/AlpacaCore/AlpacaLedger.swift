@@ -290,9 +290,7 @@ extension AlpacaLedger {
         else { price = Decimal(o.command.limitPriceCents) / 100 }
         let cents = WireDecimal(price).roundedCents
         let c = o.command
-        let unit = c.assetClass == .option
-            ? (Cents(params.execution.commissionPerContractCents), Cents(params.execution.feesPerContractCents))
-            : (Cents(params.execution.stockCommissionPerShareCents), Cents(params.execution.stockFeesPerShareCents))
+        let unit = params.execution.unitCosts(c.assetClass)
         let fillId = DeterministicID.make("fill", accountId, id, String(cumulative))
         let f = Fill(accountId: accountId, fillId: fillId, clientOrderId: id, symbol: c.symbol, underlying: c.underlying,
                      assetClass: c.assetClass, side: c.side, quantity: quantity, priceCents: cents,

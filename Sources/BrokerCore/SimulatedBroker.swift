@@ -105,12 +105,7 @@ public struct SimulatedBroker: StreamCore {
     static func multiplier(_ assetClass: AssetClass) -> Cents { assetClass == .option ? 100 : 1 }
 
     /// Commission and fees per contract (options) or per share (stock), each side.
-    func unitCosts(_ assetClass: AssetClass) -> (commission: Cents, fees: Cents) {
-        let ex = params.execution
-        return assetClass == .option
-            ? (Cents(ex.commissionPerContractCents), Cents(ex.feesPerContractCents))
-            : (Cents(ex.stockCommissionPerShareCents), Cents(ex.stockFeesPerShareCents))
-    }
+    func unitCosts(_ assetClass: AssetClass) -> (commission: Cents, fees: Cents) { params.execution.unitCosts(assetClass) }
 
     // MARK: outputs
 

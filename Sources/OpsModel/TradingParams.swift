@@ -325,6 +325,12 @@ public struct TradingParams: Codable, Sendable, Equatable {
         }
         /// The tick rule of this configuration.
         public var ticks: TickRule { TickRule(pennyProgram: pennyPilot, pennyAllPrices: pennyAllPrices) }
+        /// Commission and fees per contract (options) or per share (stock), each side.
+        public func unitCosts(_ assetClass: AssetClass) -> (commission: Cents, fees: Cents) {
+            assetClass == .option
+                ? (Cents(commissionPerContractCents), Cents(feesPerContractCents))
+                : (Cents(stockCommissionPerShareCents), Cents(stockFeesPerShareCents))
+        }
         public init() {}
     }
 

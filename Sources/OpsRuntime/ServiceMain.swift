@@ -136,3 +136,10 @@ extension ResolvedConfig {
         do { return try TradingParams.load(configured: string("trading_params")) } catch { throw ConfigError(error.description) }
     }
 }
+
+/// An async loop run as a ServiceLifecycle service, cancelled on shutdown (its sleeps and for-awaits end at once).
+public struct CancellableLoop: Service {
+    let body: @Sendable () async -> Void
+    public init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
+    public func run() async throws { await cancelWhenGracefulShutdown { await body() } }
+}

@@ -3,6 +3,14 @@ import Logging
 import Synchronization
 
 /// A flag one thread sets and a polling loop reads.
+/// A flag set once from a concurrent context and read after (a websocket handler reporting it got as far as listening).
+public final class OnceFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    public init() {}
+    public func set() { value.store(true, ordering: .releasing) }
+    public var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
 public final class StopFlag: Sendable {
     private let value = Atomic<Bool>(false)
     public init() {}

@@ -99,9 +99,9 @@ enum AlpacaGatewayMain {
         let orders = OrderCommandFeed(client: client, start: start, logger: logger)
         let stream = TradeUpdatesStream(url: streamURL, credentials: credentials, logger: logger)
         var services: [any Service] = [
-            LoopService { await stream.run(gateway: gateway) },
-            LoopService { for await env in orders.commands() { await gateway.command(env) } },
-            LoopService {
+            CancellableLoop { await stream.run(gateway: gateway) },
+            CancellableLoop { for await env in orders.commands() { await gateway.command(env) } },
+            CancellableLoop {
                 var seconds = 0
                 var finished = false
                 while !Task.isCancelled {
@@ -155,15 +155,6 @@ enum AlpacaGatewayMain {
     }
 }
 
-/// A task run as a ServiceLifecycle service until shutdown.
-struct LoopService: Service {
-    let body: @Sendable () async -> Void
-    init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
-    func run() async throws {
-        // Shutdown cancels the loop: the stream's for-await and the sleeps end at once.
-        await cancelWhenGracefulShutdown { await body() }
-    }
-}
 
 /// Order commands from Kafka, from where the restore stopped, polled on a thread of their own.
 final class OrderCommandFeed: @unchecked Sendable {

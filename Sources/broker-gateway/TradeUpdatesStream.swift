@@ -4,7 +4,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
-import Synchronization
+import OpsRuntime
 
 /// Alpaca's `trade_updates` websocket: authenticate, listen, hand every update to the gateway. Paper sends JSON
 /// in binary frames, so both kinds are read. Alpaca replays nothing after a reconnect, so every (re)connect is
@@ -23,7 +23,7 @@ struct TradeUpdatesStream: Sendable {
         var attempt = 0
         var hasListened = false   // the first connect follows the startup reconciliation; later ones reconcile again
         while !Task.isCancelled {
-            let listened = Flag()
+            let listened = OnceFlag()
             let resumed = hasListened
             do {
                 try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
@@ -67,10 +67,4 @@ struct TradeUpdatesStream: Sendable {
 
     enum StreamError: Error { case unauthorized(String) }
 
-    /// Set once from inside the connection's handler (a concurrent closure), read after it ends.
-    final class Flag: Sendable {
-        private let value = Atomic<Bool>(false)
-        func set() { value.store(true, ordering: .releasing) }
-        var isSet: Bool { value.load(ordering: .acquiring) }
-    }
 }

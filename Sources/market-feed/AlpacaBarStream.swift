@@ -5,7 +5,7 @@ import HummingbirdWSClient
 import Logging
 import NIOCore
 import OpsModel
-import Synchronization
+import OpsRuntime
 
 /// Alpaca's stock stream (`wss://stream.data.alpaca.markets/v2/iex|sip`): connected → auth → subscribe to the
 /// watchlist's bars; each bar goes to the feed. A reconnect (backoff with jitter; longer after 406 "connection limit
@@ -21,8 +21,8 @@ struct AlpacaBarStream: Sendable {
         var attempt = 0
         var connectedBefore = false
         while !Task.isCancelled {
-            let subscribed = Flag()
-            let limited = Flag()
+            let subscribed = OnceFlag()
+            let limited = OnceFlag()
             let resumed = connectedBefore
             do {
                 try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
@@ -67,11 +67,6 @@ struct AlpacaBarStream: Sendable {
 
     enum StreamError: Error { case refused(Int, String) }
 
-    final class Flag: Sendable {
-        private let value = Atomic<Bool>(false)
-        func set() { value.store(true, ordering: .releasing) }
-        var isSet: Bool { value.load(ordering: .acquiring) }
-    }
 }
 
 extension AlpacaFeed {

@@ -48,8 +48,8 @@ extension MarketFeed {
         let stream = AlpacaBarStream(url: settings.streamURL, tickers: settings.tickers, credentials: settings.credentials, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = metrics.map { [.init(service: $0)] } ?? []
         services += [
-            .init(service: FeedLoop { await stream.run(feed: feed) }),
-            .init(service: FeedLoop {
+            .init(service: CancellableLoop { await stream.run(feed: feed) }),
+            .init(service: CancellableLoop {
                 while !Task.isCancelled {
                     guard await feed.tick() else { return }
                     try? await Task.sleep(for: .milliseconds(max(50, settings.clock.wallMs(forClockMs: 1000))))
@@ -65,9 +65,3 @@ extension MarketFeed {
     }
 }
 
-/// A task run as a ServiceLifecycle service, cancelled on shutdown.
-struct FeedLoop: Service {
-    let body: @Sendable () async -> Void
-    init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
-    func run() async throws { await cancelWhenGracefulShutdown { await body() } }
-}
