@@ -64,13 +64,19 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
+        // The service graph declared once (each service's keys, core and replica policy), the market sources, and the
+        // in-process pipeline of `opsctl backtest`. No Kafka I/O.
+        .target(name: "Pipeline", dependencies: [
+            "OpsRuntime", "MarketData", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .executableTarget(name: "market-feed", dependencies: [
-            "OpsRuntime", "MarketData", "AlpacaCore", "AlpacaClient",
+            "OpsRuntime", "MarketData", "Pipeline", "AlpacaCore", "AlpacaClient",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ], swiftSettings: strict),
-        .executableTarget(name: "feature-computer", dependencies: ["OpsRuntime", "FeatureCore"], swiftSettings: strict),
-        .executableTarget(name: "signal-engine", dependencies: ["OpsRuntime", "SignalCore"], swiftSettings: strict),
-        .executableTarget(name: "dispatcher", dependencies: ["OpsRuntime", "DispatchCore"], swiftSettings: strict),
+        .executableTarget(name: "feature-computer", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
+        .executableTarget(name: "signal-engine", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
+        .executableTarget(name: "dispatcher", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
         // Alpaca's REST API over HTTP, paced and retried; the keys. Shared by the broker-gateway and the market-feed.
         .target(name: "AlpacaClient", dependencies: [
             "AlpacaCore",
@@ -79,7 +85,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strict),
         .executableTarget(name: "broker-gateway", dependencies: [
-            "OpsRuntime", "BrokerCore", "AlpacaCore", "AlpacaClient",
+            "OpsRuntime", "BrokerCore", "Pipeline", "AlpacaCore", "AlpacaClient",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ], swiftSettings: strict),
         // A fake Alpaca (REST, trade_updates and market-data websockets, fault injection) for tests and demos.
@@ -90,9 +96,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "PositionCore"], swiftSettings: strict),
-        .executableTarget(name: "watchlist-engine", dependencies: ["OpsRuntime", "WatchlistCore"], swiftSettings: strict),
-        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "MarketData", "AlpacaCore", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
+        .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
+        .executableTarget(name: "watchlist-engine", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
+        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "Pipeline", "MarketData", "AlpacaCore", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
         // Throughput figures (`make bench`, release build); no I/O beyond printing.
         .executableTarget(name: "bench", dependencies: ["OptionsMath"], swiftSettings: strict),
 
@@ -108,6 +114,7 @@ let package = Package(
         .testTarget(name: "WatchlistCoreTests", dependencies: ["WatchlistCore"], swiftSettings: strict),
         .testTarget(name: "AlpacaCoreTests", dependencies: ["AlpacaCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AlpacaFakeCoreTests", dependencies: ["AlpacaFakeCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "BacktestTests", dependencies: ["Pipeline", "OpsModel", "OpsRuntime", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),

@@ -15,8 +15,11 @@ extension SimulatedBroker {
     }
 
     mutating func onChain(_ chain: OptionChain, _ message: AnyEnvelope) -> [Emit] {
+        // Only contracts held or ordered matter: a chain of hundreds mostly concerns nobody.
         var quotes = [String: OptionQuote]()
-        for c in chain.contracts { quotes[Self.canonical(c.symbol)] = c }
+        let needed = !state.holdings.isEmpty
+            || state.open.contains { $0.command.assetClass == .option && $0.command.underlying == chain.underlying }
+        if needed { for c in chain.contracts { quotes[Self.canonical(c.symbol)] = c } }
         // The chain is the latest market information at its time: mark first, so every snapshot at it uses it.
         for symbol in state.holdings.keys {
             if let quote = quotes[symbol], let mark = Self.markCents(quote) { state.holdings[symbol]?.markCents = mark }

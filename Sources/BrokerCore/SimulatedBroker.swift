@@ -99,7 +99,7 @@ public struct SimulatedBroker: StreamCore {
 
     /// The canonical (compact OCC) spelling of a contract symbol, so padded and compact spellings are one contract;
     /// a ticker stays itself.
-    static func canonical(_ symbol: String) -> String { OCCSymbol(symbol)?.description ?? symbol }
+    static func canonical(_ symbol: String) -> String { OCCSymbol.canonical(symbol) }
 
     /// Shares per unit: 100 per option contract, 1 per share.
     static func multiplier(_ assetClass: AssetClass) -> Cents { assetClass == .option ? 100 : 1 }

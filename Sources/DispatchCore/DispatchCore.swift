@@ -328,4 +328,4 @@ struct GateList {
     mutating func notReached(_ name: String, _ needs: String) { list.append(GateResult(gate: name, passed: false, detail: "not evaluated: needs \(needs)")) }
 }
 
-func fmt(_ v: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", v) }
+func fmt(_ v: Double, _ decimals: Int) -> String { FixedFormat.string(v, decimals: decimals) }

@@ -138,7 +138,7 @@ enum Fmt {
 
     /// Milliseconds as minutes: `12`, or `12.5` when not whole.
     static func minutes(_ ms: Int64) -> String {
-        ms % 60_000 == 0 ? String(ms / 60_000) : String(format: "%.1f", Double(ms) / 60_000)
+        ms % 60_000 == 0 ? String(ms / 60_000) : FixedFormat.string(Double(ms) / 60_000, decimals: 1)
     }
 
     /// Whole dollars when the amount is whole, else dollars and cents, so a comparison reads exactly.
@@ -148,7 +148,7 @@ enum Fmt {
 
     /// `%.Nf` (C and Python agree: the exact binary value, ties to even).
     static func fixed(_ v: Double, _ decimals: Int) -> String {
-        String(format: "%.\(decimals)f", v)
+        FixedFormat.string(v, decimals: decimals)
     }
 
     /// A strike or other number in its shortest form: `500`, `502.5`.

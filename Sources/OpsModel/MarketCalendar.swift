@@ -17,13 +17,20 @@ public enum MarketCalendar {
         CivilDate(year: 2025, month: 1, day: 9),
     ]
 
-    public static func isTradingDay(_ d: CivilDate) -> Bool { !d.isWeekend && !isHoliday(d) }
+    public static func isTradingDay(_ d: CivilDate) -> Bool { closeMinute(of: d) != nil }
 
-    public static func isHoliday(_ d: CivilDate) -> Bool { specialClosures.contains(d) || holidays(year: d.year).contains(d) }
+    public static func isHoliday(_ d: CivilDate) -> Bool { !d.isWeekend && closeMinute(of: d) == nil }
 
     /// Whether the session of `d` (a trading day) closes at 13:00.
-    public static func isEarlyClose(_ d: CivilDate) -> Bool {
-        guard isTradingDay(d) else { return false }
+    public static func isEarlyClose(_ d: CivilDate) -> Bool { closeMinute(of: d) == earlyCloseMinute }
+
+    /// The rules evaluated for one day (what the table below holds for 1990–2060).
+    static func ruleCloseMinute(_ d: CivilDate) -> Int? {
+        guard !d.isWeekend, !specialClosures.contains(d), !holidays(year: d.year).contains(d) else { return nil }
+        return ruleEarlyClose(d) ? earlyCloseMinute : closeMinute
+    }
+
+    static func ruleEarlyClose(_ d: CivilDate) -> Bool {
         let weekday = d.weekday   // 0 Sunday … 6 Saturday
         if d.month == 7, d.day == 3, (1...4).contains(weekday) { return true }
         if d.month == 12, d.day == 24, (1...4).contains(weekday) { return true }
@@ -32,10 +39,27 @@ public enum MarketCalendar {
     }
 
     /// The session's close in New York minutes since midnight (960, or 780 on an early close); nil when closed.
+    /// Every bar of a backtest asks, so 1990–2060 are looked up in a table computed once from the rules.
     public static func closeMinute(of d: CivilDate) -> Int? {
-        guard isTradingDay(d) else { return nil }
-        return isEarlyClose(d) ? earlyCloseMinute : closeMinute
+        let i = d.daysSinceEpoch - tableStart
+        guard i >= 0, i < Int64(table.count) else { return ruleCloseMinute(d) }
+        let v = table[Int(i)]
+        return v == 0 ? nil : Int(v)
     }
+
+    static let tableStart = CivilDate(year: 1990, month: 1, day: 1).daysSinceEpoch
+    /// Per day from 1990-01-01 to 2060-12-31: the close minute, 0 when the market is closed.
+    static let table: [UInt16] = {
+        let end = CivilDate(year: 2060, month: 12, day: 31).daysSinceEpoch
+        var holidays = [Int: Set<CivilDate>]()
+        return (tableStart...end).map { day in
+            let d = CivilDate(daysSinceEpoch: day)
+            if d.isWeekend || specialClosures.contains(d) { return 0 }
+            if holidays[d.year] == nil { holidays[d.year] = Self.holidays(year: d.year) }
+            if holidays[d.year]!.contains(d) { return 0 }
+            return UInt16(ruleEarlyClose(d) ? earlyCloseMinute : closeMinute)
+        }
+    }()
 
     /// The regular session of `d` as UTC instants, nil when the market is closed that day.
     public static func session(_ d: CivilDate) -> (open: Timestamp, close: Timestamp)? {

@@ -100,7 +100,10 @@ public struct OptionQuote: Codable, Sendable, Equatable {
     /// (ask + bid) / 2.
     public var mid: Double { (bid + ask) / 2 }
 
-    public func validate(underlying: String) throws(MessageError) {
+    public func validate(underlying: String) throws(MessageError) { _ = try validated(underlying: underlying) }
+
+    /// Validates and returns the parsed symbol.
+    func validated(underlying: String) throws(MessageError) -> OCCSymbol {
         guard let occ = OCCSymbol(symbol) else { throw .invalid("contract '\(symbol)': not an OCC option symbol") }
         guard occ.root == underlying, occ.right == right, occ.expiration == expiration,
               abs(occ.strike - strike) < 0.0005 else {
@@ -110,6 +113,11 @@ public struct OptionQuote: Codable, Sendable, Equatable {
             try Validate.price(v, "\(symbol) \(name)")
             guard v >= 0 else { throw .invalid("contract '\(symbol)': negative \(name) \(v)") }
         }
+        try validateRest()
+        return occ
+    }
+
+    private func validateRest() throws(MessageError) {
         guard strike > 0 else { throw .invalid("contract '\(symbol)': strike must be > 0") }
         if ask > 0, bid > ask { throw .invalid("contract '\(symbol)': bid \(bid) > ask \(ask)") }
         if ask == 0, bid > 0 { throw .invalid("contract '\(symbol)': bid \(bid) with no ask") }
@@ -151,11 +159,10 @@ public struct OptionChain: Payload {
         try Validate.price(underlyingPrice, "underlying_price")
         guard underlyingPrice > 0 else { throw .invalid("underlying_price \(underlyingPrice) must be > 0") }
         guard eventTime == asOf else { throw .invalid("event_time \(eventTime) must equal as_of \(asOf)") }
-        var seen = Set<String>()
+        var seen = Set<OCCSymbol>(minimumCapacity: contracts.count)
         for c in contracts {
-            try c.validate(underlying: underlying)
-            // Keyed by the canonical (compact) symbol, so the padded and compact spellings of one contract collide.
-            guard seen.insert(OCCSymbol(c.symbol)?.description ?? c.symbol).inserted else { throw .invalid("contract '\(c.symbol)' appears twice") }
+            // Keyed by the parsed symbol, so the padded and compact spellings of one contract collide.
+            guard seen.insert(try c.validated(underlying: underlying)).inserted else { throw .invalid("contract '\(c.symbol)' appears twice") }
         }
     }
 
@@ -191,8 +198,9 @@ public struct SentimentScore: Payload {
 
 /// Shared validation rules.
 public enum Validate {
-    public static func price(_ v: Double, _ name: String) throws(MessageError) {
-        guard v.isFinite else { throw .invalid("\(name) is not a finite number (\(v))") }
+    /// The name is only built for the error (a chain validates thousands of these).
+    public static func price(_ v: Double, _ name: @autoclosure () -> String) throws(MessageError) {
+        guard v.isFinite else { throw .invalid("\(name()) is not a finite number (\(v))") }
     }
 
     /// 1–10 characters of A–Z, digits, '.', '/' or '-', starting with a letter.

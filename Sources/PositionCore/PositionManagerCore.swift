@@ -176,7 +176,7 @@ public struct PositionManagerCore: StreamCore {
         execution.ticks.cents(bid, underlying: underlying, rounding: .down)
     }
 
-    static func canonical(_ symbol: String) -> String { OCCSymbol(symbol)?.description ?? symbol }
+    static func canonical(_ symbol: String) -> String { OCCSymbol.canonical(symbol) }
 
     // MARK: fills
 

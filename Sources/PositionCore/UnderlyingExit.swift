@@ -44,6 +44,6 @@ enum UnderlyingExit {
         return s
     }
 
-    static func usd(_ v: Double) -> String { String(format: "$%.2f", v) }
-    static func num(_ v: Double) -> String { v == v.rounded() ? String(format: "%.1f", v) : String(v) }
+    static func usd(_ v: Double) -> String { "$" + FixedFormat.string(v, decimals: 2) }
+    static func num(_ v: Double) -> String { v == v.rounded() ? FixedFormat.string(v, decimals: 1) : String(v) }
 }

@@ -13,12 +13,14 @@ import OpsModel
 /// whose limit and quantity equal the working order's is not sent (the step still counts).
 extension PositionManagerCore {
     mutating func onChain(_ chain: OptionChain, _ message: AnyEnvelope) -> [Emit] {
+        let concerned = positions.keys.sorted().filter { positions[$0]!.assetClass == .option && positions[$0]!.underlying == chain.underlying }
+        guard !concerned.isEmpty else { return [] }
         var quotes = [String: OptionQuote]()
         for c in chain.contracts where quotes[Self.canonical(c.symbol)] == nil { quotes[Self.canonical(c.symbol)] = c }
         var out = [Emit]()
         var accounts = Set<String>()
-        for id in positions.keys.sorted() {
-            guard let p = positions[id], p.assetClass == .option, p.underlying == chain.underlying else { continue }
+        for id in concerned {
+            guard let p = positions[id] else { continue }
             let quote = quotes[p.contract]
             let at = Market(mark: quote.flatMap(Self.markCents), quote: quote, exitQuote: quote.flatMap(ExitQuote.option),
                             underlyingPrice: chain.underlyingPrice)

@@ -51,14 +51,14 @@ public struct ChopMeasure: Sendable, Equatable {
     }
 
     var verdict: String { isChop ? "chop" : "no chop" }
-    private var slopeText: String { maxAbsSlope.map { String(format: "%.5f", $0) } ?? "n/a" }
+    private var slopeText: String { maxAbsSlope.map { FixedFormat.string($0, decimals: 5) } ?? "n/a" }
 
     /// e.g. `max |slope| 0.00004/bar < 0.00010 and 6 crosses of sma20 > 4 over 20/20 bars: chop`.
     public var detail: String {
         let slopeCmp = (maxAbsSlope ?? .infinity) < slopeMax ? "<" : "≥"
         let crossCmp = crosses > maxCrosses ? ">" : "≤"
         let window = bars == lookback ? "over \(bars)/\(lookback) bars" : "over \(bars)/\(lookback) bars (window not full)"
-        return "max |slope| \(slopeText)/bar \(slopeCmp) \(String(format: "%.5f", slopeMax)) and \(crosses) crosses of sma20 "
+        return "max |slope| \(slopeText)/bar \(slopeCmp) \(FixedFormat.string(slopeMax, decimals: 5)) and \(crosses) crosses of sma20 "
             + "\(crossCmp) \(maxCrosses) \(window): \(verdict)"
     }
 

@@ -271,9 +271,9 @@ public struct SignalCore: StreamCore {
     public static func atLeast(_ x: Double, _ threshold: Double) -> Bool { x >= threshold - 1e-9 * abs(threshold) }
 }
 
-private func f2(_ x: Double) -> String { String(format: "%.2f", x + 0.0) }
-private func s2(_ x: Double) -> String { String(format: "%+.2f", x + 0.0) }
-private func s4(_ x: Double) -> String { String(format: "%+.4f", x + 0.0) }
-private func f5(_ x: Double) -> String { String(format: "%.5f", x + 0.0) }
-private func s5(_ x: Double) -> String { String(format: "%+.5f", x + 0.0) }
+private func f2(_ x: Double) -> String { FixedFormat.string(x + 0.0, decimals: 2) }
+private func s2(_ x: Double) -> String { FixedFormat.string(x + 0.0, decimals: 2, plusSign: true) }
+private func s4(_ x: Double) -> String { FixedFormat.string(x + 0.0, decimals: 4, plusSign: true) }
+private func f5(_ x: Double) -> String { FixedFormat.string(x + 0.0, decimals: 5) }
+private func s5(_ x: Double) -> String { FixedFormat.string(x + 0.0, decimals: 5, plusSign: true) }
 private func opt4(_ x: Double?) -> String { x.map(s4) ?? "n/a" }

@@ -3,6 +3,7 @@ import BrokerCore
 import Foundation
 import OpsModel
 import OpsRuntime
+import Pipeline
 
 /// broker-gateway: order commands → order events, fills and account snapshots, from a broker behind the same topics.
 @main
@@ -70,12 +71,6 @@ struct BrokerGateway: AsyncParsableCommand {
         }
         var options = self.options
         if let accountSize { options.set.append("account_size=\(accountSize)") }
-        let keys = [ServiceOptions.tradingParamsKey, ConfigKey("account_size", .string, default: "100000", help: "starting cash in dollars")]
-        try await StreamServiceMain.run(service: SimulatedBroker.name, options: options, keys: keys) { config in
-            let size = config.string("account_size") ?? "100000"
-            guard let cents = Self.cents(size) else { throw ConfigError("config key 'account_size' must be dollars > 0, got '\(size)'") }
-            let params = try config.tradingParams()
-            return SimulatedBroker(params: params, accountId: params.account.accountId, startingCashCents: cents)
-        }
+        try await ServiceGraph.brokerGateway.main(options: options)
     }
 }

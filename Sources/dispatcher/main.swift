@@ -1,5 +1,5 @@
 import ArgumentParser
-import DispatchCore
+import Pipeline
 import Foundation
 import Logging
 import OpsModel
@@ -19,8 +19,7 @@ struct Dispatcher: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await StreamServiceMain.run(service: DispatchCore.name, options: options, keys: [ServiceOptions.tradingParamsKey],
-                                        observer: { emit, logger in
+        try await ServiceGraph.dispatcher.main(options: options, observer: { emit, logger in
             guard let d = emit.envelope.payload as? Decision else { return }
             if let sizing = d.sizing, d.outcome == .order {
                 logger.info("\(sizing.rationale)", metadata: ["pipeline.ticker": .string(d.ticker), "order.client_id": .string(d.order?.clientOrderId ?? "")])
@@ -28,8 +27,6 @@ struct Dispatcher: AsyncParsableCommand {
                 logger.info("skip \(d.ticker) \(d.direction.rawValue): \(d.skipReason ?? "?") — \(d.gates.first { !$0.passed }?.detail ?? "")",
                             metadata: ["pipeline.ticker": .string(d.ticker)])
             }
-        }) { config in
-            DispatchCore(params: try config.tradingParams())
-        }
+        })
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import FeatureCore
 import OpsModel
 import OpsRuntime
+import Pipeline
 
 /// feature-computer: bars (plus sentiment and chains for the as-of join, daily ATM IVs for IV percentile and IV
 /// Rank) → feature vectors, per ticker.
@@ -20,18 +20,7 @@ struct FeatureComputer: AsyncParsableCommand {
 
     @OptionGroup var options: ServiceOptions
 
-    static let keys: [ConfigKey] = [
-        ConfigKey("slope_lookback", .int, default: "5", help: "bars over which the SMA20 slope is measured"),
-        ConfigKey("session", .string, default: "regular", help: "which bars get features", choices: SessionFilter.allCases.map(\.rawValue)),
-        ConfigKey("tickers", .string, default: "", help: "comma-separated watchlist; other tickers are dead-lettered"),
-    ]
-
     func run() async throws {
-        try await StreamServiceMain.run(service: FeatureCore.name, options: options, keys: Self.keys) { config in
-            let lookback = try config.int("slope_lookback", in: 1...390)
-            let tickers = (config.string("tickers") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            return FeatureCore(config: FeatureConfig(slopeLookback: lookback, session: SessionFilter(rawValue: config.string("session") ?? "regular")!,
-                                                     tickers: tickers.isEmpty ? nil : Set(tickers)))
-        }
+        try await ServiceGraph.featureComputer.main(options: options)
     }
 }

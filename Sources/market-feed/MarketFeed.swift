@@ -5,6 +5,7 @@ import Logging
 import MarketData
 import OpsModel
 import OpsRuntime
+import Pipeline
 import ServiceLifecycle
 
 /// market-feed: the pipeline's source. Publishes bars, option chains, sentiment and daily ATM implied volatilities
@@ -73,25 +74,17 @@ struct MarketFeed: AsyncParsableCommand {
         }
         guard Pacing(speed) != nil else { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
         guard ["auto", "on", "off"].contains(progress) else { throw ValidationError("--progress takes auto, on or off") }
-        guard ["auto", "on", "off"].contains(synthesizeChains) else { throw ValidationError("--synthesize-chains takes auto, on or off") }
-        if let sessions, sessions < 1 { throw ValidationError("--sessions must be at least 1") }
-        if chainEvery < 0 || sentimentEvery < 0 { throw ValidationError("--chain-every and --sentiment-every must be ≥ 0") }
-        if ivHistoryDays < 0 { throw ValidationError("--iv-history-days must be ≥ 0") }
-        if let tickers, source == nil {
-            guard bars.isEmpty, replay == nil else { throw ValidationError("--tickers picks synthetic tickers; bar files and recordings bring their own") }
-            do { _ = try SyntheticTicker.pick(tickers) } catch { throw ValidationError(error.description) }
-        }
-        if let startDate, CivilDate(iso: startDate) == nil { throw ValidationError("--start-date takes YYYY-MM-DD; got '\(startDate)'") }
-        if replayBroker, replay == nil { throw ValidationError("--replay-broker goes with --replay DIR") }
-        if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil && ivHistory == nil) {
-            throw ValidationError("--replay republishes a recording on its own; drop --bars/--chains/--sentiment/--synthetic/--iv-history")
-        }
-        if bars.isEmpty, !chains.isEmpty || !sentiment.isEmpty, synthetic == nil {
-            throw ValidationError("--chains/--sentiment need --bars (or --synthetic) to go with them")
-        }
-        for f in bars + chains + sentiment + (ivHistory.map { [$0] } ?? []) where !FileManager.default.fileExists(atPath: f) {
-            throw ValidationError("no such file: \(f)")
-        }
+        do { try sourceSpec.validate() } catch { throw ValidationError(error.description) }
+    }
+
+    /// The market data this feed publishes (the same definition `opsctl backtest` reads).
+    var sourceSpec: MarketSourceSpec {
+        var s = MarketSourceSpec()
+        s.bars = bars; s.ticker = ticker; s.chains = chains; s.sentiment = sentiment
+        s.ivHistory = ivHistory; s.ivHistoryDays = ivHistoryDays; s.replay = replay; s.replayBroker = replayBroker
+        s.synthetic = synthetic; s.tickers = tickers; s.sessions = sessions; s.startDate = startDate
+        s.chainEvery = chainEvery; s.sentimentEvery = sentimentEvery; s.synthesizeChains = synthesizeChains; s.sourceName = sourceName
+        return s
     }
 
     func run() async throws {
@@ -102,20 +95,25 @@ struct MarketFeed: AsyncParsableCommand {
             throw ValidationError("no broker given: pass --brokers HOST:PORT (or set OPS_BROKERS)")
         }
         if source == "alpaca" { return try await runAlpaca(brokers: brokers, logger: logger) }
-        let loaded: LoadedSource
-        do { loaded = try load(logger: logger) } catch let e as CSVError {
+        let loaded: LoadedMarketSource
+        do { loaded = try sourceSpec.load() } catch let e as CSVError {
             throw ValidationError("\(e)")
+        } catch let e as ConfigError {
+            throw ValidationError(e.description)
         }
+        for line in loaded.log { logger.info("\(line)") }
+        let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
+        let items = try loaded.events.map { try $0.item(producedAt: now) }
         let client = KafkaClientConfig(brokers: brokers, clientId: sourceName)
         let pacing = Pacing(speed)!
         let showProgress = progress == "on" || (progress == "auto" && isatty(2) == 1)
         let name = sourceName
         let publish = BlockingService(name: "market-feed") { stop in
             let publisher = try SourcePublisher(client: client, sourceName: name, topics: publishedTopics, logger: logger)
-            for t in Self.brokerTopics where replayBroker { publisher.producerOf[t] = Topics.spec(t)?.producers.first }
-            try publisher.publishDeadLetters(loaded.deadLetters, at: loaded.items.first?.eventTime ?? Timestamp(ms: 0))
-            let bar = ProgressLine(enabled: showProgress)
-            let stats = try publisher.publish(loaded.items, pacing: pacing, stop: stop) { done, total, t in bar.update(done, total, t) }
+            for t in MarketSourceSpec.brokerTopics where replayBroker { publisher.producerOf[t] = Topics.spec(t)?.producers.first }
+            try publisher.publishDeadLetters(loaded.deadLetters, at: loaded.deadLetterTime)
+            let bar = ProgressLine(label: "market-feed", enabled: showProgress)
+            let stats = try publisher.publish(items, pacing: pacing, stop: stop) { done, total, t in bar.update(done, total, t) }
             bar.finish()
             let counts = [Topics.bars, Topics.chains, Topics.sentiment, Topics.ivDaily].map { "\($0.split(separator: ".")[1])=\(stats.messages[$0] ?? 0)" }
             print("published \(counts.joined(separator: " ")) rejected=\(loaded.deadLetters.count) watermarks=\(stats.watermarks)"
@@ -127,130 +125,5 @@ struct MarketFeed: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
-
-    /// The broker's outputs, which a live run records as inputs from outside.
-    static let brokerTopics = [Topics.orderEvents, Topics.fills, Topics.accounts]
-    var publishedTopics: [String] { Topics.marketSource + (replayBroker ? Self.brokerTopics : []) }
-
-    struct LoadedSource {
-        var items: [SourceItem]
-        var deadLetters: [DeadLetter]
-    }
-
-    func load(logger: Logger) throws -> LoadedSource {
-        let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
-        if let replay {
-            let items = try RecordingReader.items(dir: replay, topics: publishedTopics)
-            guard !items.isEmpty else { throw ValidationError("'\(replay)' holds no recorded input topics") }
-            return LoadedSource(items: items, deadLetters: [])
-        }
-        var streams = [[MarketEvent]]()
-        var rejected = [RejectedRow]()
-        var history = [DailyImpliedVolatility]()
-        if let ivHistory {
-            let r = try ImpliedVolatilityCSV.parse(contentsOf: URL(fileURLWithPath: ivHistory))
-            logger.info("read IV history", metadata: ["file": .string(ivHistory), "days": .stringConvertible(r.days.count), "rejected": .stringConvertible(r.rejected.count)])
-            history = r.days
-            rejected += r.rejected
-        }
-        if bars.isEmpty {
-            var config = SyntheticMarketConfig(seed: synthetic ?? 42)
-            config.sessions = sessions ?? config.sessions
-            if let startDate { config.startDate = CivilDate(iso: startDate)! }
-            config.chainEveryMinutes = chainEvery
-            config.sentimentEveryMinutes = sentimentEvery
-            if let tickers { config.tickers = try SyntheticTicker.pick(tickers) }
-            let market = SyntheticMarket(config: config)
-            if ivHistory == nil { history = market.impliedVolatilityHistory(sessions: ivHistoryDays) }
-            streams.append(market.events())
-        } else {
-            var barEvents = [MarketEvent]()
-            for f in bars {
-                let r = try BarCSV.parse(contentsOf: URL(fileURLWithPath: f), ticker: ticker)
-                logger.info("read bars", metadata: ["file": .string(f), "format": .string(r.format.rawValue), "bars": .stringConvertible(r.bars.count), "rejected": .stringConvertible(r.rejected.count)])
-                barEvents += r.events
-                rejected += r.rejected
-            }
-            if let sessions {
-                let dates = Set(barEvents.map { NewYorkTime.date(of: $0.eventTime) }).sorted().prefix(sessions)
-                let keep = Set(dates)
-                barEvents = barEvents.filter { keep.contains(NewYorkTime.date(of: $0.eventTime)) }
-            }
-            streams.append(barEvents)
-            var chainTickers = Set<String>()
-            for f in chains {
-                let r = try ChainCSV.parse(contentsOf: URL(fileURLWithPath: f))
-                streams.append(r.events)
-                chainTickers.formUnion(r.chains.map(\.underlying))
-                rejected += r.rejected
-            }
-            for f in sentiment {
-                let r = try SentimentCSV.parse(contentsOf: URL(fileURLWithPath: f))
-                streams.append(r.events)
-                rejected += r.rejected
-            }
-            if synthesizeChains == "on" || (synthesizeChains == "auto" && chainEvery > 0) {
-                streams.append(ChainsFromBars.synthesize(barEvents.compactMap { if case .bar(let b) = $0 { b } else { nil } },
-                                                         every: max(chainEvery, 1), skipping: synthesizeChains == "on" ? [] : chainTickers))
-            }
-        }
-        let merged = DailyImpliedVolatilities.withDailyValues(MarketEventMerge.merge(streams.map { $0.sorted(by: MarketEvent.canonicalOrder) }),
-                                                              history: history)
-        let items = try merged.map { try SourceItem(topic: $0.topic, envelope: $0.envelope(source: sourceName), producedAt: now) }
-        let letters = rejected.map { row in
-            DeadLetter(topic: "file:\(URL(fileURLWithPath: row.file).lastPathComponent)", partition: 0, offset: Int64(row.line), key: nil,
-                       original: Array(row.raw.utf8), error: MessageError(.invalid, row.reason), service: sourceName)
-        }
-        return LoadedSource(items: items, deadLetters: letters)
-    }
-}
-
-/// Chains for real bars that come without any: Black-Scholes around the real close, at regular-session bar ends
-/// every N minutes, with a volatility estimated from the ticker's recent 1-minute returns.
-enum ChainsFromBars {
-    static func synthesize(_ bars: [Bar], every minutes: Int, skipping: Set<String>) -> [MarketEvent] {
-        let synth = ChainSynthesizer()
-        var out = [MarketEvent]()
-        var returns = [String: [Double]]()
-        var lastClose = [String: Double]()
-        for b in bars.sorted(by: { ($0.end, $0.ticker) < ($1.end, $1.ticker) }) where !skipping.contains(b.ticker) {
-            if let prev = lastClose[b.ticker] {
-                returns[b.ticker, default: []].append(log(b.close / prev))
-                if returns[b.ticker]!.count > 60 { returns[b.ticker]!.removeFirst() }
-            }
-            lastClose[b.ticker] = b.close
-            let minute = NewYorkTime.minuteOfDay(b.end)
-            let close = MarketCalendar.closeMinute(of: NewYorkTime.date(of: b.end)) ?? MarketCalendar.closeMinute
-            guard minute > MarketCalendar.openMinute, minute <= close, (minute - MarketCalendar.openMinute) % minutes == 0 else { continue }
-            let r = returns[b.ticker] ?? []
-            var vol = 0.2
-            if r.count >= 20 {
-                let mean = r.reduce(0, +) / Double(r.count)
-                let variance = r.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(r.count - 1)
-                vol = min(max((variance * 390 * 252).squareRoot(), 0.08), 1.5)
-            }
-            let seed = b.ticker.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
-            out.append(.chain(synth.chain(underlying: b.ticker, price: b.close, at: b.end, baseVolatility: vol, seed: seed)))
-        }
-        return out
-    }
-}
-
-/// A one-line progress display on a terminal.
-final class ProgressLine: @unchecked Sendable {
-    let enabled: Bool
-    var lastPercent = -1
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(_ done: Int, _ total: Int, _ t: Timestamp) {
-        guard enabled, total > 0 else { return }
-        let pct = done * 100 / total
-        guard pct != lastPercent else { return }
-        lastPercent = pct
-        let local = NewYorkTime.local(t)
-        let hm = String(format: "%02d:%02d", local.secondOfDay / 3600, local.secondOfDay / 60 % 60)
-        FileHandle.standardError.write(Data("\r[market-feed] \(local.date) \(hm) ET  \(done)/\(total) minutes  \(pct)%   ".utf8))
-    }
-
-    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
+    var publishedTopics: [String] { sourceSpec.publishedTopics }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OpsModel
+import Pipeline
 
 /// `opsctl up --params FILE --param KEY=VALUE…`: one set of trading parameters for every trading service. The file
 /// (default: the usual config/trading_params.json, else the built-in values) with each `--param` applied on top is
@@ -9,9 +10,6 @@ import OpsModel
 struct TradingParamsOverride {
     var file: String?
     var settings: [String]
-
-    /// The services that load trading_params.json.
-    static let services = ["signal-engine", "dispatcher", "broker-gateway", "position-manager", "watchlist-engine"]
 
     /// The merged JSON and the parameters it loads as; nil when there is nothing to override.
     func resolve() throws -> (json: Data, params: TradingParams)? {
@@ -55,6 +53,6 @@ struct TradingParamsOverride {
         guard let (json, _) = try resolve() else { return [] }
         let path = NSTemporaryDirectory() + "ops-trading-params-\(getpid()).json"
         guard FileManager.default.createFile(atPath: path, contents: json) else { throw ValidationError("cannot write \(path)") }
-        return Self.services.filter { s in ServiceSpec.pipeline.contains { $0.name == s } }.map { "\($0):trading_params=\(path)" }
+        return ServiceGraph.tradingParamsServices.map { "\($0):trading_params=\(path)" }
     }
 }

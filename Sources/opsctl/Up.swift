@@ -1,17 +1,12 @@
 import ArgumentParser
-import BrokerCore
-import DispatchCore
-import FeatureCore
 import Foundation
 import Kafka
 import Logging
 import OpsModel
 import OpsRuntime
-import PositionCore
-import SignalCore
-import WatchlistCore
+import Pipeline
 
-/// A pipeline service as `opsctl up` runs it.
+/// A pipeline service as `opsctl up` runs it: its executable and consumer group are its name.
 struct ServiceSpec: Sendable {
     var name: String
     var groupId: String
@@ -19,25 +14,10 @@ struct ServiceSpec: Sendable {
     var outputs: [String]
 
     /// Services whose state is per key (ticker), so replicas split the partitions between them.
-    static let scalable: Set<String> = ["feature-computer", "signal-engine"]
+    static let scalable = Set(ServiceGraph.services.filter(\.scalable).map(\.name))
 
-    /// Every service of the pipeline, its inputs and outputs read from its own core (one declaration per fact).
-    static let pipeline: [ServiceSpec] = {
-        let p = TradingParams()
-        return [
-            spec(FeatureCore()),
-            // One instance: it ranks every ticker against the others, so it reads every partition.
-            spec(WatchlistCore(params: p.watchlist)),
-            spec(SignalCore(params: p.signals)),
-            spec(DispatchCore(params: p)),
-            spec(SimulatedBroker(params: p, accountId: p.account.accountId, startingCashCents: 0)),
-            spec(PositionManagerCore(params: p)),
-        ]
-    }()
-
-    static func spec<Core: StreamCore>(_ core: Core) -> ServiceSpec {
-        ServiceSpec(name: core.serviceName, groupId: core.serviceName, inputs: core.inputTopics, outputs: core.outputTopics)
-    }
+    /// Every service of the pipeline, from the one declaration of the graph.
+    static let pipeline = ServiceGraph.services.map { ServiceSpec(name: $0.name, groupId: $0.name, inputs: $0.inputs, outputs: $0.outputs) }
 }
 
 /// `opsctl up`: the whole stack as separate OS processes on one broker, run to the end of its data.
@@ -52,28 +32,15 @@ struct Up: AsyncParsableCommand {
         """)
 
     @Option(help: "Use this Kafka cluster instead of starting the embedded broker.") var brokers: String?
-    @Option(parsing: .upToNextOption, help: "Bar CSV files (real data).") var bars: [String] = []
-    @Option(parsing: .upToNextOption, help: "Option-chain CSV files.") var chains: [String] = []
-    @Option(parsing: .upToNextOption, help: "Sentiment CSV files.") var sentiment: [String] = []
-    @Option(help: "Seed of the synthetic market (the default source).") var synthetic: UInt64?
-    @Option(help: "Sessions to publish (synthetic: how many to generate; files: the first N).") var sessions: Int?
-    @Option(help: "Publish a recording made with --record instead of a feed.") var replay: String?
+    @OptionGroup var inputs: RunInputs
     @Option(help: "Feed pacing: max | realtime | Nx.") var speed: String = "max"
-    @Option(help: "Record every topic to DIR/<topic>.jsonl.") var record: String?
-    @Option(help: "Starting cash of the simulated broker account, in dollars (picks the account tier).") var accountSize: String = "100000"
     @Option(help: "Partitions for every topic of the embedded broker (default: per-topic counts).") var partitions: Int32?
     @Option(name: .customLong("replicas"), help: ArgumentHelp("Replicas of a service (repeatable).", valueName: "service=N")) var replicas: [String] = []
     @Option(name: .customLong("kill-after"), help: ArgumentHelp("Fault injection: SIGKILL a service once its first output topic holds N data messages (watermarks not counted), then restart it (repeatable).", valueName: "service=N")) var killAfter: [String] = []
     @Option(name: .customLong("storm"), help: ArgumentHelp("Fault injection: a rebalance storm. N times, start an extra replica of SERVICE (feature-computer or signal-engine) and then SIGKILL its oldest replica, each step once its group has made progress since the last (repeatable).", valueName: "service=N")) var storm: [String] = []
-    @Option(help: "Also write the summary as JSON to this file.") var summaryJson: String?
     @Option(help: "Directory for the processes' logs (default: a new temporary directory).") var logDir: String?
     @Option(help: "Give up if the run has not finished after this many seconds.") var timeout: Double = 900
-    @Option(name: .customLong("feed-set"), help: ArgumentHelp("Extra market-feed flag, e.g. --feed-set chain-every=15 (repeatable).", valueName: "flag=value")) var feedSet: [String] = []
-    @Option(name: .customLong("service-set"), help: ArgumentHelp("Config for a service, e.g. --service-set feature-computer:slope_lookback=10 (repeatable).", valueName: "service:key=value")) var serviceSet: [String] = []
 
-    @Option(name: .customLong("halt"), help: ArgumentHelp("Schedule an operator halt before the feed starts: ACCOUNT@TIME (ISO-8601 with a zone; repeatable).", valueName: "account@time")) var halt: [String] = []
-    @Option(help: "Trading parameters for every service (a trading_params.json; partial files keep the defaults for the rest).") var params: String?
-    @Option(name: .customLong("param"), help: ArgumentHelp("One trading parameter for every service, e.g. --param risk.max_open_positions=1 (repeatable; a JSON value or text).", valueName: "key=value")) var param: [String] = []
     @Option(help: "Broker: sim (the simulator, default), alpaca-paper or alpaca-live (market data then comes from Alpaca too), or recorded (with --replay: the recording's own order events, fills and snapshots, no broker — to replay a live run).") var broker: String = "sim"
     @Option(help: "Alpaca trading API base URL (default: paper or live by --broker).") var alpacaTradingUrl: String?
     @Option(help: "Alpaca market-data API base URL (default https://data.alpaca.markets).") var alpacaDataUrl: String?
@@ -82,7 +49,6 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Start a local alpaca-fake and point every Alpaca URL at it (a paper session anywhere, any time).") var alpacaFake = false
     @Option(help: "Live clock of the Alpaca adapters: wall, or START[xSPEED], e.g. 2024-03-05T10:00:00-05:00x10 (anchored when up starts).") var clock: String?
     @Option(help: "With Alpaca: run this many minutes of the live clock, then drain and summarize (default: until SIGINT).") var minutes: Double?
-    @Option(help: "With Alpaca: the watchlist the feed streams (default SPY,QQQ,AAPL).") var tickers: String?
     @Option(help: "Required with --broker alpaca-live: I-UNDERSTAND-REAL-MONEY.") var confirmLive: String?
 
     var onAlpaca: Bool { broker.hasPrefix("alpaca") }
@@ -91,11 +57,11 @@ struct Up: AsyncParsableCommand {
         guard ["sim", "alpaca-paper", "alpaca-live", "recorded"].contains(broker) else {
             throw ValidationError("--broker takes sim, alpaca-paper, alpaca-live or recorded (with --replay); got '\(broker)'")
         }
-        if broker == "recorded", replay == nil {
+        if broker == "recorded", inputs.replay == nil {
             throw ValidationError("--broker recorded replays the broker topics of a recording: add --replay DIR")
         }
         if onAlpaca {
-            guard bars.isEmpty, chains.isEmpty, sentiment.isEmpty, replay == nil, synthetic == nil, sessions == nil else {
+            guard inputs.bars.isEmpty, inputs.chains.isEmpty, inputs.sentiment.isEmpty, inputs.replay == nil, inputs.synthetic == nil, inputs.sessions == nil else {
                 throw ValidationError("--broker \(broker) trades on live data from Alpaca; drop --bars/--chains/--sentiment/--replay/--synthetic/--sessions")
             }
             if alpacaFake, alpacaTradingUrl != nil || alpacaDataUrl != nil || alpacaStreamUrl != nil || alpacaDataStreamUrl != nil {
@@ -109,42 +75,15 @@ struct Up: AsyncParsableCommand {
         } else if alpacaFake || alpacaTradingUrl != nil || alpacaDataUrl != nil || clock != nil || minutes != nil || confirmLive != nil {
             throw ValidationError("--alpaca-*, --clock, --minutes and --confirm-live go with --broker alpaca-paper or alpaca-live")
         }
-        _ = try parseCents(accountSize, flag: "--account-size")
-        _ = try TradingParamsOverride(file: params, settings: param).resolve()
-        _ = try Self.scheduledHalts(halt)
+        try inputs.validateCommon()
         if Pacing(speed) == nil { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
-        if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil) {
-            throw ValidationError("--replay publishes a recording; drop --bars/--chains/--sentiment/--synthetic, or drop --replay")
-        }
-        if let record, let names = try? FileManager.default.contentsOfDirectory(atPath: record), names.contains(where: { $0.hasSuffix(".jsonl") }) {
-            throw ValidationError("--record \(record) already holds a recording; pass a new directory (or remove it: rm -r \(record))")
-        }
-        for f in bars + chains + sentiment where !FileManager.default.fileExists(atPath: f) {
-            throw ValidationError("no such file: \(f)")
-        }
         for (name, n) in try parseCounts(replicas, flag: "--replicas") where n > 1 && !ServiceSpec.scalable.contains(name) {
-            let why = name == "watchlist-engine" ? "ranks every ticker together and runs as one instance"
-                : "owns account state and runs as one instance per account (invariant 7)"
+            guard case .single(let why) = ServiceGraph.service(name)?.replicas else { continue }
             throw ValidationError("\(name) \(why); --replicas applies to \(ServiceSpec.scalable.sorted().joined(separator: " and "))")
         }
         _ = try parseCounts(killAfter, flag: "--kill-after")
         for name in try parseCounts(storm, flag: "--storm").keys where !ServiceSpec.scalable.contains(name) {
             throw ValidationError("--storm applies to the services that scale out, \(ServiceSpec.scalable.sorted().joined(separator: " and ")); \(name) runs one instance")
-        }
-        for s in serviceSet {
-            guard let colon = s.firstIndex(of: ":"), ServiceSpec.pipeline.contains(where: { $0.name == s[..<colon] }), s[colon...].contains("=") else {
-                throw ValidationError("--service-set expects SERVICE:KEY=VALUE with SERVICE one of \(ServiceSpec.pipeline.map(\.name).joined(separator: ", ")); got '\(s)'")
-            }
-        }
-    }
-
-    /// `--halt ACCOUNT@TIME` as (account, event time).
-    static func scheduledHalts(_ items: [String]) throws -> [(String, Timestamp)] {
-        try items.map { item in
-            guard let at = item.firstIndex(of: "@"), at != item.startIndex, let t = Timestamp(iso8601: String(item[item.index(after: at)...])) else {
-                throw ValidationError("--halt expects ACCOUNT@TIME, e.g. --halt sim-1@2024-03-04T15:00:00Z; got '\(item)'")
-            }
-            return (String(item[..<at]), t)
         }
     }
 
@@ -161,27 +100,8 @@ struct Up: AsyncParsableCommand {
     }
 
     var feedArguments: [String] {
-        var a = [String]()
-        if onAlpaca {
-            for kv in feedSet {
-                let p = kv.split(separator: "=", maxSplits: 1)
-                a += ["--" + String(p[0])] + (p.count > 1 ? [String(p[1])] : [])
-            }
-            return a
-        }
-        if let replay { a += ["--replay", replay] + (broker == "recorded" ? ["--replay-broker"] : []) }
-        if !bars.isEmpty { a += ["--bars"] + bars }
-        if !chains.isEmpty { a += ["--chains"] + chains }
-        if !sentiment.isEmpty { a += ["--sentiment"] + sentiment }
-        if let synthetic { a += ["--synthetic", String(synthetic)] }
-        if let sessions { a += ["--sessions", String(sessions)] }
-        if let tickers { a += ["--tickers", tickers] }
-        a += ["--speed", speed, "--progress", "off"]
-        for kv in feedSet {
-            let p = kv.split(separator: "=", maxSplits: 1)
-            a += ["--" + String(p[0])] + (p.count > 1 ? [String(p[1])] : [])
-        }
-        return a
+        if onAlpaca { return inputs.feedSetArguments }
+        return inputs.feedArguments(replayBroker: broker == "recorded") + ["--speed", speed, "--progress", "off"]
     }
 
     /// The Alpaca part of the plan: one clock anchored now for every process, the run's end on it.
@@ -191,18 +111,18 @@ struct Up: AsyncParsableCommand {
         let c = try LiveClock(spec: clock ?? "wall", wallNowMs: wall)
         return AlpacaPlan(broker: broker, tradingURL: alpacaTradingUrl, dataURL: alpacaDataUrl, streamURL: alpacaStreamUrl,
                           dataStreamURL: alpacaDataStreamUrl, fake: alpacaFake, clock: c.description,
-                          until: minutes.map { c.now(wallMs: wall).adding(ms: Int64($0 * 60_000)) }, tickers: tickers ?? "SPY,QQQ,AAPL",
+                          until: minutes.map { c.now(wallMs: wall).adding(ms: Int64($0 * 60_000)) }, tickers: inputs.tickers ?? "SPY,QQQ,AAPL",
                           confirmLive: confirmLive)
     }
 
     func run() async throws {
         LogSetup.bootstrap(level: "warning")
         let alpaca = try alpacaPlan()
-        let plan = UpPlan(brokers: brokers, feedArguments: feedArguments, record: record, partitions: partitions,
+        let plan = UpPlan(brokers: brokers, feedArguments: feedArguments, record: inputs.record, partitions: partitions,
                           replicas: try parseCounts(replicas, flag: "--replicas"), killAfter: try parseCounts(killAfter, flag: "--kill-after"),
                           storm: try parseCounts(storm, flag: "--storm"),
-                          logDir: logDir, timeout: timeout, summaryJson: summaryJson, halts: try Self.scheduledHalts(halt),
-                          serviceSet: (onAlpaca ? [] : ["broker-gateway:account_size=\(accountSize)"]) + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet,
+                          logDir: logDir, timeout: timeout, summaryJson: inputs.summaryJson, halts: try RunInputs.scheduledHalts(inputs.halt),
+                          serviceSet: try inputs.serviceSettings(broker: !onAlpaca),
                           sourceDescription: describeSource(), alpaca: alpaca, brokerRunning: broker != "recorded")
         do {
             try await runOnDedicatedThread(name: "opsctl-up") { try UpRunner(plan: plan).run() }
@@ -214,9 +134,7 @@ struct Up: AsyncParsableCommand {
 
     func describeSource() -> String {
         if onAlpaca { return "Alpaca market data (\(alpacaFake ? "alpaca-fake" : alpacaDataUrl ?? "https://data.alpaca.markets")), broker \(broker)" }
-        if let replay { return "replay of \(replay)" }
-        if !bars.isEmpty { return "bar files \(bars.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))" + (chains.isEmpty ? " (chains synthesized)" : "") }
-        return "synthetic market, seed \(synthetic ?? 42)"
+        return inputs.describeSource()
     }
 }
 
@@ -347,12 +265,12 @@ final class UpRunner: @unchecked Sendable {
         var serviceChildren = [String: [Child]]()
         func launch(_ spec: ServiceSpec, instance: String, name: String) throws -> Child {
             var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(instance)"]
-            if spec.name == SimulatedBroker.name, let alpaca { args += alpaca.gatewayArguments }
+            if spec.name == ServiceGraph.brokerGateway.name, let alpaca { args += alpaca.gatewayArguments }
             for s in plan.serviceSet where s.hasPrefix(spec.name + ":") { args += ["--set", String(s.dropFirst(spec.name.count + 1))] }
             return try Child(name: name, executable: "\(bin)/\(spec.name)", arguments: args,
                              logPath: "\(logDir)/\(spec.name)-\(instance).log", captureStdout: false)
         }
-        for spec in ServiceSpec.pipeline where plan.brokerRunning || spec.name != SimulatedBroker.name {
+        for spec in ServiceSpec.pipeline where plan.brokerRunning || spec.name != ServiceGraph.brokerGateway.name {
             let n = plan.replicas[spec.name] ?? 1
             for i in 0..<n {
                 let c = try launch(spec, instance: "\(i)", name: n > 1 ? "\(spec.name)#\(i)" : spec.name)
@@ -447,7 +365,7 @@ final class UpRunner: @unchecked Sendable {
 
         // 4. Wait until every consumer group has committed up to the end of its inputs, twice in a row.
         // On Alpaca the gateway commits nothing: its state is rebuilt from the topics.
-        var groups = ServiceSpec.pipeline.filter { (alpaca == nil && plan.brokerRunning) || $0.name != SimulatedBroker.name }.map { ($0.groupId, $0.inputs) }
+        var groups = ServiceSpec.pipeline.filter { (alpaca == nil && plan.brokerRunning) || $0.name != ServiceGraph.brokerGateway.name }.map { ($0.groupId, $0.inputs) }
         if recorder != nil { groups.append(("recorder", Topics.all.map(\.name))) }
         var previousEnds: [String: Int64]? = nil
         var lastBehind = [String]()
@@ -500,7 +418,7 @@ extension UpRunner {
         defer { producer.close() }
         var records = [ProducerRecord]()
         for (account, t) in plan.halts {
-            let c = OperatorControl(accountId: account, action: .halt, reason: "scheduled halt (opsctl up --halt)", flatten: false, requestedBy: ControlTarget.user)
+            let c = RunInputs.haltCommand(account: account)
             records.append(try ControlTarget.record(c, at: t))
             note("scheduled halt of \(account) at \(t.iso8601)")
         }

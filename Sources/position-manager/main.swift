@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import OpsModel
 import OpsRuntime
-import PositionCore
+import Pipeline
 
 /// position-manager: fills, bars and chains → positions (opened, marked, exit_requested, closed) and exit orders.
 @main
@@ -15,8 +15,6 @@ struct PositionManager: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await StreamServiceMain.run(service: PositionManagerCore.name, options: options, keys: [ServiceOptions.tradingParamsKey]) { config in
-            PositionManagerCore(params: try config.tradingParams())
-        }
+        try await ServiceGraph.positionManager.main(options: options)
     }
 }

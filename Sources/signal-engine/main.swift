@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import OpsModel
 import OpsRuntime
-import SignalCore
+import Pipeline
 
 /// signal-engine: feature vectors → trade signals with a rule-by-rule confidence breakdown, confirmed by momentum and
 /// kept out of ranging markets (chop filter).
@@ -19,8 +19,6 @@ struct SignalEngine: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await StreamServiceMain.run(service: SignalCore.name, options: options, keys: [ServiceOptions.tradingParamsKey]) { config in
-            SignalCore(params: try config.tradingParams().signals)
-        }
+        try await ServiceGraph.signalEngine.main(options: options)
     }
 }

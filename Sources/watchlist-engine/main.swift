@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import OpsModel
 import OpsRuntime
-import WatchlistCore
+import Pipeline
 
 /// watchlist-engine: option chains, sentiment and feature vectors → the ranked watchlist and its top-N set.
 @main
@@ -19,8 +19,6 @@ struct WatchlistEngine: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await StreamServiceMain.run(service: WatchlistCore.name, options: options, keys: [ServiceOptions.tradingParamsKey]) { config in
-            WatchlistCore(params: try config.tradingParams().watchlist)
-        }
+        try await ServiceGraph.watchlistEngine.main(options: options)
     }
 }

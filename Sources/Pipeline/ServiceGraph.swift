@@ -1,0 +1,136 @@
+import BrokerCore
+import DispatchCore
+import FeatureCore
+import Foundation
+import Logging
+import OpsModel
+import OpsRuntime
+import PositionCore
+import SignalCore
+import WatchlistCore
+
+/// How many instances of a service may run.
+public enum ReplicaPolicy: Sendable, Equatable {
+    /// State per key (ticker): replicas split the partitions between them.
+    case perKey
+    /// One instance, and why.
+    case single(String)
+}
+
+/// One service of the pipeline, declared once: its config keys, how its core is built from its config, and how
+/// it scales. Its inputs (in tie-break rank), outputs and least delays are its core's own (`StreamCore`); the
+/// executables, `opsctl up` and `opsctl backtest` all read them from here.
+public struct PipelineService: Sendable {
+    public let name: String
+    /// Config keys besides the common ones (`ServiceOptions.commonKeys`).
+    public let keys: [ConfigKey]
+    public let replicas: ReplicaPolicy
+    private let make: @Sendable (ResolvedConfig) throws -> any StreamCore
+    /// The core built from the built-in defaults (no file read), for its declared topics.
+    public let prototype: any StreamCore
+
+    init(_ prototype: any StreamCore, keys: [ConfigKey], replicas: ReplicaPolicy, make: @escaping @Sendable (ResolvedConfig) throws -> any StreamCore) {
+        self.prototype = prototype
+        self.name = prototype.serviceName
+        self.keys = keys
+        self.replicas = replicas
+        self.make = make
+    }
+
+    public var inputs: [String] { prototype.inputTopics }
+    public var outputs: [String] { prototype.outputTopics }
+    public var outputCauses: [String: [String: Int64]] { prototype.outputCauses }
+    public var scalable: Bool { replicas == .perKey }
+
+    /// Builds the core from a resolved config; a bad value throws a `ConfigError` naming its key.
+    public func core(_ config: ResolvedConfig) throws -> any StreamCore { try make(config) }
+
+    /// Resolves this service's config the way its executable does (defaults < config file < OPS_* environment <
+    /// `--set` flags) and builds its core.
+    public func core(settings: [String]) throws -> any StreamCore {
+        let options: ServiceOptions
+        do { options = try ServiceOptions.parse(settings.flatMap { ["--set", $0] }) } catch {
+            throw ConfigError("\(name): \(ServiceOptions.message(for: error))")
+        }
+        return try core(options.resolve(service: name, keys: keys))
+    }
+}
+
+/// The pipeline's services in their canonical order (sources first, each before the services it feeds).
+public enum ServiceGraph {
+    public static let featureComputer = PipelineService(FeatureCore(), keys: [
+        ConfigKey("slope_lookback", .int, default: "5", help: "bars over which the SMA20 slope is measured"),
+        ConfigKey("session", .string, default: "regular", help: "which bars get features", choices: SessionFilter.allCases.map(\.rawValue)),
+        ConfigKey("tickers", .string, default: "", help: "comma-separated watchlist; other tickers are dead-lettered"),
+    ], replicas: .perKey) { config in
+        let lookback = try config.int("slope_lookback", in: 1...390)
+        let tickers = (config.string("tickers") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return FeatureCore(config: FeatureConfig(slopeLookback: lookback, session: SessionFilter(rawValue: config.string("session") ?? "regular")!,
+                                                 tickers: tickers.isEmpty ? nil : Set(tickers)))
+    }
+
+    public static let watchlistEngine = PipelineService(WatchlistCore(), keys: [ServiceOptions.tradingParamsKey],
+                                                        replicas: .single("ranks every ticker together and runs as one instance")) { config in
+        WatchlistCore(params: try config.tradingParams().watchlist)
+    }
+
+    public static let signalEngine = PipelineService(SignalCore(params: TradingParams().signals), keys: [ServiceOptions.tradingParamsKey], replicas: .perKey) { config in
+        SignalCore(params: try config.tradingParams().signals)
+    }
+
+    static let accountState = ReplicaPolicy.single("owns account state and runs as one instance per account (invariant 7)")
+
+    public static let dispatcher = PipelineService(DispatchCore(params: TradingParams()), keys: [ServiceOptions.tradingParamsKey], replicas: accountState) { config in
+        DispatchCore(params: try config.tradingParams())
+    }
+
+    /// The simulated broker; `--broker alpaca-*` swaps in the Alpaca gateway behind the same topics.
+    public static let brokerGateway = PipelineService(SimulatedBroker(params: TradingParams(), accountId: TradingParams().account.accountId, startingCashCents: 0), keys: [
+        ServiceOptions.tradingParamsKey, ConfigKey("account_size", .string, default: "100000", help: "starting cash in dollars"),
+    ], replicas: accountState) { config in
+        let size = config.string("account_size") ?? "100000"
+        guard let cents = Money.cents(dollars: size), cents > 0 else {
+            throw ConfigError("config key 'account_size' must be dollars > 0, got '\(size)'")
+        }
+        let params = try config.tradingParams()
+        return SimulatedBroker(params: params, accountId: params.account.accountId, startingCashCents: cents)
+    }
+
+    public static let positionManager = PipelineService(PositionManagerCore(params: TradingParams()), keys: [ServiceOptions.tradingParamsKey], replicas: accountState) { config in
+        PositionManagerCore(params: try config.tradingParams())
+    }
+
+    public static let services: [PipelineService] = [featureComputer, watchlistEngine, signalEngine, dispatcher, brokerGateway, positionManager]
+
+    public static func service(_ name: String) -> PipelineService? { services.first { $0.name == name } }
+
+    /// The services that write a topic (empty for a source topic).
+    public static func producers(of topic: String) -> [String] { services.filter { $0.outputs.contains(topic) }.map(\.name) }
+
+    /// The services that load trading_params.json.
+    public static var tradingParamsServices: [String] {
+        services.filter { $0.keys.contains { $0.name == ServiceOptions.tradingParamsKey.name } }.map(\.name)
+    }
+}
+
+/// A core whose type is known only at run time, as a `StreamCore` (what the generic runtime takes).
+public struct AnyStreamCore: StreamCore {
+    public var base: any StreamCore
+    public init(_ base: any StreamCore) { self.base = base }
+    public var serviceName: String { base.serviceName }
+    public var inputTopics: [String] { base.inputTopics }
+    public var outputTopics: [String] { base.outputTopics }
+    public var outputCauses: [String: [String: Int64]] { base.outputCauses }
+    public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] { try base.handle(message, from: topic) }
+    public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp { base.restoreStart(topic: topic, after: lastProcessed) }
+    public mutating func reset() { base.reset() }
+}
+
+extension PipelineService {
+    /// The whole `main` of this service's executable.
+    public func main(options: ServiceOptions, observer: (@Sendable (Emit, Logger) -> Void)? = nil) async throws {
+        try await StreamServiceMain.run(service: name, options: options, keys: keys, observer: observer) { config in
+            AnyStreamCore(try core(config))
+        }
+    }
+}
