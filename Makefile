@@ -12,10 +12,10 @@ run: setup
 test: setup
 	swift test --skip-build
 
-# Throughput figures next to their goals (release build, one core): `make bench ARGS=greeks` runs one section.
-bench:
-	swift build -c release --product bench
-	.build/release/bench $(ARGS)
+# Figures next to their goals (release build): `make bench ARGS=greeks` runs one section.
+bench: setup
+	swift build -c release
+	.build/release/opsctl bench $(ARGS)
 
 clean:
 	rm -rf .build

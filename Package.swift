@@ -17,7 +17,6 @@ let package = Package(
         .executable(name: "broker-gateway", targets: ["broker-gateway"]),
         .executable(name: "position-manager", targets: ["position-manager"]),
         .executable(name: "watchlist-engine", targets: ["watchlist-engine"]),
-        .executable(name: "bench", targets: ["bench"]),
         .executable(name: "alpaca-fake", targets: ["alpaca-fake"]),
     ],
     dependencies: [
@@ -99,8 +98,6 @@ let package = Package(
         .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
         .executableTarget(name: "watchlist-engine", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
         .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "Pipeline", "MarketData", "AlpacaCore", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
-        // Throughput figures (`make bench`, release build); no I/O beyond printing.
-        .executableTarget(name: "bench", dependencies: ["OptionsMath"], swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OpsModelTests", dependencies: ["OpsModel"], swiftSettings: strict),

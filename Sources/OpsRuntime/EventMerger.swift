@@ -256,6 +256,17 @@ public struct EventMerger: Sendable {
         return a.envelope.id < b.envelope.id
     }
 
+    /// Per partition with buffered events, the earliest event time buffered (what a restart reads again).
+    public func earliestPendingTimes() -> [PartitionID: Timestamp] {
+        var out = [PartitionID: Timestamp]()
+        let partitions = pendingOffsets.filter { $0.value.lowest != nil }.count
+        for e in pending {
+            if let t = out[e.source] { if unsorted, e.envelope.eventTime < t { out[e.source] = e.envelope.eventTime } } else { out[e.source] = e.envelope.eventTime }
+            if !unsorted, out.count == partitions { break }
+        }
+        return out
+    }
+
     /// Per partition: the offset to commit (everything before it has been released or dropped) and the event
     /// time of the last input released from it, which is what a restart rewinds from.
     public func committable() -> [PartitionID: (offset: Int64, lastReleased: Timestamp?)] {
@@ -316,9 +327,27 @@ public struct RecentIDs: Sendable {
     public mutating func removeAll() { fingerprints = [:]; order = []; head = 0 }
 
     /// FNV-1a over the bytes.
-    public static func fingerprint(_ bytes: [UInt8]) -> UInt64 {
+    public static func fingerprint(_ bytes: [UInt8]) -> UInt64 { fingerprint(bytes[...]) }
+
+    static func fingerprint(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return h
+    }
+
+    /// The fingerprint of an envelope's bytes without its trailing wall-clock `"produced_at"` (always the last field):
+    /// the same message written twice, at two times, is one. Reading the bytes, not re-encoding the decoded envelope,
+    /// keeps this cheap for a 20 KB option chain.
+    public static func fingerprintIgnoringProducedAt(_ bytes: [UInt8]) -> UInt64 {
+        let marker = Array(#","produced_at":""#.utf8)
+        let lowest = max(0, bytes.count - 64)
+        var i = bytes.count - marker.count
+        while i >= lowest {
+            if bytes[i] == marker[0], bytes[i..<(i + marker.count)].elementsEqual(marker) {
+                return fingerprint(bytes[..<i]) ^ 0x7d   // the closing brace stands for what was cut
+            }
+            i -= 1
+        }
+        return fingerprint(bytes)
     }
 }

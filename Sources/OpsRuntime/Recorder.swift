@@ -6,7 +6,8 @@ import OpsModel
 /// One line of a recorded `<topic>.jsonl`: the envelope exactly as it was on the topic, or — for bytes that
 /// were not a valid envelope for that topic (garbage, unknown versions) — a wrapper object
 /// `{"unparsed":{"partition":…,"offset":…,"timestamp_ms":…,"key":…,"base64":…}}` so nothing is lost and every
-/// line is still one JSON object.
+/// line is still one JSON object. Record timestamps are wall-clock time, so `timestamp_ms` is the event time of the
+/// last envelope read before it on its partition: where a replay puts it back.
 public struct RecordedLine: Sendable {
     public var text: String
     public var envelope: AnyEnvelope?
@@ -22,12 +23,12 @@ public struct RecordedLine: Sendable {
     struct Wrapper: Codable { var unparsed: Unparsed }
 
     /// Classifies a message read from `topic`.
-    public init(message m: KafkaMessage, decoder: EnvelopeDecoder) {
+    public init(message m: KafkaMessage, decoder: EnvelopeDecoder, partitionTime: Timestamp? = nil) {
         if let env = try? decoder.decode(m.value), !m.value.contains(10), !m.value.contains(13) {
             text = String(decoding: m.value, as: UTF8.self)
             envelope = env
         } else {
-            let u = Unparsed(partition: m.partition, offset: m.offset, timestamp_ms: m.timestampMs,
+            let u = Unparsed(partition: m.partition, offset: m.offset, timestamp_ms: partitionTime?.ms ?? 0,
                              key: m.key.map { String(decoding: $0, as: UTF8.self) }, base64: Base64.encode(m.value))
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -89,6 +90,7 @@ public final class Recorder: @unchecked Sendable {
     let withWatermarks: Bool
     let logger: Logger
     private var handles: [String: FileHandle] = [:]
+    private var partitionTimes: [TopicPartition: Timestamp] = [:]
     private let decoders: [String: EnvelopeDecoder]
 
     public init(client: KafkaClientConfig, groupId: String, dir: String, topics: [String], withWatermarks: Bool, logger: Logger) throws {
@@ -115,8 +117,10 @@ public final class Recorder: @unchecked Sendable {
             var lines = [String: [UInt8]]()
             var next = [TopicPartition: Int64]()
             for m in batch {
-                next[TopicPartition(topic: m.topic, partition: m.partition)] = m.offset + 1
-                let line = RecordedLine(message: m, decoder: decoders[m.topic] ?? Topics.decoder(for: m.topic))
+                let tp = TopicPartition(topic: m.topic, partition: m.partition)
+                next[tp] = m.offset + 1
+                let line = RecordedLine(message: m, decoder: decoders[m.topic] ?? Topics.decoder(for: m.topic), partitionTime: partitionTimes[tp])
+                if let e = line.envelope { partitionTimes[tp] = e.eventTime }
                 if !withWatermarks, line.envelope?.payload is Watermark { continue }
                 lines[m.topic, default: []] += Array(line.text.utf8) + [10]
             }

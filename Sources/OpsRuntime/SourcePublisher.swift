@@ -78,6 +78,9 @@ public final class SourcePublisher {
     /// Whose watermarks a topic carries when it is not the source's own (a replay of recorded broker topics speaks
     /// for the broker-gateway, whose watermarks their consumers wait for).
     public var producerOf: [String: String] = [:]
+    /// Holds each batch back while a consumer group lags too far (`--pace-groups`); nil: full speed.
+    public var gate: LagGate?
+    private var stopFlag: StopFlag?
 
     public init(client: KafkaClientConfig, sourceName: String, topics: [String], logger: Logger) throws {
         self.producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
@@ -89,7 +92,11 @@ public final class SourcePublisher {
 
     /// Sends and waits for the acknowledgements; a transient broker fault (timeout, leader change, …) is retried
     /// with backoff, never fatal. The producer is idempotent, so a resent batch is not duplicated.
-    private func send(_ records: [ProducerRecord]) throws { try producer.sendRetrying(records, logger: logger) }
+    private func send(_ records: [ProducerRecord]) throws {
+        try gate?.wait(stop: stopFlag)
+        let reports = try producer.sendRetrying(records, logger: logger)
+        gate?.wrote(reports)
+    }
 
     /// Publishes dead letters for input the source itself could not read (bad CSV rows), with the reason.
     public func publishDeadLetters(_ letters: [DeadLetter], at time: Timestamp) throws {
@@ -97,7 +104,7 @@ public final class SourcePublisher {
         let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
         let records = try letters.map { dl in
             try SourceItem(topic: Topics.deadLetter, envelope: Envelope(id: dl.id, eventTime: time, causationId: nil, source: sourceName, payload: dl).erased(), producedAt: now)
-        }.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, timestampMs: $0.eventTime.ms) }
+        }.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value) }
         try send(records)
     }
 
@@ -105,6 +112,7 @@ public final class SourcePublisher {
     /// each group with (groups done, groups total, group time). Stops early when `stop` is set.
     public func publish(_ items: [SourceItem], pacing: Pacing, stop: StopFlag? = nil, maxBatch: Int = 2000,
                         progress: ((Int, Int, Timestamp) -> Void)? = nil) throws -> PublishStats {
+        stopFlag = stop
         var stats = PublishStats()
         var groups = [[SourceItem]]()
         for item in items {
@@ -134,7 +142,7 @@ public final class SourcePublisher {
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             }
             previous = t
-            records += group.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, timestampMs: $0.eventTime.ms) }
+            records += group.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value) }
             for item in group { stats.messages[item.topic, default: 0] += 1 }
             // Each minute's data, then its watermark on every partition: one producer keeps that order per partition.
             let wms = try watermarkRecords(at: t)
@@ -175,7 +183,7 @@ public struct SourceWatermarks: Sendable {
                 let env = Envelope(id: Watermark.id(producer: producer, topic: topic, partition: p, time: t), eventTime: t,
                                    causationId: nil, source: producer, payload: wm).erased()
                 guard let value = try? env.encoded() else { continue }
-                out.append(ProducerRecord(topic: topic, key: Array(producer.utf8), value: value, partition: p, timestampMs: t.ms))
+                out.append(ProducerRecord(topic: topic, key: Array(producer.utf8), value: value, partition: p))
             }
         }
         return out
@@ -185,9 +193,10 @@ public struct SourceWatermarks: Sendable {
 extension KafkaProducer {
     /// Sends and waits for the acknowledgements; a transient broker fault (timeout, leader change, …) is retried
     /// with backoff, never fatal. The producer is idempotent, so a resent batch is not duplicated.
-    public func sendRetrying(_ records: [ProducerRecord], logger: Logger) throws {
-        guard !records.isEmpty else { return }
-        _ = try KafkaRetry().run("produce", onRetry: { a in
+    @discardableResult
+    public func sendRetrying(_ records: [ProducerRecord], logger: Logger) throws -> [DeliveryReport] {
+        guard !records.isEmpty else { return [] }
+        return try KafkaRetry().run("produce", onRetry: { a in
             logger.warning("produce failed, retrying", metadata: ["retry.attempt": .stringConvertible(a.attempt), "kafka.error": .string(a.error.description)])
         }) { try send(records) }
     }

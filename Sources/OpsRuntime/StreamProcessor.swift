@@ -52,6 +52,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private var committedMetadata: [PartitionID: String] = [:]
     /// Per partition, (event time, offset) of consumed messages from the current restore boundary on.
     private var restoreLog: [PartitionID: RestoreLog] = [:]
+    /// Per partition, the event time of the last envelope read (what unreadable bytes are dead-lettered at).
+    private var lastEventTime: [PartitionID: Timestamp] = [:]
     /// Per partition, the offset before which only watermark messages are applied (see `onAssign`).
     private var watermarksOnlyUntil: [PartitionID: Int64] = [:]
     static var watermarkRewind: Int64 { 512 }
@@ -73,6 +75,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private let pendingGauge = Gauge(label: "ops_pending_events")
     private let watermarkGauge = Gauge(label: "ops_input_watermark_seconds")
     private let batchTimer = Timer(label: "ops_batch_duration")
+    private let produceTimer = Timer(label: "ops_produce_duration")
+    private let commitTimer = Timer(label: "ops_commit_duration")
 
     public init(core: Core, settings: ProcessorSettings, logger: Logger) throws {
         self.core = core
@@ -237,12 +241,16 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         if !out.isEmpty {
             // The core has moved on, so these exact records must reach the broker: resend them all (consumers drop
             // the ones delivered twice by id).
+            let t = DispatchTime.now().uptimeNanoseconds
             _ = try retrying("produce") { try producer.send(out) }
+            produceTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - t))
             outCounter.increment(by: out.count)
         }
         if let observer = settings.observer { for e in observed { observer(e, logger) } }
         observed.removeAll()
+        let c = DispatchTime.now().uptimeNanoseconds
         try commit()
+        commitTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - c))
         if !batch.isEmpty { batchTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
     }
 
@@ -260,7 +268,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         } catch {
             merger.consumed(p, offset: m.offset)
             let seenBefore = m.offset < (watermarksOnlyUntil[p] ?? -1)
-            if !restoring && !seenBefore { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: m.timestampMs, error: error)) }
+            // Unreadable bytes have no event time of their own: they take the partition's latest, which a rerun repeats.
+            if !restoring && !seenBefore { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: lastEventTime[p]?.ms ?? 0, error: error)) }
             return
         }
         if m.offset < (watermarksOnlyUntil[p] ?? -1) {
@@ -270,11 +279,12 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             return
         }
         restoreLog[p, default: RestoreLog()].append(env.eventTime, m.offset)
+        lastEventTime[p] = env.eventTime
         if let wm = env.payload as? Watermark {
             merger.watermark(wm, time: env.eventTime, at: p, offset: m.offset)
             return
         }
-        let fingerprint = RecentIDs.fingerprint((try? env.withoutWallClock().encoded()) ?? m.value)
+        let fingerprint = RecentIDs.fingerprintIgnoringProducedAt(m.value)
         switch seen.check(env.id, fingerprint: fingerprint) {
         case .duplicate:
             merger.consumed(p, offset: m.offset)
@@ -351,8 +361,9 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private func record(_ topic: String, _ envelope: AnyEnvelope, partition: Int32?) throws -> ProducerRecord {
         var e = envelope
         e.producedAt = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
-        return ProducerRecord(topic: topic, key: Array(e.partitionKey.utf8), value: try e.encoded(), partition: partition,
-                              timestampMs: e.eventTime.ms)
+        // The record's timestamp is the wall clock (librdkafka's CreateTime): a real cluster's time-based retention
+        // counts from when a message was written, not from its 2024 event time (which stays in the envelope).
+        return ProducerRecord(topic: topic, key: Array(e.partitionKey.utf8), value: try e.encoded(), partition: partition)
     }
 
     private func deadLetter(_ raw: [UInt8], key: [UInt8]?, at p: PartitionID, offset: Int64, time: Int64?, error: Error) -> ProducerRecord {
@@ -371,6 +382,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let now = Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
         guard commitRetry.allows(nowMs: now, generation: generation) else { return }
         var offsets = [TopicPartitionOffset]()
+        let earliest = merger.earliestPendingTimes()
         for (p, c) in merger.committable() where owned.contains(p) {
             guard c.offset > (committedOffsets[p] ?? -1) else { continue }
             var meta = CommitMetadata(committedMetadata[p]) ?? CommitMetadata()
@@ -381,8 +393,12 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
                 meta.restoreOffset = min(r, c.offset)
             }
             // The partition's watermark goes with the offset: a restart that resumes after the last watermark
-            // message must not wait for a new one (upstream may be waiting on this service).
-            if let w = merger.watermark(of: p) { meta.watermark = w }
+            // message must not wait for a new one (upstream may be waiting on this service). It covers only what lies
+            // before the offset: inputs still pending from the offset on are read again after a restart, and a floor
+            // at or past their times would refuse them as late.
+            if let w = merger.watermark(of: p) {
+                meta.watermark = earliest[p].map { min(w, $0.adding(ms: -1)) } ?? w
+            }
             offsets.append(TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: c.offset, metadata: meta.text))
         }
         guard !offsets.isEmpty else { return }

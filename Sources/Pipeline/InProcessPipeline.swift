@@ -41,6 +41,7 @@ public final class InProcessPipeline {
         public var sourceGroups = 0
         public var first: Timestamp?
         public var last: Timestamp?
+        public init() {}
     }
 
     public struct Stalled: Error, CustomStringConvertible {

@@ -176,7 +176,7 @@ actor AlpacaGateway {
             var env = e.envelope
             env.producedAt = Timestamp(ms: AlpacaREST.wallMs())
             guard let value = try? env.encoded() else { continue }
-            records.append(ProducerRecord(topic: e.topic, key: Array(env.partitionKey.utf8), value: value, partition: nil, timestampMs: env.eventTime.ms))
+            records.append(ProducerRecord(topic: e.topic, key: Array(env.partitionKey.utf8), value: value, partition: nil))
             if e.envelope.payload is Fill { snapshotDue = true }
         }
         send(records)

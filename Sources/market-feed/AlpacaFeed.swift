@@ -238,13 +238,13 @@ actor AlpacaFeed {
                 let env = Envelope(id: DeterministicID.make("late", item.key, e.eventTime.iso8601, e.topic), eventTime: watermark.published, causationId: nil,
                                    source: settings.sourceName, payload: letter).erased()
                 if let value = try? env.encoded() {
-                    records.append(ProducerRecord(topic: Topics.deadLetter, key: Array(item.key.utf8), value: value, timestampMs: env.eventTime.ms))
+                    records.append(ProducerRecord(topic: Topics.deadLetter, key: Array(item.key.utf8), value: value))
                 }
                 logger.warning("late bar dead-lettered", metadata: ["topic": .string(e.topic), "event_time": .string(e.eventTime.iso8601)])
                 continue
             }
             counts[e.topic, default: 0] += 1
-            records.append(ProducerRecord(topic: item.topic, key: Array(item.key.utf8), value: item.value, timestampMs: item.eventTime.ms))
+            records.append(ProducerRecord(topic: item.topic, key: Array(item.key.utf8), value: item.value))
         }
         send(records)
     }

@@ -44,6 +44,8 @@ struct MarketFeed: AsyncParsableCommand {
     @Option(help: "Synthesize chains for bar files without chains: auto | on | off.") var synthesizeChains: String = "auto"
     @Option(help: "Pacing: max | realtime | Nx (e.g. 60x).") var speed: String = "max"
     @Option(help: "Progress on stderr: auto (when a terminal) | on | off.") var progress: String = "auto"
+    @Option(help: "Consumer groups to wait for (comma-separated): no batch goes out while one of them lags more than --max-lag messages on a partition the feed writes (a pipeline service reads its own inputs; any other group, e.g. recorder, every topic).") var paceGroups: String?
+    @Option(help: "With --pace-groups: the most messages a group may lag behind on a partition.") var maxLag: Int = 2000
     @Option(help: "Name written as the source of every message.") var sourceName: String = "market-feed"
     @Option(help: "Log level.") var logLevel: String = "info"
     @Option(help: "Live source: alpaca (bars over REST then the stock stream, chains from option snapshots). Default: files, a recording or the synthetic market.") var source: String?
@@ -74,6 +76,7 @@ struct MarketFeed: AsyncParsableCommand {
         }
         guard Pacing(speed) != nil else { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
         guard ["auto", "on", "off"].contains(progress) else { throw ValidationError("--progress takes auto, on or off") }
+        guard maxLag >= 1 else { throw ValidationError("--max-lag must be ≥ 1 message") }
         do { try sourceSpec.validate() } catch { throw ValidationError(error.description) }
     }
 
@@ -111,6 +114,13 @@ struct MarketFeed: AsyncParsableCommand {
         let publish = BlockingService(name: "market-feed") { stop in
             let publisher = try SourcePublisher(client: client, sourceName: name, topics: publishedTopics, logger: logger)
             for t in MarketSourceSpec.brokerTopics where replayBroker { publisher.producerOf[t] = Topics.spec(t)?.producers.first }
+            if let groups = paceGroups?.split(separator: ",").map(String.init), !groups.isEmpty {
+                let topics = publishedTopics
+                publisher.gate = try LagGate(client: client, groups: groups.map { g in
+                    (g, ServiceGraph.service(g).map { $0.inputs.filter(topics.contains) } ?? topics)
+                }, maxLag: Int64(maxLag), logger: logger)
+            }
+            defer { publisher.gate?.close() }
             try publisher.publishDeadLetters(loaded.deadLetters, at: loaded.deadLetterTime)
             let bar = ProgressLine(label: "market-feed", enabled: showProgress)
             let stats = try publisher.publish(items, pacing: pacing, stop: stop) { done, total, t in bar.update(done, total, t) }

@@ -51,7 +51,7 @@ struct ControlTarget: ParsableArguments {
     static func record(_ command: OperatorControl, at t: Timestamp) throws -> ProducerRecord {
         let env = Envelope(id: command.id(at: t), eventTime: t, causationId: nil, source: "opsctl", payload: command,
                            producedAt: Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000)))
-        return ProducerRecord(topic: Topics.control, key: Array(command.accountId.utf8), value: try env.encoded(), timestampMs: t.ms)
+        return ProducerRecord(topic: Topics.control, key: Array(command.accountId.utf8), value: try env.encoded())
     }
 
     func publish(_ command: OperatorControl) async throws {

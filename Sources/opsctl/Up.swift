@@ -286,9 +286,17 @@ final class UpRunner: @unchecked Sendable {
             recorder = r
         }
 
-        // 3. The feed, to the end of its data; meanwhile watch every process and inject faults.
+        // 3. The feed, to the end of its data, never further ahead of a reader than the broker keeps; meanwhile watch
+        // every process and inject faults.
+        var pacing = [String]()
+        if alpaca == nil {
+            let marketReaders = ServiceSpec.pipeline.filter { s in
+                (plan.brokerRunning || s.name != ServiceGraph.brokerGateway.name) && s.inputs.contains(where: Topics.marketSource.contains)
+            }.map(\.groupId)
+            pacing = ["--pace-groups", (marketReaders + (recorder == nil ? [] : ["recorder"])).joined(separator: ",")]
+        }
         let feed = try Child(name: "market-feed", executable: "\(bin)/market-feed",
-                             arguments: ["--brokers", bootstrap] + (alpaca?.feedArguments ?? []) + plan.feedArguments,
+                             arguments: ["--brokers", bootstrap] + (alpaca?.feedArguments ?? []) + plan.feedArguments + pacing,
                              logPath: "\(logDir)/market-feed.log", captureStdout: true)
         note("started \(children.map { "\($0.name) (pid \($0.pid))" }.joined(separator: ", ")), market-feed (pid \(feed.pid))")
         var pendingKills = plan.killAfter

@@ -90,3 +90,22 @@ struct BacktestEquality {
     }
 }
 }
+
+extension PipelineTests {
+@Suite("opsctl bench")
+struct BenchQuick {
+    @Test("bench --quick runs every section and prints every figure next to its goal")
+    func printsEveryFigure() throws {
+        let r = try Harness.run("opsctl", ["bench", "--quick"], timeout: 900)
+        #expect(r.status == 0, "\(r.stderr)\n\(r.stdout)")
+        for figure in ["greeks+iv solves/s", "backtest bars/s", "market minutes/s (in process)", "raw produce msgs/s", "raw consume msgs/s", "one-message produce→ack p50/p99 ms", "commit p50/p99 ms",
+                       "produce→consume p50/p99 ms",
+                       "pipeline msgs/s (all topics)", "pipeline / raw produce", "market minutes/s end to end"] {
+            #expect(r.stdout.contains(figure), "\(figure) is printed:\n\(r.stdout)")
+        }
+        #expect(r.stdout.contains("goal ≥ 1,000,000") && r.stdout.contains("goal ≥ 500"), "figures stand next to their goals")
+        let bad = try Harness.run("opsctl", ["bench", "warp"])
+        #expect(bad.status != 0 && bad.stderr.contains("sections: greeks, backtest, kafka"), "\(bad.stderr)")
+    }
+}
+}

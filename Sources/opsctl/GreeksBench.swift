@@ -32,11 +32,11 @@ enum GreeksBench {
     static let section = BenchSection(
         name: "greeks",
         summary: "BlackScholes.contractGreeks over a \(Bench.grouped(Double(chain.count)))-contract chain (spot \(Int(spot)), \(expiryDays.count) expiries 1–365 days, ±3σ strikes, calls and puts, r \(rate), q \(dividendYield))",
-        run: run)
+        run: { quick in run(seconds: quick ? 0.2 : 2) })
 
-    static func run() -> [String] {
+    static func run(seconds: Double) -> [String] {
         var lines = [accuracy()]
-        let solves = Bench.measure {
+        let solves = Bench.measure(seconds: seconds) {
             var sum = 0.0
             for c in chain {
                 if let g = BlackScholes.contractGreeks(c.kind, spot: spot, strike: c.strike, years: c.years, rate: rate,
@@ -49,7 +49,7 @@ enum GreeksBench {
         }
         lines.append(Bench.line("greeks+iv solves/s", Bench.grouped(solves.perSecond), goal: goal, met: solves.perSecond >= goal))
         lines.append(Bench.line("ns per solve", Bench.fixed(solves.nanosecondsPerOperation, 1)))
-        let atVolatility = Bench.measure {
+        let atVolatility = Bench.measure(seconds: seconds) {
             var sum = 0.0
             for c in chain {
                 sum += BlackScholes.contractGreeks(c.kind, spot: spot, strike: c.strike, years: c.years, rate: rate,
