@@ -121,6 +121,10 @@ struct InProcessPipelineTests {
             }
         }
         #expect(ServiceGraph.producers(of: Topics.orders) == ["dispatcher", "position-manager"])
+        // The topic table's writers (what consumers wait to hear from) are the graph's, topic by topic.
+        for spec in Topics.all where spec.watermarked && !Topics.marketSource.contains(spec.name) {
+            #expect(Set(spec.producers) == Set(ServiceGraph.producers(of: spec.name)), "\(spec.name)")
+        }
         #expect(ServiceGraph.services.filter(\.scalable).map(\.name) == ["feature-computer", "signal-engine"])
     }
 }
