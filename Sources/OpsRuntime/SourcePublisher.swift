@@ -201,24 +201,3 @@ extension KafkaProducer {
         }) { try send(records) }
     }
 }
-
-/// Reads a directory written by the recorder back as source items (for `opsctl replay` and
-/// `market-feed --replay`): the recorded bytes exactly, ordered by event time. Lines that were not envelopes
-/// (recorded garbage) are republished as their original bytes so a replay reproduces the dead letters too.
-public enum RecordingReader {
-    public static func items(dir: String, topics: [String]) throws -> [SourceItem] {
-        var all = [SourceItem]()
-        for topic in topics {
-            let path = "\(dir)/\(topic).jsonl"
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            for line in try RecordedLine.readAll(path) {
-                guard let item = line.sourceItem(topic: topic) else { continue }
-                all.append(item)
-            }
-        }
-        // Stable: same-time items keep file order, topics in the given order.
-        return all.enumerated().sorted { a, b in
-            a.element.eventTime != b.element.eventTime ? a.element.eventTime < b.element.eventTime : a.offset < b.offset
-        }.map(\.element)
-    }
-}

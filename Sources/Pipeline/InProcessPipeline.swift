@@ -169,7 +169,7 @@ public final class InProcessPipeline {
     let sourceTopics: Set<Int>
     var sourceWatermark = Int64.min
     var watermarks: [Int64]
-    var seen: [BoundedIDs]
+    var seen: [RecentIDs]
     var sequence: [Int64]
     public internal(set) var stats = Stats()
     public internal(set) var recorded: [String: [RecordedMessage]] = [:]
@@ -198,7 +198,7 @@ public final class InProcessPipeline {
         self.sourceTopics = Set(sourceTopics.map { index[$0]! })
         watermarkOrder = try Self.order(topics: names, writers: w, stages: stages)
         watermarks = Array(repeating: .min, count: names.count)
-        seen = Array(repeating: BoundedIDs(), count: names.count)
+        seen = Array(repeating: RecentIDs(), count: names.count)
         sequence = Array(repeating: 0, count: names.count)
         partitionCounts = names.map { Topics.spec($0)?.partitions ?? 1 }
     }
@@ -333,7 +333,8 @@ public final class InProcessPipeline {
         if options.collect.contains(topics[t]) { collected[topics[t], default: []].append(env) }
         sequence[t] += 1
         guard !readers[t].isEmpty else { return }
-        guard seen[t].insert(env.id) else { stats.duplicatesDropped += 1; return }
+        // The consumers' duplicate check by id (content is not compared: a conflict counts as a duplicate here).
+        guard seen[t].check(env.id, fingerprint: 0) == .new else { stats.duplicatesDropped += 1; return }
         do {
             try env.payload.validate(eventTime: env.eventTime)
         } catch {
@@ -399,28 +400,6 @@ extension InProcessPipeline {
                 throw ConfigError("cannot write \(dir)/\(topic).jsonl")
             }
         }
-    }
-}
-
-/// The ids recently delivered on a topic (the consumers' duplicate check); the oldest are forgotten first, as
-/// `RecentIDs` does.
-struct BoundedIDs {
-    private var ids = Set<String>()
-    private var order: [String] = []
-    private var head = 0
-    let capacity = 200_000
-
-    /// False when the id was already there.
-    mutating func insert(_ id: String) -> Bool {
-        guard ids.insert(id).inserted else { return false }
-        if order.count < capacity {
-            order.append(id)
-        } else {
-            ids.remove(order[head])
-            order[head] = id
-            head = (head + 1) % capacity
-        }
-        return true
     }
 }
 

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import OpsModel
 import OpsRuntime
+import Pipeline
 
 /// `opsctl replay DIR`: publishes a recording's input topics into a broker for a fresh run.
 struct Replay: AsyncParsableCommand {
@@ -24,8 +25,11 @@ struct Replay: AsyncParsableCommand {
         let dir = self.dir
         let stats = try await runOnDedicatedThread(name: "replay") {
             let topics = Topics.marketSource
-            let items = try RecordingReader.items(dir: dir, topics: topics)
-            guard !items.isEmpty else { throw ValidationError("'\(dir)' holds no recorded input topics (\(topics.joined(separator: ", ")))") }
+            var spec = MarketSourceSpec()
+            spec.replay = dir
+            let loaded: LoadedMarketSource
+            do { loaded = try spec.load() } catch let e as ConfigError { throw ValidationError(e.description) }
+            let items = try loaded.events.map { try $0.item(producedAt: nil) }
             let publisher = try SourcePublisher(client: client, sourceName: "replay", topics: topics, logger: logger)
             return try publisher.publish(items, pacing: pacing)
         }
