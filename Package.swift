@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "WatchlistCoreTests", dependencies: ["WatchlistCore"], swiftSettings: strict),
         .testTarget(name: "AlpacaCoreTests", dependencies: ["AlpacaCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AlpacaFakeCoreTests", dependencies: ["AlpacaFakeCore", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "BacktestTests", dependencies: ["Pipeline", "OpsModel", "OpsRuntime", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "BacktestTests", dependencies: ["Pipeline", "OpsModel", "OpsRuntime", "PositionCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),

@@ -114,7 +114,8 @@ decision = obj({"account_id": {"type": "string"}, "signal_id": {"type": "string"
                 "day_pnl_cents": {"type": ["integer", "null"]}, "halt": {"type": ["string", "null"]},
                 "kind": {"enum": ["entry", "scale_in", "roll", None]}, "position_id": {"type": ["string", "null"]},
                 "roll_id": {"type": ["string", "null"]}, "portfolio_greeks": nullable(portfolio_greeks),
-                "underlying_price": {"type": ["number", "null"], "exclusiveMinimum": 0}, "atr14": {"type": ["number", "null"], "minimum": 0}},
+                "underlying_price": {"type": ["number", "null"], "exclusiveMinimum": 0}, "atr14": {"type": ["number", "null"], "minimum": 0},
+                "params_version": {"type": ["integer", "null"], "minimum": 0}},
                required=["account_id", "signal_id", "ticker", "direction", "strategy", "confidence", "outcome", "gates", "buying_power_cents", "open_positions", "exposure_cents", "day_realized_pnl_cents"])
 order_event = obj({"account_id": {"type": "string"}, "client_order_id": {"type": "string"}, "status": {"enum": ["accepted", "rejected", "partially_filled", "filled", "cancelled"]},
                    "symbol": {"type": "string"}, "side": {"enum": ["buy", "sell"]}, "quantity": {"type": "integer", "minimum": 1},
@@ -169,6 +170,10 @@ watchlist = obj({"as_of": ts, "session_date": date, "boundary": {"enum": ["open"
 control = obj({"account_id": {"type": "string", "minLength": 1}, "action": {"enum": ["halt", "resume"]}, "reason": {"type": "string"},
                "flatten": {"type": "boolean"}, "requested_by": {"type": "string"}})
 
+params_change = obj({"account_id": {"type": ["string", "null"], "minLength": 1}, "params_version": {"type": "integer", "minimum": 1},
+                     "changes": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
+                     "reason": {"type": "string", "minLength": 1}, "requested_by": {"type": "string"}})
+
 SPECS = [
     ("bar", bar, "One OHLCV bar; event_time is the bar end. Topic market.bars.v1, key ticker."),
     ("option_chain", chain, "An option-chain snapshot; event_time is as_of. Topic market.chains.v1, key underlying."),
@@ -184,6 +189,7 @@ SPECS = [
     ("fill", fill, "An execution (of all or part of an order) against the first quote or bar after the order, or an expiry settlement (settlement set, price ≥ 0). Money in cents. Topic trading.fills.v1, key account."),
     ("account", account, "The broker account: cash, reserved, buying power, positions value, equity (cents). Topic trading.accounts.v1, key account."),
     ("control", control, "An operator's halt (optionally flatten) or resume of an account; not watermarked. Topic ops.control.v1, key account."),
+    ("params_change", params_change, "A live change of trading parameters (dotted keys of trading_params.json, values as JSON text) for one account or every account (null), in force from event_time in every service; not watermarked. Topic ops.params.v1 (compacted), every partition, key account#params_version."),
     ("position", position, "A position opened, marked, asked to exit, or closed with realized P&L (cents). Topic trading.positions.v1, key position id."),
     ("portfolio_greeks", portfolio_greeks, "An account's portfolio Greeks (seed 000 #15) at a mark minute: Σ greek × 100 × signed contracts, dollar delta and dollar gamma. Topic trading.greeks.v1, key account."),
     ("watchlist", watchlist, "The watchlist-engine's ranking (seed 004 §5: sentiment momentum, liquidity, technical setup, volatility) and its top-N set, at each session open and every watchlist.every_minutes. Topic strategy.watchlist.v1, the same message on every partition."),

@@ -15,10 +15,10 @@ import OpsModel
 /// Every business outcome (unknown account, duplicate id, unaffordable, no position, unsupported) is an
 /// `OrderEvent` with status `rejected`; `handle` never throws. State is a deterministic function of the input
 /// sequence (cash depends on every fill ever), so a restore re-reads every input topic from the beginning.
-public struct SimulatedBroker: StreamCore {
+public struct SimulatedBroker: TradingParamsCore {
     public static let name = "broker-gateway"
 
-    public let params: TradingParams
+    public private(set) var params: TradingParams
     public let accountId: String
     public let startingCashCents: Cents
 
@@ -37,6 +37,28 @@ public struct SimulatedBroker: StreamCore {
             Topics.accounts: [Topics.bars: 0, Topics.chains: 0, Topics.orders: 0],
         ]
     }
+
+    /// With no working order nothing fills, is cancelled or changes the account until an order comes (fills strictly
+    /// after it); holdings only wait for their expiry settlement, so every declared cause resumes at the earliest
+    /// expiry close of an option held. Before the first input, the opening snapshot may come from any input.
+    public var lookahead: Lookahead? {
+        guard state.started, state.open.isEmpty else { return nil }
+        var expiry: Timestamp?
+        for symbol in state.holdings.keys {
+            guard let occ = OCCSymbol(symbol) else { continue }
+            let close = MarketCalendar.close(of: occ.expiration)
+            expiry = min(expiry ?? close, close)
+        }
+        return Lookahead(name: "no-working-orders", causes: Self.quietCauses, resumesAt: expiry)
+    }
+
+    public var paramsAccount: String? { accountId }
+    /// Commissions, fees and the fill model apply from the next input on; what was filled stays as it was.
+    public mutating func reconfigure(_ params: TradingParams) { self.params = params }
+
+    static let quietCauses: [String: [String: Int64]] = [
+        Topics.fills: [Topics.orders: 1], Topics.orderEvents: [Topics.orders: 0], Topics.accounts: [Topics.orders: 0],
+    ]
 
     /// Prices above this many dollars per share are treated as no price (neither filled against, settled from nor
     /// used as a mark), which keeps every cent computation far from Int64 overflow.

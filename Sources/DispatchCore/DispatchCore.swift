@@ -17,9 +17,9 @@ import OpsModel
 /// decision sees the account strictly before its time plus its own earlier orders. The per-ticker entry counts and
 /// times are rebuilt from the signals re-read on a restore (from New York midnight), the halts from the whole
 /// control topic.
-public struct DispatchCore: StreamCore {
+public struct DispatchCore: TradingParamsCore {
     public static let name = "dispatcher"
-    public let params: TradingParams
+    public private(set) var params: TradingParams
     public var serviceName: String { Self.name }
     public var accountId: String { params.account.accountId }
     public var inputTopics: [String] {
@@ -69,13 +69,35 @@ public struct DispatchCore: StreamCore {
     var pendingRolls: [String: (PositionEvent, Timestamp)] = [:]
     var exitingToday: Set<ScaleIn.AddKey> = []
     var rollsSeen: Set<String> = []
+    /// Accounts the broker reported while this one had no snapshot yet (a mismatch shows in the account gate).
+    var otherAccounts: Set<String> = []
 
-    public init(params: TradingParams) { self.params = params }
+    /// Promise past the next chain while the account is flat (`lookahead`). Only where every position opens from this
+    /// dispatcher's own orders (the simulated broker): an Alpaca account can report a position nobody here ordered.
+    public var lookaheadEnabled = false
+
+    public init(params: TradingParams, lookahead: Bool = false) {
+        self.params = params
+        self.lookaheadEnabled = lookahead
+    }
+
+    /// Flat — no position, no entry order unanswered, no roll waiting — only a signal can cause a decision: chains
+    /// trigger scale-in adds and rolls, which need a position, and a position opens only from an order of ours, a
+    /// signal's (so strictly after it).
+    public var lookahead: Lookahead? {
+        guard lookaheadEnabled, openPositions.isEmpty, pending.isEmpty, pendingRolls.isEmpty else { return nil }
+        return Lookahead(name: "flat", causes: Self.flatCauses)
+    }
+
+    public var paramsAccount: String? { accountId }
+    public mutating func reconfigure(_ params: TradingParams) { self.params = params }
+
+    static let flatCauses: [String: [String: Int64]] = [Topics.decisions: [Topics.signals: 0], Topics.orders: [Topics.signals: 0]]
 
     public mutating func reset() {
         chains = [:]; account = nil; openPositions = [:]; pending = [:]; realizedByDay = [:]
         controls = []; dailyLossTripped = [:]; entries = [:]
-        latestSignals = [:]; portfolioGreeks = nil; closedPnls = []; addsDecided = []; pendingRolls = [:]; rollsSeen = []; exitingToday = []
+        latestSignals = [:]; portfolioGreeks = nil; closedPnls = []; addsDecided = []; pendingRolls = [:]; rollsSeen = []; exitingToday = []; otherAccounts = []
     }
 
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
@@ -97,6 +119,8 @@ public struct DispatchCore: StreamCore {
             controls.append((message.eventTime, c))
         case let a as AccountSnapshot where a.accountId == accountId:
             if a.seq >= (account?.seq ?? .min) { account = a }
+        case let a as AccountSnapshot where account == nil && otherAccounts.count < 16:
+            otherAccounts.insert(a.accountId)
         case let p as PositionEvent where p.accountId == accountId:
             onPosition(p, at: message.eventTime)
             if p.event == .exitRequested { exitingToday.insert(ScaleIn.AddKey(position: p.positionId, day: NewYorkTime.date(of: message.eventTime))) }
@@ -186,7 +210,12 @@ public struct DispatchCore: StreamCore {
             gates.add(GateResult(gate: "account", passed: true, detail: "buying power \(Money.dollars(v.buyingPowerCents)), tier \(tier.name)",
                                  value: Fmt.cents(v.buyingPowerCents), limit: tier.name))
         } else {
-            gates.add(GateResult(gate: "account", passed: false, detail: "no account snapshot yet from the broker"))
+            // A broker reporting other accounts only is a misconfiguration (the two services' account.account_id differ):
+            // say so in every skip instead of a bare "no snapshot".
+            let others = otherAccounts.sorted()
+            gates.add(GateResult(gate: "account", passed: false, detail: others.isEmpty ? "no account snapshot yet from the broker"
+                : "no account snapshot for \(accountId) from the broker, which reports \(others.prefix(5).joined(separator: ", ")): "
+                + "the dispatcher and the broker-gateway must run with the same account.account_id"))
         }
         gates.add(KillSwitches.halt(halt))
         gates.add(KillSwitches.tradingHours(at: t, params: params))

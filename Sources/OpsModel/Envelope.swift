@@ -185,6 +185,8 @@ public enum JSONText {
     }
 
     public static func encodePayload(_ p: any Payload) throws -> [UInt8] {
+        // Watermarks are most of what a busy service writes: their few fields are written directly (the same bytes).
+        if let w = p as? Watermark { return w.jsonBytes }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try enc.encode(p))

@@ -24,11 +24,35 @@ public protocol StreamCore: Sendable {
     /// The runtime derives the watermarks it promises downstream from this, which is what lets services that
     /// feed each other (orders → fills → positions → orders) advance without waiting on themselves.
     var outputCauses: [String: [String: Int64]] { get }
+    /// What the state rules out right now (nil: nothing, `outputCauses` hold as declared). Asked after every round
+    /// of inputs, it lets a quiet service promise past its next input: a broker with no working order fills nothing
+    /// until an order comes, so its fills watermark follows the orders topic instead of every quote.
+    var lookahead: Lookahead? { get }
     /// Forgets all state (before a restore).
     mutating func reset()
 }
 
+/// A promise narrower than `outputCauses`, for as long as the state that makes it lasts: only `causes` can cause
+/// output (with their delays; an input that only changes state in general may be one here, e.g. the decision an
+/// entry fill answers), until `resumesAt` when every declared cause applies again (e.g. the next expiry settlement
+/// of a held option). It must hold for every input sequence from now on, so the state may only leave it through an
+/// input of a topic listed in `causes` (whose delay then bounds what follows).
+public struct Lookahead: Sendable, Equatable {
+    /// Names the narrowed set, so a runner can cache what it derives from `causes`.
+    public var name: String
+    /// Per output topic, the input topics that can still cause output there, with their least delays.
+    public var causes: [String: [String: Int64]]
+    /// From this event time on, `outputCauses` apply again (nil: not before a listed cause).
+    public var resumesAt: Timestamp?
+
+    public init(name: String, causes: [String: [String: Int64]], resumesAt: Timestamp? = nil) {
+        self.name = name; self.causes = causes; self.resumesAt = resumesAt
+    }
+}
+
 extension StreamCore {
+    public var lookahead: Lookahead? { nil }
+
     /// By default every input may cause every output, at its own time.
     public var outputCauses: [String: [String: Int64]] {
         var out = [String: [String: Int64]]()

@@ -23,6 +23,10 @@ public enum Topics {
     /// Operator commands (halt, resume). Not watermarked: a command holds nothing back and takes effect from its
     /// event time as soon as it is read (see `EventMerger`'s side inputs).
     public static let control = "ops.control.v1"
+    /// Live trading-parameter changes (`opsctl params set`). Not watermarked, like operator commands; every partition
+    /// carries every change (a replica of a keyed service sees them all), each under its own key, so compaction keeps
+    /// the whole history a replay or a restore applies.
+    public static let params = "ops.params.v1"
 
     public struct Spec: Sendable {
         public var name: String
@@ -34,6 +38,8 @@ public enum Topics {
         /// The services whose watermarks a consumer must hear before trusting a partition's watermark (a topic
         /// written by several services); empty: whoever writes it.
         public var producers: [String] = []
+        /// Kept by key rather than by age (`cleanup.policy=compact`).
+        public var compacted = false
     }
 
     public static let all: [Spec] = [
@@ -55,6 +61,7 @@ public enum Topics {
         Spec(name: watchlist, partitions: 4, types: [Watchlist.self], watermarked: true, key: "watchlist", producers: ["watchlist-engine"]),
         Spec(name: greeks, partitions: 2, types: [PortfolioGreeks.self], watermarked: true, key: "account", producers: ["position-manager"]),
         Spec(name: control, partitions: 2, types: [OperatorControl.self], watermarked: false, key: "account"),
+        Spec(name: params, partitions: 4, types: [ParamsChange.self], watermarked: false, key: "account#params_version", compacted: true),
     ]
 
     public static func spec(_ name: String) -> Spec? { all.first { $0.name == name } }

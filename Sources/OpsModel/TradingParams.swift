@@ -413,6 +413,11 @@ public struct TradingParams: Codable, Sendable, Equatable {
             let enc = JSONEncoder()
             defaults = try JSONSerialization.jsonObject(with: enc.encode(TradingParams())) as! [String: Any]
         } catch { throw LoadError("cannot encode defaults: \(error)") }
+        return try load(merging: file, over: defaults, origin: origin)
+    }
+
+    /// `file` deep-merged over `defaults` (both as JSON objects), decoded and checked.
+    static func load(merging file: [String: Any], over defaults: [String: Any], origin: String) throws(LoadError) -> TradingParams {
         let merged = try merge(defaults, file, path: "", origin: origin)
         let params: TradingParams
         do {

@@ -287,6 +287,8 @@ public struct Decision: Payload {
     /// underlying-style exits and the scale-in setup.
     @Nullable public var underlyingPrice: Double?
     @Nullable public var atr14: Double?
+    /// The `params_version` of the parameters the decision was made under (0: as configured; see `ParamsChange`).
+    @Nullable public var paramsVersion: Int64?
 
     enum CodingKeys: String, CodingKey {
         case ticker, direction, strategy, confidence, outcome, gates, contract, sizing, order, route, candidates, halt, kind
@@ -294,7 +296,7 @@ public struct Decision: Payload {
         case underlyingPrice = "underlying_price", atr14
         case accountId = "account_id", signalId = "signal_id", skipReason = "skip_reason", buyingPowerCents = "buying_power_cents"
         case openPositions = "open_positions", exposureCents = "exposure_cents", dayRealizedPnlCents = "day_realized_pnl_cents"
-        case optionGate = "option_gate", dayPnlCents = "day_pnl_cents"
+        case optionGate = "option_gate", dayPnlCents = "day_pnl_cents", paramsVersion = "params_version"
     }
 
     public init(accountId: String, signalId: String, ticker: String, direction: Direction, strategy: TradeStrategy, confidence: Double,

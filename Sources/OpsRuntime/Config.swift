@@ -30,8 +30,9 @@ public struct ConfigKey: Sendable {
 ///
 /// The file is `config/<service>.json` (when present) or the file given by `--config`. A key the service does not
 /// know, in the file or in a `--set`, fails startup with the key's name; so does a value of the wrong type.
-/// Properties for librdkafka go under `"kafka": {…}` in the file or `--kafka key=value` on the command line and
-/// are passed through untouched (`security.protocol`, `sasl.*`, …).
+/// Properties for librdkafka go under `"kafka": {…}` in the file, `OPS_KAFKA_*` variables or a properties file
+/// (`KafkaEnvironment`, for secrets) or `--kafka key=value` on the command line, and are passed through untouched
+/// (`security.protocol`, `sasl.*`, …).
 public struct ResolvedConfig: Sendable {
     public private(set) var values: [String: String] = [:]
     public private(set) var origins: [String: String] = [:]
@@ -59,12 +60,8 @@ public struct ResolvedConfig: Sendable {
             try check(k, v, "command line")
             set(name, v, "command line")
         }
-        for kv in kafkaFlags {
-            guard let eq = kv.firstIndex(of: "="), eq != kv.startIndex else {
-                throw ConfigError("--kafka expects KEY=VALUE (e.g. --kafka security.protocol=SASL_SSL), got '\(kv)'")
-            }
-            kafka[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
-        }
+        // Over the file: the environment's properties and secrets (OPS_KAFKA_*), then --kafka flags.
+        kafka.merge(try KafkaEnvironment.merged(flags: kafkaFlags, environment: environment)) { $1 }
     }
 
     private mutating func set(_ k: String, _ v: String, _ origin: String) { values[k] = v; origins[k] = origin }

@@ -114,6 +114,25 @@ public struct EventMerger: Sendable {
         return result
     }
 
+    /// What holds the input watermark back: the assigned partition with the least watermark and the writing service whose
+    /// promise is least there (nil producer: one not heard from yet). Nil when nothing is assigned or all is +∞.
+    public func slowestPromise() -> (partition: PartitionID, producer: String?, watermark: Timestamp?)? {
+        // nil (no promise yet) sorts before every time.
+        func rank(_ w: Timestamp?) -> Int64 { w.map(\.ms) ?? .min }
+        guard let p = assigned.filter({ !sideTopics.contains($0.topic) }).sorted().min(by: { rank(watermark(of: $0)) < rank(watermark(of: $1)) }) else {
+            return nil
+        }
+        var producer: String?
+        var least = Int64.max
+        for (slot, u) in (upstream[p] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let low = u.times.count == Int(u.of) ? (u.times.values.min()?.ms ?? .min) : .min
+            if low < least { least = low; producer = String(slot.split(separator: "|", maxSplits: 1)[0]) }
+        }
+        let heard = Set((upstream[p] ?? [:]).keys.map { String($0.split(separator: "|", maxSplits: 1)[0]) })
+        if let silent = (expectedProducers[p.topic] ?? []).subtracting(heard).sorted().first { producer = silent }
+        return (partition: p, producer: producer, watermark: watermark(of: p))
+    }
+
     /// The minimum over assigned partitions; nil while any of them has no watermark yet.
     public var inputWatermark: Timestamp? {
         guard !assigned.isEmpty else { return nil }
@@ -213,20 +232,35 @@ public struct EventMerger: Sendable {
 
     /// The watermark a service may promise on an output topic: nothing it will still emit there has an event time
     /// at or before it. `causes` maps the input topics that can cause output there to the least delay between an
-    /// input and its output (ms). Nil while an input it depends on has promised nothing.
-    public func outputWatermark(causes: [String: Int64]) -> Timestamp? {
+    /// input and its output (ms); `lookahead`, what the service's state rules out now (see `Lookahead`), narrows
+    /// them for the output topic `output`. Nil while an input it depends on has promised nothing.
+    public func outputWatermark(causes: [String: Int64], lookahead: Lookahead? = nil, output: String = "") -> Timestamp? {
         guard !assigned.isEmpty else { return nil }
-        var low = Timestamp.distantFuture
+        var low = Int64.max
         let minPending = minPendingTime
-        let topics = causes.isEmpty ? Dictionary(uniqueKeysWithValues: Set(assigned.map(\.topic)).map { ($0, Int64(0)) }) : causes
-        for (topic, delay) in topics {
+        let declared = causes.isEmpty ? Dictionary(uniqueKeysWithValues: Set(assigned.map(\.topic)).map { ($0, Int64(0)) }) : causes
+        // (input topic, least delay, floor): under a lookahead its own causes, and the declared ones it does not list
+        // only from `resumesAt` on (the floor); without one, the declared causes.
+        var bounds = [(String, Int64, Int64)]()
+        if let lookahead {
+            let listed = lookahead.causes[output] ?? [:]
+            for (topic, delay) in listed { bounds.append((topic, delay, .min)) }
+            if let r = lookahead.resumesAt {
+                for (topic, delay) in declared where listed[topic] == nil { bounds.append((topic, delay, r.ms &- 1)) }
+            }
+        } else {
+            for (topic, delay) in declared { bounds.append((topic, delay, .min)) }
+        }
+        for (topic, delay, floor) in bounds {
+            // Inputs still to come are after the topic's watermark (promise: watermark + delay); pending ones at their
+            // own times (time + delay − 1).
             for p in assigned where p.topic == topic {
                 guard let w = watermark(of: p) else { return nil }
-                low = min(low, w.adding(ms: delay))
+                if w < .distantFuture { low = min(low, max(w.ms &+ delay, floor)) }
             }
-            if let m = minPending[topic] { low = min(low, m.adding(ms: delay - 1)) }
+            if let m = minPending[topic] { low = min(low, max(m.ms &+ delay &- 1, floor)) }
         }
-        return low
+        return low == .max ? .distantFuture : Timestamp(ms: low)
     }
 
     /// Keeps the per-topic earliest time and the per-partition offsets right after `released` left the buffer
@@ -325,6 +359,9 @@ public struct RecentIDs: Sendable {
     }
 
     public mutating func removeAll() { fingerprints = [:]; order = []; head = 0 }
+
+    /// Forgets an id that was checked but not applied (its input was refused), so another copy of it may still be.
+    public mutating func forget(_ id: String) { fingerprints[id] = nil }
 
     /// FNV-1a over the bytes.
     public static func fingerprint(_ bytes: [UInt8]) -> UInt64 { fingerprint(bytes[...]) }

@@ -19,6 +19,8 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     public var metricsPort: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: String?
+    @Option(help: "Log lines as text (default) or json (one object a line).")
+    public var logFormat: String?
     @Option(name: .customLong("kafka"), help: ArgumentHelp("A librdkafka property, e.g. --kafka security.protocol=SASL_SSL (repeatable).", valueName: "key=value"))
     public var kafka: [String] = []
     @Option(name: .customLong("set"), help: ArgumentHelp("Any config key of this service, e.g. --set slope_lookback=10 (repeatable).", valueName: "key=value"))
@@ -33,6 +35,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         ConfigKey("client_id", .string, default: nil, help: "Kafka client id (default: the service name)"),
         ConfigKey("metrics_port", .int, default: nil, help: "Prometheus scrape port"),
         ConfigKey("log_level", .string, default: "info", help: "log level", choices: LogSetup.levels),
+        ConfigKey("log_format", .string, default: "text", help: "log lines as text or json", choices: LogSetup.formats),
         ConfigKey("batch_size", .int, default: "1000", help: "most input messages per round"),
         ConfigKey("watermarks", .bool, default: "true", help: "merge inputs in event-time order behind upstream watermarks"),
     ]
@@ -51,6 +54,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         if let clientId { flags["client_id"] = clientId }
         if let metricsPort { flags["metrics_port"] = String(metricsPort) }
         if let logLevel { flags["log_level"] = logLevel }
+        if let logFormat { flags["log_format"] = logFormat }
         let env = ProcessInfo.processInfo.environment
         let dir = env["OPS_CONFIG_DIR"] ?? "config"
         return try ResolvedConfig(keys: Self.commonKeys + keys, file: config ?? "\(dir)/\(service).json", fileRequired: config != nil,
@@ -78,7 +82,7 @@ public enum StreamServiceMain {
             FileHandle.standardError.write(Data("\(service): \(e.message)\n".utf8))
             throw ExitCode(2)
         }
-        LogSetup.bootstrap(level: config.string("log_level"))
+        LogSetup.bootstrap(level: config.string("log_level"), format: config.string("log_format"))
         let logger = Logger(service: service)
         ParentWatchdog.startIfRequested(logger: logger)
         var settings = ProcessorSettings(client: try config.kafkaClient(service: service), groupId: config.string("group_id") ?? service)

@@ -20,6 +20,8 @@ public struct ProcessorSettings: Sendable {
     public var observer: (@Sendable (Emit, Logger) -> Void)?
     /// How retriable Kafka errors are retried (backoff, randomness, sleep); only fatal ones end the service.
     public var retry = KafkaRetry()
+    /// Seconds the input watermark may stand still with inputs waiting before a warning names who is waited on.
+    public var stallWarningSeconds: Double = 30
 
     public init(client: KafkaClientConfig, groupId: String) { self.client = client; self.groupId = groupId }
 }
@@ -74,6 +76,11 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private let restored = Counter(label: "ops_restore_messages_total")
     private let pendingGauge = Gauge(label: "ops_pending_events")
     private let watermarkGauge = Gauge(label: "ops_input_watermark_seconds")
+    /// Wall-clock seconds the input watermark has not moved while inputs wait behind it.
+    private let stallGauge = Gauge(label: "ops_watermark_stall_seconds")
+    private var watermarkMovedAt = DispatchTime.now().uptimeNanoseconds
+    private var lastInputWatermark: Timestamp?
+    private var stallWarnedAt: UInt64 = 0
     private let batchTimer = Timer(label: "ops_batch_duration")
     private let produceTimer = Timer(label: "ops_produce_duration")
     private let commitTimer = Timer(label: "ops_commit_duration")
@@ -304,6 +311,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             try merger.add(PendingEvent(envelope: env, source: p, offset: m.offset, rank: ranks[m.topic] ?? 0,
                                         key: env.partitionKey, raw: m.value, rawKey: m.key))
         } catch {
+            // Refused (late): not applied, so a copy of it on another partition (a broadcast) is not a duplicate of it.
+            seen.forget(env.id)
             if !restoring { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: env.eventTime.ms, error: error)) }
         }
     }
@@ -313,6 +322,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         do {
             let emits = try core.handle(e.envelope, from: e.source.topic)
             guard !restoring else { return }
+            if let change = e.envelope.payload as? ParamsChange { logParamsChange(change, at: e.envelope.eventTime) }
             var records = [ProducerRecord]()
             for emit in emits {
                 // Encoded once: a broadcast's copies are the same bytes on every partition.
@@ -332,16 +342,19 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     }
 
     /// After a round, every output topic gets a watermark on each partition when its promise has moved: what
-    /// the core can still emit there, given its pending inputs and its inputs' watermarks (`outputCauses`).
+    /// the core can still emit there, given its pending inputs, its inputs' watermarks (`outputCauses`) and what its
+    /// state rules out (`lookahead`).
     private func appendWatermarks(into out: inout [ProducerRecord]) {
         guard settings.useWatermarks else { return }
         if let iw = merger.inputWatermark { watermarkGauge.record(Double(iw.ms) / 1000) }
+        noteStall()
         var byTopic = [String: [Int32]]()
         for p in merger.assignedPartitions { byTopic[p.topic, default: []].append(p.partition) }
         let covers = byTopic.keys.sorted().map { Watermark.Coverage(topic: $0, partitions: byTopic[$0]!.sorted(), of: inputPartitionCounts[$0] ?? 1) }
         let wm = Watermark(producer: core.serviceName, covers: covers)
+        let lookahead = restoreReleased() ? core.lookahead : nil
         for topic in core.outputTopics where Topics.spec(topic)?.watermarked ?? true {
-            guard let w = merger.outputWatermark(causes: causes[topic] ?? [:]), w < .distantFuture,
+            guard let w = merger.outputWatermark(causes: causes[topic] ?? [:], lookahead: lookahead, output: topic), w < .distantFuture,
                   w > (lastWatermarkOut[topic] ?? .distantPast) else { continue }
             for part in 0..<(outputPartitionCounts[topic] ?? 1) {
                 let env = Envelope(id: Watermark.id(producer: core.serviceName, topic: topic, partition: part, time: w),
@@ -350,6 +363,49 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             }
             lastWatermarkOut[topic] = w
         }
+    }
+
+    /// A watermark that stops moving while inputs wait is a stalled upstream: measured (`ops_watermark_stall_seconds`)
+    /// and, past `stallWarning` seconds, logged every so often naming the partition and the service whose promise holds
+    /// it back (nil watermark: a service never heard from).
+    private func noteStall() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let iw = merger.inputWatermark
+        if iw != lastInputWatermark || merger.pendingCount == 0 {
+            lastInputWatermark = iw
+            watermarkMovedAt = now
+            stallGauge.record(0)
+            return
+        }
+        let stalled = Double(now - watermarkMovedAt) / 1e9
+        stallGauge.record(stalled)
+        guard stalled >= settings.stallWarningSeconds, Double(now - stallWarnedAt) / 1e9 >= settings.stallWarningSeconds,
+              let slow = merger.slowestPromise() else { return }
+        stallWarnedAt = now
+        logger.warning("input watermark stalled with inputs waiting", metadata: [
+            "stall.seconds": .stringConvertible(Int(stalled)), "stall.partition": .string(slow.partition.description),
+            "stall.waiting_on": .string(slow.producer ?? "unknown"), "stall.watermark": .string(slow.watermark?.iso8601 ?? "none yet"),
+            "kafka.pending": .stringConvertible(merger.pendingCount),
+        ])
+    }
+
+    /// A trading-parameter change taken (or passed over as another account's) at its event time, for the audit trail.
+    private func logParamsChange(_ c: ParamsChange, at t: Timestamp) {
+        logger.info("trading parameters changed", metadata: [
+            "params.version": .stringConvertible(c.paramsVersion), "params.account": .string(c.accountId ?? "every account"),
+            "params.effective": .string(t.iso8601), "params.reason": .string(c.reason), "params.by": .string(c.requestedBy),
+            "params.changes": .string(c.changes.keys.sorted().map { "\($0)=\(c.changes[$0]!)" }.joined(separator: " ")),
+        ])
+    }
+
+    /// Whether every input re-read to rebuild the state (up to the committed offsets) has been handled. Until then the
+    /// core's state is a past one and its inputs' watermarks are the commits' floors, which the re-read inputs are
+    /// behind: a lookahead from that state could promise past outputs of the inputs still to be re-read.
+    private func restoreReleased() -> Bool {
+        if restoreUntil.isEmpty { return true }
+        let done = merger.committable()
+        restoreUntil = restoreUntil.filter { p, c in c > 0 && (done[p]?.offset ?? -1) < c }
+        return restoreUntil.isEmpty
     }
 
     /// Where an output goes: the key's partition (nil: the producer's partitioner), or every partition of a topic
@@ -382,9 +438,10 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let now = Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
         guard commitRetry.allows(nowMs: now, generation: generation) else { return }
         var offsets = [TopicPartitionOffset]()
+        let due = merger.committable().filter { owned.contains($0.key) && $0.value.offset > (committedOffsets[$0.key] ?? -1) }
+        guard !due.isEmpty else { return }
         let earliest = merger.earliestPendingTimes()
-        for (p, c) in merger.committable() where owned.contains(p) {
-            guard c.offset > (committedOffsets[p] ?? -1) else { continue }
+        for (p, c) in due {
             var meta = CommitMetadata(committedMetadata[p]) ?? CommitMetadata()
             if let last = c.lastReleased {
                 let boundary = core.restoreStart(topic: p.topic, after: last)

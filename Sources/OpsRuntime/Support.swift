@@ -32,9 +32,16 @@ public func runOnDedicatedThread<T: Sendable>(name: String, _ body: @escaping @S
 
 public enum LogSetup {
     /// Bootstraps swift-log once per process (executables only; libraries take a Logger).
-    public static func bootstrap(level: String?) {
+    /// `format` "json": one JSON object a line (`JSONLogHandler`); otherwise swift-log's text lines.
+    public static func bootstrap(level: String?, format: String? = nil) {
         let lvl = level.flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let json = format == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var h = JSONLogHandler(label: label)
+                h.logLevel = lvl
+                return h
+            }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = lvl
             return h
@@ -42,6 +49,7 @@ public enum LogSetup {
     }
 
     public static let levels = Logger.Level.allCases.map(\.rawValue)
+    public static let formats = ["text", "json"]
 }
 
 /// When started by `opsctl up`, a service exits if its parent goes away, so no orphan keeps running.

@@ -71,10 +71,16 @@ public final class InProcessPipeline {
         var minPendingPerRank: [Int64]
         var promised: [Int: Int64] = [:]
         var handled = 0
+        /// Per lookahead name, per output topic, the narrowed delay of each input topic (absent: ruled out).
+        var narrowed: [String: [Int: [(input: Int, delay: Int64, resumes: Bool)]]] = [:]
+        let topicIndex: [String: Int]
+        let topicNames: [Int: String]
 
         init(core: any StreamCore, topicIndex: [String: Int]) {
             name = core.serviceName
             self.core = core
+            self.topicIndex = topicIndex
+            topicNames = Dictionary(uniqueKeysWithValues: topicIndex.map { ($1, $0) })
             inputs = core.inputTopics.map { topicIndex[$0]! }
             var c = [Int: [(Int, Int64)]]()
             let declared = core.outputCauses
@@ -89,6 +95,21 @@ public final class InProcessPipeline {
         }
 
         var pendingCount: Int { pending.count - head }
+
+        /// Per output topic, the causes under a lookahead: its own (input, delay), then the declared ones it does not
+        /// list, which apply only from `resumesAt` on (`resumes` true).
+        func narrowedCauses(_ la: Lookahead) -> [Int: [(input: Int, delay: Int64, resumes: Bool)]] {
+            if let n = narrowed[la.name] { return n }
+            var n = [Int: [(input: Int, delay: Int64, resumes: Bool)]]()
+            for (o, declared) in causes {
+                let listed = la.causes[topicNames[o]!] ?? [:]
+                var pairs = listed.map { (input: topicIndex[$0.key]!, delay: $0.value, resumes: false) }
+                for (i, d) in declared where listed[topicNames[i]!] == nil { pairs.append((input: i, delay: d, resumes: true)) }
+                n[o] = pairs.sorted { $0.input < $1.input }
+            }
+            narrowed[la.name] = n
+            return n
+        }
 
         func add(_ e: Event) {
             if !unsorted, head < pending.count, !Self.canonical(pending[pending.count - 1], e) { unsorted = true }
@@ -172,6 +193,8 @@ public final class InProcessPipeline {
     var seen: [RecentIDs]
     var sequence: [Int64]
     public internal(set) var stats = Stats()
+    /// The first output at or before its writer's promise on the topic (what a Kafka consumer refuses as late).
+    var brokenPromise: String?
     public internal(set) var recorded: [String: [RecordedMessage]] = [:]
     public internal(set) var collected: [String: [AnyEnvelope]] = [:]
     let partitionCounts: [Int32]
@@ -265,6 +288,7 @@ public final class InProcessPipeline {
     }
 
     func runUntilQuiet() throws {
+        if let broken = brokenPromise { throw Stalled(description: broken) }
         var moved = true
         while moved {
             moved = false
@@ -274,6 +298,7 @@ public final class InProcessPipeline {
                 guard !released.isEmpty else { continue }
                 moved = true
                 for e in released { handle(e, at: s) }
+                if let broken = brokenPromise { throw Stalled(description: broken) }
                 stage.compact()
             }
         }
@@ -282,19 +307,34 @@ public final class InProcessPipeline {
     /// Every topic's watermark now: the source's for source topics, +∞ for side topics (operator commands), else the
     /// least promise of its writers (a writer promises nothing while an input it depends on has promised nothing).
     func computeWatermarks() {
+        let lookaheads = stages.map { $0.core.lookahead }
         for t in watermarkOrder {
             if sideTopics.contains(t) { watermarks[t] = .max; continue }
             if sourceTopics.contains(t) { watermarks[t] = sourceWatermark; continue }
             var low = Int64.max
             for s in writers[t] {
                 let stage = stages[s]
+                let la = lookaheads[s]
                 var p = Int64.max
-                for (input, delay) in stage.causes[t]! {
-                    let w = watermarks[input]
-                    if w == .min { p = .min; break }
-                    p = min(p, Self.add(w, delay))
-                    let m = stage.minPending(topic: input)
-                    if m != .max { p = min(p, Self.add(m, delay - 1)) }
+                if let la {
+                    // What the stage's state rules out (`Lookahead`): its own causes, the others only from `resumesAt` on.
+                    for c in stage.narrowedCauses(la)[t] ?? [] {
+                        guard !c.resumes || la.resumesAt != nil else { continue }
+                        let floor = c.resumes ? la.resumesAt!.ms - 1 : Int64.min
+                        let w = watermarks[c.input]
+                        if w == .min { p = .min; break }
+                        p = min(p, max(Self.add(w, c.delay), floor))
+                        let m = stage.minPending(topic: c.input)
+                        if m != .max { p = min(p, max(Self.add(m, c.delay - 1), floor)) }
+                    }
+                } else {
+                    for (input, delay) in stage.causes[t]! {
+                        let w = watermarks[input]
+                        if w == .min { p = .min; break }
+                        p = min(p, Self.add(w, delay))
+                        let m = stage.minPending(topic: input)
+                        if m != .max { p = min(p, Self.add(m, delay - 1)) }
+                    }
                 }
                 let promised = max(p, stage.promised[t] ?? .min)
                 stage.promised[t] = promised
@@ -320,6 +360,11 @@ public final class InProcessPipeline {
 
     func output(_ emit: Emit, from stage: Stage) {
         guard let t = topicIndex[emit.topic] else { return }
+        if !sideTopics.contains(t), let promised = stage.promised[t], emit.envelope.eventTime.ms <= promised, brokenPromise == nil {
+            // Kafka consumers would refuse it as late: the stage promised more than its lookahead or causes allow.
+            brokenPromise = "\(stage.name) wrote \(emit.topic) at \(emit.envelope.eventTime.iso8601) after promising nothing at or before "
+                + "\(Timestamp(ms: promised).iso8601) (id \(emit.envelope.id))"
+        }
         var env = emit.envelope
         env.producedAt = options.producedAt
         stats.emitted[emit.topic, default: 0] += 1

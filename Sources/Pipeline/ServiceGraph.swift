@@ -69,23 +69,33 @@ public enum ServiceGraph {
                                                  tickers: tickers.isEmpty ? nil : Set(tickers)))
     }
 
-    public static let watchlistEngine = PipelineService(WatchlistCore(), keys: [ServiceOptions.tradingParamsKey],
+    public static let watchlistEngine = PipelineService(LiveParamsCore(WatchlistCore(), configured: TradingParams()), keys: [ServiceOptions.tradingParamsKey],
                                                         replicas: .single("ranks every ticker together and runs as one instance")) { config in
-        WatchlistCore(params: try config.tradingParams().watchlist)
+        let params = try config.tradingParams()
+        return LiveParamsCore(WatchlistCore(params: params.watchlist), configured: params)
     }
 
-    public static let signalEngine = PipelineService(SignalCore(params: TradingParams().signals), keys: [ServiceOptions.tradingParamsKey], replicas: .perKey) { config in
-        SignalCore(params: try config.tradingParams().signals)
+    public static let signalEngine = PipelineService(LiveParamsCore(SignalCore(params: TradingParams().signals), configured: TradingParams()),
+                                                     keys: [ServiceOptions.tradingParamsKey], replicas: .perKey) { config in
+        let params = try config.tradingParams()
+        return LiveParamsCore(SignalCore(params: params.signals), configured: params)
     }
 
     static let accountState = ReplicaPolicy.single("owns account state and runs as one instance per account (invariant 7)")
 
-    public static let dispatcher = PipelineService(DispatchCore(params: TradingParams()), keys: [ServiceOptions.tradingParamsKey], replicas: accountState) { config in
-        DispatchCore(params: try config.tradingParams())
+    /// The dispatcher's and position-manager's lookahead: sound only where every position opens from a decided order.
+    public static let lookaheadKey = ConfigKey("lookahead", .bool, default: "false",
+                                               help: "promise past quiet stretches (only with the simulated broker: every fill answers a decided order)")
+
+    public static let dispatcher = PipelineService(LiveParamsCore(DispatchCore(params: TradingParams()), configured: TradingParams()),
+                                                   keys: [ServiceOptions.tradingParamsKey, lookaheadKey], replicas: accountState) { config in
+        let params = try config.tradingParams()
+        return LiveParamsCore(DispatchCore(params: params, lookahead: config.bool(lookaheadKey.name) ?? false), configured: params)
     }
 
     /// The simulated broker; `--broker alpaca-*` swaps in the Alpaca gateway behind the same topics.
-    public static let brokerGateway = PipelineService(SimulatedBroker(params: TradingParams(), accountId: TradingParams().account.accountId, startingCashCents: 0), keys: [
+    public static let brokerGateway = PipelineService(LiveParamsCore(SimulatedBroker(params: TradingParams(), accountId: TradingParams().account.accountId,
+                                                                                     startingCashCents: 0), configured: TradingParams()), keys: [
         ServiceOptions.tradingParamsKey, ConfigKey("account_size", .string, default: "100000", help: "starting cash in dollars"),
     ], replicas: accountState) { config in
         let size = config.string("account_size") ?? "100000"
@@ -93,11 +103,18 @@ public enum ServiceGraph {
             throw ConfigError("config key 'account_size' must be dollars > 0, got '\(size)'")
         }
         let params = try config.tradingParams()
-        return SimulatedBroker(params: params, accountId: params.account.accountId, startingCashCents: cents)
+        return LiveParamsCore(SimulatedBroker(params: params, accountId: params.account.accountId, startingCashCents: cents), configured: params)
     }
 
-    public static let positionManager = PipelineService(PositionManagerCore(params: TradingParams()), keys: [ServiceOptions.tradingParamsKey], replicas: accountState) { config in
-        PositionManagerCore(params: try config.tradingParams())
+    public static let positionManager = PipelineService(LiveParamsCore(PositionManagerCore(params: TradingParams()), configured: TradingParams()),
+                                                        keys: [ServiceOptions.tradingParamsKey, lookaheadKey], replicas: accountState) { config in
+        let params = try config.tradingParams()
+        return LiveParamsCore(PositionManagerCore(params: params, lookahead: config.bool(lookaheadKey.name) ?? false), configured: params)
+    }
+
+    /// With the simulated broker every fill answers a decided order, so the services that may look ahead do.
+    public static var simulatedBrokerSettings: [String] {
+        services.filter { $0.keys.contains { $0.name == lookaheadKey.name } }.map { "\($0.name):\(lookaheadKey.name)=true" }
     }
 
     public static let services: [PipelineService] = [featureComputer, watchlistEngine, signalEngine, dispatcher, brokerGateway, positionManager]
@@ -121,6 +138,7 @@ public struct AnyStreamCore: StreamCore {
     public var inputTopics: [String] { base.inputTopics }
     public var outputTopics: [String] { base.outputTopics }
     public var outputCauses: [String: [String: Int64]] { base.outputCauses }
+    public var lookahead: Lookahead? { base.lookahead }
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] { try base.handle(message, from: topic) }
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp { base.restoreStart(topic: topic, after: lastProcessed) }
     public mutating func reset() { base.reset() }

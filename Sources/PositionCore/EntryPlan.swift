@@ -21,6 +21,11 @@ struct EntryPlan: Sendable, Equatable {
 extension PositionManagerCore {
     /// Keeps the plan of an entry order; a scale-in add's decision needs none (its fill names its position).
     mutating func onDecision(_ d: Decision, at t: Timestamp) {
+        if d.outcome == .order, let order = d.order {
+            unanswered[order.clientOrderId] = t
+            // An order never answered (a lost order event) must not end the lookahead for good: orders live a day.
+            if unanswered.count > 64 { unanswered = unanswered.filter { $0.value.ms >= t.ms - 86_400_000 } }
+        }
         guard d.outcome == .order, let order = d.order, order.intent == .open, d.kind != "scale_in" else { return }
         let sized = d.sizing?.sizedContracts ?? order.quantity
         plans[order.clientOrderId] = EntryPlan(time: t, underlyingPrice: d.underlyingPrice, atr14: d.atr14,

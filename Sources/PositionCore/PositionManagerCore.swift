@@ -42,16 +42,16 @@ import OpsModel
 /// works on a later date (known from order events) is repriced there as work carried over, with no rule; an exit
 /// fill on a later date than its work closes with `exit_reason` nil (the simulated broker expires day orders at
 /// the close, so its exit fills are on the work's date).
-public struct PositionManagerCore: StreamCore {
+public struct PositionManagerCore: TradingParamsCore {
     public static let name = "position-manager"
     /// Quotes above this many dollars per share are treated as no quote (keeps cent arithmetic far from overflow).
     public static let maxUsableQuote = 100_000.0
 
-    public let params: TradingParams
+    public private(set) var params: TradingParams
     /// Option exit rules, evaluated in order; the first signal exits.
-    public let rules: [ExitRule]
+    public private(set) var rules: [ExitRule]
     /// Stock exit rules, evaluated in order.
-    public let stockRules: [ExitRule]
+    public private(set) var stockRules: [ExitRule]
 
     public var serviceName: String { Self.name }
     /// At equal event time: fills, then bars, then chains, then order events. Order events at an input's time are
@@ -87,12 +87,44 @@ public struct PositionManagerCore: StreamCore {
     /// The latest signal per underlying and direction.
     var lastSignal: [String: Timestamp] = [:]
 
+    /// Entry orders decided and not yet answered (filled, cancelled or rejected), by client id, with the decision's
+    /// time: while one is out, a fill may come with any quote.
+    var unanswered: [String: Timestamp] = [:]
+    /// Promise past the next quote while nothing is held or ordered (`lookahead`). Only where every fill answers an
+    /// order the dispatcher decided (the simulated broker): Alpaca's reconciliation can report fills nobody here decided.
+    public var lookaheadEnabled = false
+
     /// `rules` nil: `ExitRule.standard(params)`; `stockRules` nil: `ExitRule.stock(params)`.
-    public init(params: TradingParams, rules: [ExitRule]? = nil, stockRules: [ExitRule]? = nil) {
+    public init(params: TradingParams, rules: [ExitRule]? = nil, stockRules: [ExitRule]? = nil, lookahead: Bool = false) {
         self.params = params
         self.rules = rules ?? ExitRule.standard(params)
         self.stockRules = stockRules ?? ExitRule.stock(params)
+        self.customRules = (rules, stockRules)
+        self.lookaheadEnabled = lookahead
     }
+
+    /// Rules given at construction (tests), which parameter changes leave alone.
+    let customRules: ([ExitRule]?, [ExitRule]?)
+
+    public var paramsAccount: String? { params.account.accountId }
+
+    /// The exit rules are derived again: a changed stop or target applies to open positions from the next quote.
+    public mutating func reconfigure(_ params: TradingParams) {
+        self.params = params
+        rules = customRules.0 ?? ExitRule.standard(params)
+        stockRules = customRules.1 ?? ExitRule.stock(params)
+    }
+
+    /// Nothing held and no entry order out: quotes, bars and operator commands move nothing, and the next fill answers
+    /// an order decided later (the decision first, the fill at a quote strictly after it).
+    public var lookahead: Lookahead? {
+        guard lookaheadEnabled, positions.isEmpty, unanswered.isEmpty else { return nil }
+        return Lookahead(name: "nothing-held", causes: Self.idleCauses)
+    }
+
+    static let idleCauses: [String: [String: Int64]] = [
+        Topics.positions: [Topics.decisions: 1], Topics.orders: [Topics.decisions: 1], Topics.greeks: [Topics.decisions: 1],
+    ]
 
     public mutating func reset() {
         positions = [:]
@@ -100,6 +132,7 @@ public struct PositionManagerCore: StreamCore {
         controls = [:]
         plans = [:]
         lastSignal = [:]
+        unanswered = [:]
     }
 
     /// Fills, order events and controls from the beginning (positions live for days). Chains, bars and decisions
@@ -321,6 +354,9 @@ public struct PositionManagerCore: StreamCore {
     // MARK: order events
 
     private mutating func onOrderEvent(_ e: OrderEvent) {
+        if e.status == .cancelled || e.status == .rejected || (e.status == .filled && e.filledQuantity >= e.quantity) {
+            unanswered[e.clientOrderId] = nil
+        }
         guard e.intent == .close, let id = e.positionId, var p = positions[id], p.accountId == e.accountId else { return }
         let latest = p.exitWork?.order?.clientOrderId == e.clientOrderId
         switch e.status {

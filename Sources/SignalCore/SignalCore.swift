@@ -28,9 +28,9 @@ import OpsModel
 /// to [0, 1] and rounded to 4 decimals, so it can be re-added from the published `rules`. A signal is published
 /// when confidence ≥ `p.minConfidence` and its event time is at least `p.cooldownMinutes` after the last
 /// signal published for the same ticker and direction (event time only).
-public struct SignalCore: StreamCore {
+public struct SignalCore: TradingParamsCore {
     public static let name = "signal-engine"
-    public let params: TradingParams.SignalParams
+    public private(set) var params: TradingParams.SignalParams
     public var serviceName: String { Self.name }
     /// The watchlist first: at equal event time a new list applies before the vectors of that minute.
     public var inputTopics: [String] { [Topics.watchlist, Topics.features] }
@@ -72,6 +72,9 @@ public struct SignalCore: StreamCore {
     /// within `cooldownMinutes` after midnight (features exist only for the regular or extended session, so a
     /// session never chains into the previous day's). The same rule re-reads the latest watchlist: it is the last one
     /// processed on some watchlist partition, whose re-read starts at midnight of that list's date.
+    public var paramsAccount: String? { nil }
+    public mutating func reconfigure(_ params: TradingParams) { self.params = params.signals }
+
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
         NewYorkTime.utc(date: NewYorkTime.date(of: lastProcessed), hour: 0, minute: 0)
     }

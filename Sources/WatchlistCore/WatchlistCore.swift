@@ -30,7 +30,7 @@ import OpsModel
 /// **Restore.** Each measure has a bounded look-back, so a restart re-reads features from New York midnight of
 /// the 20th trading day before the last processed date, chains from midnight of the previous trading day, and
 /// sentiment from 24 hours back; the re-read state gives every later watchlist exactly as an uninterrupted run.
-public struct WatchlistCore: StreamCore {
+public struct WatchlistCore: TradingParamsCore {
     public static let name = "watchlist-engine"
     /// Completed sessions averaged for the avg daily volume (the usual 20-day ADV).
     public static let volumeSessions = 20
@@ -40,7 +40,7 @@ public struct WatchlistCore: StreamCore {
     /// Strikes within this fraction of the underlying count for spread quality.
     public static let nearTheMoney = 0.05
 
-    public let params: TradingParams.WatchlistParams
+    public private(set) var params: TradingParams.WatchlistParams
     public var serviceName: String { Self.name }
     public var inputTopics: [String] { [Topics.sentiment, Topics.chains, Topics.features] }
     public var outputTopics: [String] { [Topics.watchlist] }
@@ -58,6 +58,9 @@ public struct WatchlistCore: StreamCore {
         tickers = [:]
         lastBoundary = nil
     }
+
+    public var paramsAccount: String? { nil }
+    public mutating func reconfigure(_ params: TradingParams) { self.params = params.watchlist }
 
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
         let date = NewYorkTime.date(of: lastProcessed)

@@ -67,7 +67,7 @@ enum AlpacaGatewayMain {
             FileHandle.standardError.write(Data("\(service): \(e.description)\n".utf8))
             throw ExitCode(2)
         }
-        LogSetup.bootstrap(level: config.string("log_level"))
+        LogSetup.bootstrap(level: config.string("log_level"), format: config.string("log_format"))
         let logger = Logger(service: service)
         ParentWatchdog.startIfRequested(logger: logger)
         // Before any counter exists: they bind to whatever factory is bootstrapped when they are made.

@@ -11,7 +11,7 @@ import ServiceLifecycle
 
 extension MarketFeed {
     /// `--source alpaca`: runs until `--until`/`--minutes` on the live clock, or SIGTERM; prints one 'published …' line.
-    func runAlpaca(brokers: String, logger: Logger) async throws {
+    func runAlpaca(client: KafkaClientConfig, logger: Logger) async throws {
         let env = ProcessInfo.processInfo.environment
         let settings: AlpacaFeedSettings
         do {
@@ -40,7 +40,7 @@ extension MarketFeed {
             throw ValidationError("\(error)")
         }
         let metrics = try MetricsEndpoint.bootstrap(port: metricsPort, logger: logger)
-        let producer = try KafkaProducer(config: KafkaProducerConfig(client: KafkaClientConfig(brokers: brokers, clientId: sourceName)), logger: logger)
+        let producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
         let feed = try AlpacaFeed(settings: settings, producer: producer, logger: logger)
         logger.info("market data from Alpaca", metadata: ["alpaca.data_url": .string(settings.dataURL), "alpaca.stream": .string(settings.streamURL),
                                                           "tickers": .string(settings.tickers.joined(separator: ",")), "clock": .string(settings.clock.description)])

@@ -26,7 +26,7 @@ struct MarketFeed: AsyncParsableCommand {
         one 'published …' line on stdout.
         """)
 
-    @Option(help: "Kafka bootstrap servers (env OPS_BROKERS).") var brokers: String?
+    @OptionGroup var connection: KafkaConnection
     @Option(parsing: .upToNextOption, help: "Bar CSV files.") var bars: [String] = []
     @Option(help: "Ticker for bar files whose name or columns don't say it.") var ticker: String?
     @Option(parsing: .upToNextOption, help: "Option-chain CSV files (TD Ameritrade flat or the generic format).") var chains: [String] = []
@@ -48,6 +48,7 @@ struct MarketFeed: AsyncParsableCommand {
     @Option(help: "With --pace-groups: the most messages a group may lag behind on a partition.") var maxLag: Int = 2000
     @Option(help: "Name written as the source of every message.") var sourceName: String = "market-feed"
     @Option(help: "Log level.") var logLevel: String = "info"
+    @Option(help: "Log lines as text (default) or json (one object a line).") var logFormat: String = "text"
     @Option(help: "Live source: alpaca (bars over REST then the stock stream, chains from option snapshots). Default: files, a recording or the synthetic market.") var source: String?
     @Option(help: "--source alpaca: market-data API base URL.") var alpacaDataUrl: String = "https://data.alpaca.markets"
     @Option(help: "--source alpaca: trading API base URL (clock, calendar, option contracts).") var alpacaTradingUrl: String = "https://paper-api.alpaca.markets"
@@ -91,13 +92,12 @@ struct MarketFeed: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogSetup.bootstrap(level: logLevel)
+        guard LogSetup.formats.contains(logFormat) else { throw ValidationError("--log-format takes text or json; got '\(logFormat)'") }
+        LogSetup.bootstrap(level: logLevel, format: logFormat)
         let logger = Logger(service: sourceName)
         ParentWatchdog.startIfRequested(logger: logger)
-        guard let brokers = brokers ?? ProcessInfo.processInfo.environment["OPS_BROKERS"] else {
-            throw ValidationError("no broker given: pass --brokers HOST:PORT (or set OPS_BROKERS)")
-        }
-        if source == "alpaca" { return try await runAlpaca(brokers: brokers, logger: logger) }
+        let client = try connection.client(id: sourceName)
+        if source == "alpaca" { return try await runAlpaca(client: client, logger: logger) }
         let loaded: LoadedMarketSource
         do { loaded = try sourceSpec.load() } catch let e as CSVError {
             throw ValidationError("\(e)")
@@ -107,7 +107,6 @@ struct MarketFeed: AsyncParsableCommand {
         for line in loaded.log { logger.info("\(line)") }
         let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
         let items = try loaded.events.map { try $0.item(producedAt: now) }
-        let client = KafkaClientConfig(brokers: brokers, clientId: sourceName)
         let pacing = Pacing(speed)!
         let showProgress = progress == "on" || (progress == "auto" && isatty(2) == 1)
         let name = sourceName

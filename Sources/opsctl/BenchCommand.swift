@@ -198,8 +198,10 @@ enum KafkaBench {
             Bench.line("pipeline msgs/s (all topics)", Bench.grouped(pipelineRate)) + "   (\(Bench.grouped(Double(written))) messages incl. watermarks in \(Bench.fixed(wall, 1)) s)",
             Bench.line("pipeline / raw produce", Bench.fixed(pipelineRate / rawProduce, 3)),
             Bench.line("market minutes/s end to end", Bench.fixed(minutesRate, 1), goal: minutesGoal, met: minutesRate >= minutesGoal),
-            "limit: a minute with an open position or a signal waits for dispatcher → broker → position-manager round trips,",
-            "each a produce→consume hop above; lookahead (skipping them while nothing is open) is not built yet",
+            "limits: the wall time includes starting seven processes and joining their groups (~4 s); quiet stretches cost no",
+            "round trip (lookahead), but a minute with a position open waits for position-manager → broker → position-manager",
+            "(an exit decided at a quote may fill at the next: a true dependency), two produce→consume hops above; and every",
+            "process that reads option chains decodes each one (Foundation JSONDecoder), the busiest work on 2 cores",
         ]
     }
 }

@@ -38,9 +38,8 @@ struct Resume: AsyncParsableCommand {
 }
 
 struct ControlTarget: ParsableArguments {
-    @Option(help: "Kafka bootstrap servers (env OPS_BROKERS).") var brokers: String?
+    @OptionGroup var connection: KafkaConnection
     @Option(help: "Event time of the command, ISO-8601 with a zone (default: the account's latest event time).") var at: String?
-    @Option(name: .customLong("kafka"), help: ArgumentHelp("A librdkafka property (repeatable).", valueName: "key=value")) var kafka: [String] = []
 
     static var user: String {
         let env = ProcessInfo.processInfo.environment
@@ -57,12 +56,7 @@ struct ControlTarget: ParsableArguments {
     func publish(_ command: OperatorControl) async throws {
         LogSetup.bootstrap(level: "warning")
         let logger = Logger(service: "opsctl")
-        var additional = [String: String]()
-        for kv in kafka {
-            guard let eq = kv.firstIndex(of: "="), eq != kv.startIndex else { throw ValidationError("--kafka expects key=value, got '\(kv)'") }
-            additional[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
-        }
-        let client = KafkaClientConfig(brokers: try resolveBrokers(brokers), clientId: "opsctl-control", additional: additional)
+        let client = try connection.client(id: "opsctl-control")
         if let at, Timestamp(iso8601: at) == nil {
             throw ValidationError("--at takes ISO-8601 with a zone, e.g. 2024-03-04T15:00:00Z; got '\(at)'")
         }

@@ -22,6 +22,8 @@ struct Readiness: AsyncParsableCommand {
     @Option(help: "The account to judge (the account id on trading.* topics).") var account: String?
     @Option(help: "A recording directory written by `opsctl up --record DIR` (DIR/<topic>.jsonl).") var dir: String?
     @Option(help: "Read the topics from this Kafka cluster instead of a recording.") var brokers: String?
+    @Option(name: .customLong("kafka"), help: ArgumentHelp("A librdkafka property with --brokers (repeatable; secrets: OPS_KAFKA_SASL_PASSWORD or OPS_KAFKA_PROPERTIES_FILE).", valueName: "key=value"))
+    var kafka: [String] = []
     @Option(help: "New York trading dates with orders or fills needed.") var minSessions: Int = 5
     @Option(help: "trading_params.json the account trades with (default: config/trading_params.json, else built-in seed values).") var tradingParams: String?
     @Flag(help: "Print the report as one JSON object.") var json = false
@@ -77,7 +79,10 @@ struct Readiness: AsyncParsableCommand {
             return try Self.read(SummarySource.recording(d))
         case .kafka(let b):
             LogSetup.bootstrap(level: "warning")
-            let client = KafkaClientConfig(brokers: b, clientId: "opsctl-readiness"), logger = Logger(service: "opsctl")
+            var connection = KafkaConnection()
+            connection.brokers = b
+            connection.kafka = kafka
+            let client = try connection.client(id: "opsctl-readiness"), logger = Logger(service: "opsctl")
             return try await runOnDedicatedThread(name: "readiness") { try Self.read(SummarySource.kafka(client, logger: logger)) }
         }
     }

@@ -13,7 +13,7 @@ struct Replay: AsyncParsableCommand {
         discussion: "The recorded bytes are published as they were (same ids), so a pipeline run on them reproduces the recorded outputs. To run the whole stack on a recording: opsctl up --replay DIR.")
 
     @Argument(help: "A directory written by `opsctl record` or `opsctl up --record`.") var dir: String
-    @Option(help: "Kafka bootstrap servers (env OPS_BROKERS).") var brokers: String?
+    @OptionGroup var connection: KafkaConnection
     @Option(help: "max | realtime | Nx") var speed: String = "max"
 
     func run() async throws {
@@ -21,7 +21,7 @@ struct Replay: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: dir) else { throw ValidationError("no such recording directory '\(dir)'") }
         LogSetup.bootstrap(level: "info")
         let logger = Logger(service: "replay")
-        let client = KafkaClientConfig(brokers: try resolveBrokers(brokers), clientId: "opsctl-replay")
+        let client = try connection.client(id: "opsctl-replay")
         let dir = self.dir
         let stats = try await runOnDedicatedThread(name: "replay") {
             let topics = Topics.marketSource

@@ -113,7 +113,7 @@ struct RunInputs: ParsableArguments {
 
     /// Per service, the `--set` settings these flags give it: the account size, the trading parameters, `--service-set`.
     func serviceSettings(broker: Bool) throws -> [String] {
-        (broker ? ["broker-gateway:account_size=\(accountSize)"] : []) + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet
+        (broker ? ["broker-gateway:account_size=\(accountSize)"] + ServiceGraph.simulatedBrokerSettings : []) + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet
     }
 
     func describeSource() -> String {

@@ -10,7 +10,7 @@ struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Follow a topic as JSON lines (reads every partition; joins no group).")
 
     @Argument(help: "Topic, e.g. \(Topics.features).") var topic: String
-    @Option(help: "Kafka bootstrap servers (env OPS_BROKERS).") var brokers: String?
+    @OptionGroup var connection: KafkaConnection
     @Flag(help: "Start from the oldest retained message instead of the end.") var fromBeginning = false
     @Flag(help: "Also print watermark messages.") var watermarks = false
     @Option(help: "Stop after this many messages.") var count: Int?
@@ -19,7 +19,7 @@ struct Tail: AsyncParsableCommand {
     func run() async throws {
         LogSetup.bootstrap(level: "warning")
         let logger = Logger(service: "tail")
-        let client = KafkaClientConfig(brokers: try resolveBrokers(brokers), clientId: "opsctl-tail")
+        let client = try connection.client(id: "opsctl-tail")
         let topic = self.topic, fromBeginning = self.fromBeginning, watermarks = self.watermarks, count = self.count, idleExit = self.idleExit
         try await runOnDedicatedThread(name: "tail") {
             let consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: "opsctl-tail-\(getpid())"), logger: logger)

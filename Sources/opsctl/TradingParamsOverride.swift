@@ -30,7 +30,7 @@ struct TradingParamsOverride {
             let path = kv[..<eq].split(separator: ".").map(String.init)
             let text = String(kv[kv.index(after: eq)...])
             let value: Any = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
-            root = Self.setting(root, path: path[...], to: value)
+            root = TradingParams.setting(root, path: path[...], to: value)
         }
         let json = try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
         do {
@@ -38,14 +38,6 @@ struct TradingParamsOverride {
         } catch {
             throw ValidationError(error.description)
         }
-    }
-
-    static func setting(_ dict: [String: Any], path: ArraySlice<String>, to value: Any) -> [String: Any] {
-        var d = dict
-        guard let head = path.first else { return d }
-        if path.count == 1 { d[head] = value; return d }
-        d[head] = setting(d[head] as? [String: Any] ?? [:], path: path.dropFirst(), to: value)
-        return d
     }
 
     /// `SERVICE:trading_params=PATH` for every trading service, or nothing without overrides.

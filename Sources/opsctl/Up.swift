@@ -32,6 +32,8 @@ struct Up: AsyncParsableCommand {
         """)
 
     @Option(help: "Use this Kafka cluster instead of starting the embedded broker.") var brokers: String?
+    @Option(name: .customLong("kafka"), help: ArgumentHelp("A librdkafka property for every process, e.g. --kafka security.protocol=SASL_SSL (repeatable; secrets: OPS_KAFKA_SASL_PASSWORD or OPS_KAFKA_PROPERTIES_FILE, which every process inherits).", valueName: "key=value"))
+    var kafka: [String] = []
     @OptionGroup var inputs: RunInputs
     @Option(help: "Feed pacing: max | realtime | Nx.") var speed: String = "max"
     @Option(help: "Partitions for every topic of the embedded broker (default: per-topic counts).") var partitions: Int32?
@@ -118,11 +120,12 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         LogSetup.bootstrap(level: "warning")
         let alpaca = try alpacaPlan()
-        let plan = UpPlan(brokers: brokers, feedArguments: feedArguments, record: inputs.record, partitions: partitions,
+        do { _ = try KafkaEnvironment.merged(flags: kafka) } catch let e as ConfigError { throw ValidationError(e.message) }
+        let plan = UpPlan(brokers: brokers, kafka: kafka, feedArguments: feedArguments, record: inputs.record, partitions: partitions,
                           replicas: try parseCounts(replicas, flag: "--replicas"), killAfter: try parseCounts(killAfter, flag: "--kill-after"),
                           storm: try parseCounts(storm, flag: "--storm"),
                           logDir: logDir, timeout: timeout, summaryJson: inputs.summaryJson, halts: try RunInputs.scheduledHalts(inputs.halt),
-                          serviceSet: try inputs.serviceSettings(broker: !onAlpaca),
+                          serviceSet: try inputs.serviceSettings(broker: broker == "sim"),
                           sourceDescription: describeSource(), alpaca: alpaca, brokerRunning: broker != "recorded")
         do {
             try await runOnDedicatedThread(name: "opsctl-up") { try UpRunner(plan: plan).run() }
@@ -140,6 +143,8 @@ struct Up: AsyncParsableCommand {
 
 struct UpPlan: Sendable {
     var brokers: String?
+    /// `--kafka` properties, passed on to every process (the environment's reach them by inheritance).
+    var kafka: [String] = []
     var feedArguments: [String]
     var record: String?
     var partitions: Int32?
@@ -258,13 +263,14 @@ final class UpRunner: @unchecked Sendable {
             }
             alpaca = a
         }
-        let client = KafkaClientConfig(brokers: bootstrap, clientId: "opsctl-up")
+        let client = KafkaClientConfig(brokers: bootstrap, clientId: "opsctl-up", additional: try KafkaEnvironment.merged(flags: plan.kafka))
+        let kafkaArgs = plan.kafka.flatMap { ["--kafka", $0] }
         try publishScheduledHalts(client: client)
 
         // 2. Services, each its own process and consumer group; the recorder too.
         var serviceChildren = [String: [Child]]()
         func launch(_ spec: ServiceSpec, instance: String, name: String) throws -> Child {
-            var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(instance)"]
+            var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(instance)"] + kafkaArgs
             if spec.name == ServiceGraph.brokerGateway.name, let alpaca { args += alpaca.gatewayArguments }
             for s in plan.serviceSet where s.hasPrefix(spec.name + ":") { args += ["--set", String(s.dropFirst(spec.name.count + 1))] }
             return try Child(name: name, executable: "\(bin)/\(spec.name)", arguments: args,
@@ -280,7 +286,7 @@ final class UpRunner: @unchecked Sendable {
         }
         var recorder: Child?
         if let dir = plan.record {
-            let r = try Child(name: "recorder", executable: "\(bin)/opsctl", arguments: ["record", "--dir", dir, "--brokers", bootstrap],
+            let r = try Child(name: "recorder", executable: "\(bin)/opsctl", arguments: ["record", "--dir", dir, "--brokers", bootstrap] + kafkaArgs,
                               logPath: "\(logDir)/recorder.log", captureStdout: false)
             children.append(r)
             recorder = r
@@ -296,7 +302,7 @@ final class UpRunner: @unchecked Sendable {
             pacing = ["--pace-groups", (marketReaders + (recorder == nil ? [] : ["recorder"])).joined(separator: ",")]
         }
         let feed = try Child(name: "market-feed", executable: "\(bin)/market-feed",
-                             arguments: ["--brokers", bootstrap] + (alpaca?.feedArguments ?? []) + plan.feedArguments + pacing,
+                             arguments: ["--brokers", bootstrap] + kafkaArgs + (alpaca?.feedArguments ?? []) + plan.feedArguments + pacing,
                              logPath: "\(logDir)/market-feed.log", captureStdout: true)
         note("started \(children.map { "\($0.name) (pid \($0.pid))" }.joined(separator: ", ")), market-feed (pid \(feed.pid))")
         var pendingKills = plan.killAfter
@@ -375,6 +381,8 @@ final class UpRunner: @unchecked Sendable {
         // On Alpaca the gateway commits nothing: its state is rebuilt from the topics.
         var groups = ServiceSpec.pipeline.filter { (alpaca == nil && plan.brokerRunning) || $0.name != ServiceGraph.brokerGateway.name }.map { ($0.groupId, $0.inputs) }
         if recorder != nil { groups.append(("recorder", Topics.all.map(\.name))) }
+        let probe = ConsumerGroupLagProbe(client: client, logger: logger)
+        defer { probe.close() }
         var previousEnds: [String: Int64]? = nil
         var lastBehind = [String]()
         while true {
@@ -383,9 +391,9 @@ final class UpRunner: @unchecked Sendable {
             }
             var ends = [String: Int64]()
             var behind = [String]()
-            for (group, topics) in groups {
-                let lag = try consumerGroupLag(client: client, groupId: group, topics: topics, logger: logger)
-                for (tp, v) in lag {
+            let lags = try probe.lag(groups: groups)
+            for (group, _) in groups {
+                for (tp, v) in lags[group] ?? [:] {
                     ends["\(tp.topic)/\(tp.partition)"] = v.end
                     if (v.committed ?? 0) < v.end { behind.append("\(group)@\(tp.topic)/\(tp.partition) \(v.committed ?? 0)/\(v.end)") }
                 }

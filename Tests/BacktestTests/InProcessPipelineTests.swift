@@ -2,6 +2,7 @@ import Foundation
 import OpsModel
 import OpsRuntime
 import Pipeline
+import PositionCore
 import Testing
 
 /// The in-process pipeline's ordering rule, on small cores: each sees its inputs in the canonical order (time, rank,
@@ -126,5 +127,64 @@ struct InProcessPipelineTests {
             #expect(Set(spec.producers) == Set(ServiceGraph.producers(of: spec.name)), "\(spec.name)")
         }
         #expect(ServiceGraph.services.filter(\.scalable).map(\.name) == ["feature-computer", "signal-engine"])
+    }
+}
+
+/// Lookahead (issue 9): a quiet service promises past its next input. A promise its outputs then break is what a
+/// Kafka consumer would refuse as late, so the in-process pipeline stops on it, naming the service.
+@Suite("Lookahead promises")
+struct LookaheadPromiseTests {
+    /// A relay that claims its state rules every output out (while it still relays).
+    struct Boaster: StreamCore {
+        var serviceName: String { "boaster" }
+        var inputTopics: [String] { [Topics.sentiment] }
+        var outputTopics: [String] { [Topics.features] }
+        var lookahead: Lookahead? { Lookahead(name: "quiet", causes: [:]) }
+        mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
+            guard let s = message.payload as? SentimentScore else { return [] }
+            return [Emit(Topics.features, Envelope(id: "b-\(message.id)", eventTime: message.eventTime, causationId: message.id, source: serviceName,
+                                                   payload: s).erased())]
+        }
+        func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp { .distantPast }
+        mutating func reset() {}
+    }
+
+    @Test("an output at or before its writer's promise stops the run, naming the writer and the topic")
+    func aBrokenPromiseIsCaught() throws {
+        let p = try InProcessPipeline(cores: [Boaster()], sourceTopics: [Topics.sentiment])
+        p.publish(InProcessPipelineTests.score("SPY", minute: 0))
+        let error = #expect(throws: InProcessPipeline.Stalled.self) { try p.advanceSource(to: InProcessPipelineTests.score("SPY", minute: 0).eventTime) }
+        #expect(error?.description.contains("boaster wrote \(Topics.features)") == true, "\(String(describing: error))")
+    }
+
+    static func run(_ settings: [String], sessions: Int = 3) throws -> InProcessPipeline {
+        var spec = MarketSourceSpec()
+        spec.synthetic = 42
+        spec.sessions = sessions
+        var bt = Backtest(source: try spec.load(), cores: try Backtest.cores(settings: settings))
+        bt.options.collect = [Topics.decisions, Topics.fills, Topics.positions, Topics.orders]
+        return try bt.run()
+    }
+
+    static func ids(_ p: InProcessPipeline) -> [String: [String]] { p.collected.mapValues { $0.map(\.id) } }
+
+    /// `SERVICE:KEY=VALUE` settings for a partial trading_params.json (written to a temporary file) and an account size.
+    static func settings(params json: String, accountSize: String) throws -> [String] {
+        let path = NSTemporaryDirectory() + "ops-lookahead-\(UUID().uuidString).json"
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return ServiceGraph.tradingParamsServices.map { "\($0):trading_params=\(path)" } + ["broker-gateway:account_size=\(accountSize)"]
+    }
+
+    @Test("every service keeps its promises with lookahead on (options and stock entries, scale-in, a small account), and the outputs do not change",
+          arguments: [("{}", "100000"), (#"{"sizing":{"scale_in":true}}"#, "100000"), ("{}", "5000")])
+    func lookaheadKeepsPromisesAndChangesNothing(_ params: String, _ accountSize: String) throws {
+        let set = try Self.settings(params: params, accountSize: accountSize)
+        let off = try Self.run(set)
+        let on = try Self.run(set + ServiceGraph.simulatedBrokerSettings)
+        #expect(Self.ids(on) == Self.ids(off))
+        #expect((off.collected[Topics.fills]?.count ?? 0) > 0, "the run trades, so the services leave their lookahead and come back to it")
+        let cores = Dictionary(uniqueKeysWithValues: on.coresForInspection)
+        #expect(cores[ServiceGraph.brokerGateway.name]?.lookahead != nil, "at the end no order works")
+        #expect(cores[ServiceGraph.positionManager.name].map { ($0 as? LiveParamsCore<PositionManagerCore>)?.core.lookaheadEnabled } == true)
     }
 }

@@ -65,6 +65,33 @@ extension PipelineTests {
             #expect(line?["id"] as? String == env.id)
         }
 
+        @Test("--log-format json: a service logs one JSON object a line")
+        func jsonLogs() throws {
+            let broker = try Harness.BrokerProcess()
+            defer { broker.stop() }
+            let p = Process()
+            p.executableURL = TestPaths.binDir.appendingPathComponent("feature-computer")
+            p.arguments = ["--brokers", broker.bootstrap, "--log-format", "json"]
+            let err = Pipe()
+            p.standardError = err
+            try p.run()
+            var text = ""
+            let reader = err.fileHandleForReading
+            // Wait for the first complete lines (consuming, then assigned), however slow the machine.
+            for _ in 0..<600 where text.split(separator: "\n").count < 1 || !text.hasSuffix("\n") {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            p.terminate()
+            p.waitUntilExit()
+            let first = try #require(text.split(separator: "\n").first)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any], "\(first)")
+            #expect(object["logger"] as? String == "ops.feature-computer")
+            #expect(object["level"] as? String == "info")
+            #expect((object["metadata"] as? [String: Any])?["kafka.group"] as? String == "feature-computer", "\(first)")
+        }
+
         @Test("a service serves Prometheus metrics on --metrics-port")
         func metricsEndpoint() throws {
             let broker = try Harness.BrokerProcess()

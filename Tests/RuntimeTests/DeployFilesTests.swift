@@ -15,6 +15,13 @@ struct DeployFilesTests {
         for spec in Topics.all {
             #expect(compose.contains("\(spec.name):\(spec.partitions)"), "\(spec.name) with \(spec.partitions) partitions in deploy/docker-compose.yml")
         }
+        // The compacted topics are created in their own loop, with cleanup.policy=compact; the others are not.
+        let lines = compose.split(separator: "\n")
+        for spec in Topics.all {
+            let loop = lines.firstIndex { $0.contains("for spec in") && $0.contains("\(spec.name):") }
+            let created = loop.map { lines[$0...].prefix { !$0.contains("done") }.joined(separator: "\n") } ?? ""
+            #expect(created.contains("cleanup.policy=compact") == spec.compacted, "\(spec.name) compacted: \(spec.compacted)")
+        }
         #expect(compose.contains("KAFKA_PROCESS_ROLES: broker,controller"), "Kafka in KRaft mode")
         for exe in ["feature-computer", "watchlist-engine", "market-feed", "opsctl\", \"record"] {
             #expect(compose.contains("[\"\(exe)"), "\(exe) runs as its own container")

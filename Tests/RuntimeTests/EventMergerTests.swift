@@ -142,6 +142,44 @@ struct EventMergerTests {
         #expect(m.outputWatermark(causes: [Topics.chains: 0]) == (Self.t0 + Minutes(11)).adding(ms: -1))
     }
 
+    @Test("a lookahead narrows the causes: ruled-out inputs hold nothing back, a listed input (even undeclared) does, until causes resume")
+    func lookaheadNarrowsOutputWatermarks() throws {
+        let orders = PartitionID(Topics.orders, 0), chains = PartitionID(Topics.chains, 0), decisions = PartitionID(Topics.decisions, 0)
+        var m = EventMerger(topicRanks: [Topics.decisions, Topics.chains, Topics.orders])
+        m.assign([decisions, chains, orders])
+        m.watermark(Self.wm(producer: "feed", "source:feed"), time: Self.t0 + Minutes(10), at: chains, offset: 0)
+        m.watermark(Self.wm(producer: "dispatcher", Topics.signals), time: Self.t0 + Minutes(30), at: orders, offset: 0)
+        m.watermark(Self.wm(producer: "dispatcher", Topics.signals), time: Self.t0 + Minutes(40), at: decisions, offset: 0)
+        let declared: [String: Int64] = [Topics.chains: 0, Topics.orders: 1]
+        #expect(m.outputWatermark(causes: declared) == Self.t0 + Minutes(10), "declared: every chain may fill")
+        let quiet = Lookahead(name: "quiet", causes: [Topics.fills: [Topics.orders: 1]])
+        #expect(m.outputWatermark(causes: declared, lookahead: quiet, output: Topics.fills) == (Self.t0 + Minutes(30)).adding(ms: 1),
+                "no working order: only an order (strictly after it) fills")
+        let untilExpiry = Lookahead(name: "held", causes: [Topics.fills: [Topics.orders: 1]], resumesAt: Self.t0 + Minutes(20))
+        #expect(m.outputWatermark(causes: declared, lookahead: untilExpiry, output: Topics.fills) == (Self.t0 + Minutes(20)).adding(ms: -1),
+                "chains settle again from the expiry close on")
+        let answers = Lookahead(name: "idle", causes: [Topics.positions: [Topics.decisions: 1]])
+        #expect(m.outputWatermark(causes: [Topics.chains: 0], lookahead: answers, output: Topics.positions) == (Self.t0 + Minutes(40)).adding(ms: 1),
+                "an input that only changes state in general causes output under this lookahead")
+    }
+
+    @Test("a stalled input watermark names the partition and the service it waits on")
+    func slowestPromiseNamesWhoIsWaitedOn() {
+        let p = PartitionID(Topics.orders, 0), c = PartitionID(Topics.chains, 0)
+        var m = EventMerger(topicRanks: [Topics.chains, Topics.orders], expectedProducers: [Topics.orders: ["dispatcher", "position-manager"]])
+        m.assign([c, p])
+        m.watermark(Self.wm(producer: "feed", "source:feed"), time: Self.t0 + Minutes(10), at: c, offset: 0)
+        m.watermark(Self.wm(producer: "dispatcher", Topics.chains), time: Self.t0 + Minutes(9), at: p, offset: 0)
+        var slow = m.slowestPromise()
+        #expect(slow?.partition == p && slow?.producer == "position-manager" && slow?.watermark == nil, "never heard from")
+        m.watermark(Self.wm(producer: "position-manager", Topics.chains), time: Self.t0 + Minutes(4), at: p, offset: 1)
+        slow = m.slowestPromise()
+        #expect(slow?.partition == p && slow?.producer == "position-manager" && slow?.watermark == Self.t0 + Minutes(4))
+        m.watermark(Self.wm(producer: "position-manager", Topics.chains), time: Self.t0 + Minutes(12), at: p, offset: 2)
+        slow = m.slowestPromise()
+        #expect(slow?.partition == p && slow?.producer == "dispatcher" && slow?.watermark == Self.t0 + Minutes(9))
+    }
+
     @Test func lateEventsAreRefused() throws {
         let p = PartitionID("bars", 0)
         var m = EventMerger(topicRanks: ["bars"])
@@ -186,6 +224,8 @@ struct RuntimeBookkeepingTests {
         #expect(r.check("a", fingerprint: 2) == .conflict)
         for id in ["b", "c", "d"] { #expect(r.check(id, fingerprint: 0) == .new) }
         #expect(r.check("a", fingerprint: 9) == .new, "the oldest id was forgotten")
+        r.forget("a")
+        #expect(r.check("a", fingerprint: 9) == .new, "a refused copy does not make the next copy a duplicate")
     }
 
     @Test func commitMetadataRoundTrip() {
