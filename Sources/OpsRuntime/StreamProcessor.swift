@@ -313,7 +313,14 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         } catch {
             // Refused (late): not applied, so a copy of it on another partition (a broadcast) is not a duplicate of it.
             seen.forget(env.id)
-            if !restoring { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: env.eventTime.ms, error: error)) }
+            if !restoring { out.append(deadLetter(m.value, key: m.key, at: p, offset: m.offset, time: env.eventTime.ms, error: error)) } else {
+                // Refused while rebuilding state: the state now differs from the one that committed (it was dead-lettered then
+                // too, or something changed): worth a line.
+                logger.warning("input refused while restoring", metadata: [
+                    "kafka.partition": .string(p.description), "kafka.offset": .stringConvertible(m.offset),
+                    "message.id": .string(env.id), "message.time": .string(env.eventTime.iso8601), "error": .string("\(error)"),
+                ])
+            }
         }
     }
 
