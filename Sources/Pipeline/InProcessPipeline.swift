@@ -71,6 +71,8 @@ public final class InProcessPipeline {
         var minPendingPerRank: [Int64]
         var promised: [Int: Int64] = [:]
         var handled = 0
+        /// `causes` in the shape a lookahead narrows them to (no cause waits for `resumesAt`).
+        let declaredCauses: [Int: [(input: Int, delay: Int64, resumes: Bool)]]
         /// Per lookahead name, per output topic, the narrowed delay of each input topic (absent: ruled out).
         var narrowed: [String: [Int: [(input: Int, delay: Int64, resumes: Bool)]]] = [:]
         let topicIndex: [String: Int]
@@ -90,6 +92,7 @@ public final class InProcessPipeline {
                     .map { (topicIndex[$0.key]!, $0.value) }.sorted { $0.0 < $1.0 }
             }
             causes = c
+            declaredCauses = c.mapValues { $0.map { (input: $0.0, delay: $0.1, resumes: false) } }
             pendingPerRank = Array(repeating: 0, count: inputs.count)
             minPendingPerRank = Array(repeating: .max, count: inputs.count)
         }
@@ -316,25 +319,16 @@ public final class InProcessPipeline {
                 let stage = stages[s]
                 let la = lookaheads[s]
                 var p = Int64.max
-                if let la {
-                    // What the stage's state rules out (`Lookahead`): its own causes, the others only from `resumesAt` on.
-                    for c in stage.narrowedCauses(la)[t] ?? [] {
-                        guard !c.resumes || la.resumesAt != nil else { continue }
-                        let floor = c.resumes ? la.resumesAt!.ms - 1 : Int64.min
-                        let w = watermarks[c.input]
-                        if w == .min { p = .min; break }
-                        p = min(p, max(Self.add(w, c.delay), floor))
-                        let m = stage.minPending(topic: c.input)
-                        if m != .max { p = min(p, max(Self.add(m, c.delay - 1), floor)) }
-                    }
-                } else {
-                    for (input, delay) in stage.causes[t]! {
-                        let w = watermarks[input]
-                        if w == .min { p = .min; break }
-                        p = min(p, Self.add(w, delay))
-                        let m = stage.minPending(topic: input)
-                        if m != .max { p = min(p, Self.add(m, delay - 1)) }
-                    }
+                // What the stage's state rules out (`Lookahead`): its own causes, the others only from `resumesAt` on.
+                let list = la.map { stage.narrowedCauses($0)[t] ?? [] } ?? stage.declaredCauses[t]!
+                for c in list {
+                    guard !c.resumes || la?.resumesAt != nil else { continue }
+                    let floor = c.resumes ? la!.resumesAt!.ms - 1 : Int64.min
+                    let w = watermarks[c.input]
+                    if w == .min { p = .min; break }
+                    p = min(p, max(Self.add(w, c.delay), floor))
+                    let m = stage.minPending(topic: c.input)
+                    if m != .max { p = min(p, max(Self.add(m, c.delay - 1), floor)) }
                 }
                 let promised = max(p, stage.promised[t] ?? .min)
                 stage.promised[t] = promised

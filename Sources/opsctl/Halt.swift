@@ -41,6 +41,15 @@ struct ControlTarget: ParsableArguments {
     @OptionGroup var connection: KafkaConnection
     @Option(help: "Event time of the command, ISO-8601 with a zone (default: the account's latest event time).") var at: String?
 
+    /// Each account's latest event time on `trading.accounts.v1`: the pipeline's "now" for it.
+    static func latestEventTimes(client: KafkaClientConfig, logger: Logger) throws -> [String: Timestamp] {
+        var latest = [String: Timestamp]()
+        for e in try TopicReader.envelopes(client: client, topic: Topics.accounts, logger: logger) {
+            if let a = e.payload as? AccountSnapshot { latest[a.accountId] = max(latest[a.accountId] ?? .distantPast, e.eventTime) }
+        }
+        return latest
+    }
+
     static var user: String {
         let env = ProcessInfo.processInfo.environment
         return "\(env["USER"] ?? env["LOGNAME"] ?? "operator")@\(ProcessInfo.processInfo.hostName)"
@@ -62,9 +71,7 @@ struct ControlTarget: ParsableArguments {
         }
         let explicit = at.flatMap { Timestamp(iso8601: $0) }
         let line = try await runOnDedicatedThread(name: "control") { () throws -> String in
-            let snapshots = try TopicReader.envelopes(client: client, topic: Topics.accounts, logger: logger)
-            var latest = [String: Timestamp]()
-            for e in snapshots { if let a = e.payload as? AccountSnapshot { latest[a.accountId] = max(latest[a.accountId] ?? .distantPast, e.eventTime) } }
+            let latest = try Self.latestEventTimes(client: client, logger: logger)
             guard let now = latest[command.accountId] else {
                 let known = latest.keys.sorted()
                 throw ValidationError("unknown account '\(command.accountId)': \(known.isEmpty ? "no account has reported on \(Topics.accounts) yet" : "known accounts: \(known.joined(separator: ", "))")")

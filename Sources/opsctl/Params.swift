@@ -107,10 +107,7 @@ struct ParamsSet: AsyncParsableCommand {
 
     /// The pipeline's "now" for the account (every account: the latest of all), from its snapshots.
     static func latestEventTime(client: KafkaClientConfig, account: String?, logger: Logger) throws -> Timestamp {
-        var latest = [String: Timestamp]()
-        for e in try TopicReader.envelopes(client: client, topic: Topics.accounts, logger: logger) {
-            if let a = e.payload as? AccountSnapshot { latest[a.accountId] = max(latest[a.accountId] ?? .distantPast, e.eventTime) }
-        }
+        let latest = try ControlTarget.latestEventTimes(client: client, logger: logger)
         if let account {
             guard let t = latest[account] else {
                 throw ValidationError("account '\(account)' has not reported on \(Topics.accounts)\(latest.isEmpty ? "" : " (known: \(latest.keys.sorted().joined(separator: ", ")))"); pass --at TIME")
