@@ -211,6 +211,25 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// Moves the fetch position of assigned partitions to the given offsets. With a timeout, returns once the fetcher
+    /// has moved: no message fetched from the old position reaches a later `poll`.
+    ///
+    /// - Throws: the request error, or the first per-partition error.
+    public func seek(_ offsets: [TopicPartitionOffset], timeoutMs: Int32 = 10_000) throws {
+        try guardian.use {
+            try context.throwIfFatal()
+            guard !offsets.isEmpty else { return }
+            let list = makePartitionList(offsets)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            if let error = rd_kafka_seek_partitions(handle, list, timeoutMs) {
+                throw KafkaError.from(error: error)
+            }
+            if let failed = readPartitionList(list).first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
+                throw KafkaError.from(failed.error, context: "seek of \(failed.value.topicPartition)")
+            }
+        }
+    }
+
     /// The partitions currently assigned to this consumer.
     public func assignment() throws -> [TopicPartition] {
         try guardian.use {

@@ -53,13 +53,30 @@ public struct SyntheticTicker: Sendable, Hashable {
         SyntheticTicker(symbol: "CMG", startPrice: 2750, volatility: 0.28, pennyPilot: false, minuteVolume: 800, pennyProgram: false, optionLiquidity: 0.1),
     ]
 
+    /// The most tickers `--tickers N` gives: the universe, then generated ones (`generated`).
+    public static let maxCount = 2_000
+
+    /// The `index`th ticker past the universe, for load tests (e.g. 500 tickers streaming): a four-letter symbol
+    /// `Z` + three letters (ZAAA, ZAAB, …), outside the penny program's pilot, with price, volatility, volume and
+    /// option liquidity drawn from a stream named after the symbol (the same on every run).
+    public static func generated(_ index: Int) -> SyntheticTicker {
+        let k = index - universe.count
+        precondition(k >= 0 && k < 26 * 26 * 26, "generated tickers: ZAAA to ZZZZ")
+        let letters = [k / 676, (k / 26) % 26, k % 26].map { Character(UnicodeScalar(UInt8(65 + $0))) }
+        let symbol = "Z" + String(letters)
+        var r = SeededRandom(seed: 7, "generated-ticker", symbol)
+        return SyntheticTicker(symbol: symbol, startPrice: (r.uniform(15, 600) * 100).rounded() / 100,
+                               volatility: (r.uniform(0.15, 0.65) * 100).rounded() / 100, pennyPilot: false,
+                               minuteVolume: (r.uniform(2_000, 120_000)).rounded(), optionLiquidity: (r.uniform(0.1, 0.9) * 100).rounded() / 100)
+    }
+
     /// `market-feed --tickers`: `all` (the universe), `N` (its first N) or `SYM,SYM…` (those, in that order).
     public static func pick(_ spec: String) throws(TickerChoiceError) -> [SyntheticTicker] {
         let text = spec.trimmingCharacters(in: .whitespaces)
         if text.lowercased() == "all" { return universe }
         if let n = Int(text) {
-            guard (1...universe.count).contains(n) else { throw TickerChoiceError("--tickers \(n): choose 1 to \(universe.count)") }
-            return Array(universe.prefix(n))
+            guard (1...maxCount).contains(n) else { throw TickerChoiceError("--tickers \(n): choose 1 to \(maxCount)") }
+            return Array(universe.prefix(n)) + (universe.count..<max(n, universe.count)).map(generated)
         }
         let symbols = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
         guard !symbols.isEmpty, Set(symbols).count == symbols.count else { throw TickerChoiceError("--tickers '\(spec)': give all, a count or distinct symbols") }

@@ -2,8 +2,7 @@ import Foundation
 
 /// A change of trading parameters without a redeploy (seed 004 §6, the SSM idea), on `ops.params.v1`: dotted keys of
 /// trading_params.json with their new values, in force from the envelope's event time for one account (or every
-/// account), in the watchlist-engine, dispatcher, broker-gateway and position-manager (`signals.*`, which only the
-/// signal-engine reads, is refused: `notLive`). Validated by `opsctl params set` before it is published
+/// account), in every service that reads trading parameters. Validated by `opsctl params set` before it is published
 /// and again by each service, which refuses (dead-letters) a change that does not validate: nothing changes then.
 public struct ParamsChange: Payload {
     public static let messageType = "params_change"
@@ -34,10 +33,6 @@ public struct ParamsChange: Payload {
 
     /// Keys no change may touch: they name the account a service runs for.
     public static let fixedKeys: Set<String> = ["account.account_id"]
-    /// Key prefixes that do not change live yet, and why.
-    public static let notLive: [(prefix: String, why: String)] = [
-        ("signals.", "is read only by the signal-engine, whose replicas do not take live changes yet: set it in trading_params.json and restart the signal-engine"),
-    ]
 
     public func validate(eventTime: Timestamp) throws(MessageError) {
         if let a = accountId, a.isEmpty || a == Self.everyAccount { throw .invalid("account_id must name an account (null: every account)") }
@@ -48,7 +43,6 @@ public struct ParamsChange: Payload {
                 throw .invalid("'\(key)' is not a dotted key of trading_params.json")
             }
             if Self.fixedKeys.contains(key) { throw .invalid("'\(key)' cannot change while the services run") }
-            if let rule = Self.notLive.first(where: { key.hasPrefix($0.prefix) }) { throw .invalid("'\(key)' \(rule.why)") }
         }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("a params change needs a reason") }
     }

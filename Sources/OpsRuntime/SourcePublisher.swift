@@ -47,6 +47,13 @@ public enum Pacing: Sendable, Equatable, CustomStringConvertible {
     /// history before a run): they are not waited for at all, so pacing replays trading time only.
     public static let closedGapSeconds = 3_600.0
 
+    /// Wall-clock seconds to wait between publishing the minute at `previous` and the one at `t`: nothing before
+    /// `paceFrom` (those go at full speed), and only for the event time from `paceFrom` on.
+    public func wait(from previous: Timestamp, to t: Timestamp, paceFrom: Timestamp?) -> Double {
+        if let paceFrom, t <= paceFrom { return 0 }
+        return wait(forEventSeconds: Double(t.ms - Swift.max(previous.ms, paceFrom?.ms ?? previous.ms)) / 1000)
+    }
+
     /// Wall-clock seconds to wait for `eventSeconds` of event time.
     func wait(forEventSeconds s: Double) -> Double {
         guard s < Self.closedGapSeconds else { return 0 }
@@ -110,7 +117,8 @@ public final class SourcePublisher {
 
     /// Publishes `items` (sorted by event time; stable within a time) with pacing; `progress` is called after
     /// each group with (groups done, groups total, group time). Stops early when `stop` is set.
-    public func publish(_ items: [SourceItem], pacing: Pacing, stop: StopFlag? = nil, maxBatch: Int = 2000,
+    /// Event times before `paceFrom` go at full speed (skip a morning, then watch in real time).
+    public func publish(_ items: [SourceItem], pacing: Pacing, paceFrom: Timestamp? = nil, stop: StopFlag? = nil, maxBatch: Int = 2000,
                         progress: ((Int, Int, Timestamp) -> Void)? = nil) throws -> PublishStats {
         stopFlag = stop
         var stats = PublishStats()
@@ -137,8 +145,9 @@ public final class SourcePublisher {
         for (i, group) in groups.enumerated() {
             if stop?.isStopped == true { break }
             let t = group[0].eventTime
+            let paced = pacing != .max && paceFrom.map { t > $0 } ?? true
             if let previous {
-                let wait = pacing.wait(forEventSeconds: Double(t.ms - previous.ms) / 1000)
+                let wait = pacing.wait(from: previous, to: t, paceFrom: paceFrom)
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             }
             previous = t
@@ -152,7 +161,7 @@ public final class SourcePublisher {
             stats.first = stats.first ?? t
             stats.last = t
             // At full speed several minutes go in one acknowledged batch; when paced, each minute is sent on time.
-            if pacing != .max || records.count >= maxBatch || batchGroups >= 30 { try flush(i + 1) }
+            if paced || records.count >= maxBatch || batchGroups >= 30 { try flush(i + 1) }
         }
         try flush(groups.count)
         producer.close()

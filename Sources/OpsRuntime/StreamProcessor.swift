@@ -59,6 +59,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     /// Per partition, the offset before which only watermark messages are applied (see `onAssign`).
     private var watermarksOnlyUntil: [PartitionID: Int64] = [:]
     static var watermarkRewind: Int64 { 512 }
+    /// Per partition, the start offset asked for at the assignment until its first message shows where reading began.
+    private var startChecks: [PartitionID: StartCheck] = [:]
     private var generation = 0
     private var lastWatermarkOut: [String: Timestamp] = [:]
     private let causes: [String: [String: Int64]]
@@ -168,6 +170,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         merger.assign(ids)
         owned = Set(ids)
         restoreUntil = [:]
+        startChecks = [:]
         committedOffsets = [:]
         committedMetadata = [:]
         restoreLog = [:]
@@ -200,6 +203,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             }
             result.append(TopicPartitionOffset(p, offset: start))
         }
+        for o in result where o.offset >= 0 { startChecks[PartitionID(o.topic, o.partition)] = .expect(o.offset) }
         var restoring = [String]()
         for o in result {
             let id = PartitionID(o.topic, o.partition)
@@ -238,6 +242,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             }
             batch.append(m)
         }
+        if !startChecks.isEmpty { batch = try checkingStarts(batch) }
         let start = DispatchTime.now().uptimeNanoseconds
         var out = [ProducerRecord]()
         for m in batch { ingest(m, into: &out) }
@@ -259,6 +264,44 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         try commit()
         commitTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - c))
         if !batch.isEmpty { batchTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
+    }
+
+    /// librdkafka 2.0.2, given back partitions it has just been asked to give up (a quick eager revoke and re-assign,
+    /// as in a rebalance storm), can go on fetching from where it was and ignore the start offset assigned: a restore
+    /// would then skip what it must re-read (seen: asked for 0, delivered from 14). So the first message of each
+    /// partition is checked against the offset asked for; on a mismatch the partition is sought there (once: on a
+    /// compacted topic the offset may be gone) and what was already collected of it is dropped.
+    private func checkingStarts(_ batch: [KafkaMessage]) throws -> [KafkaMessage] {
+        var kept = [KafkaMessage]()
+        kept.reserveCapacity(batch.count)
+        var dropping = Set<PartitionID>()
+        for m in batch {
+            let p = PartitionID(m.topic, m.partition)
+            if dropping.contains(p) { continue }
+            switch startChecks[p] {
+            case nil:
+                kept.append(m)
+            case .expect(let want) where m.offset != want:
+                logger.warning("partition delivered from another offset than assigned; seeking", metadata: [
+                    "kafka.partition": .string(p.description), "kafka.offset": .stringConvertible(m.offset),
+                    "kafka.assigned_offset": .stringConvertible(want),
+                ])
+                try retrying("seek") { try consumer.seek([TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: want)]) }
+                startChecks[p] = .sought(want)
+                dropping.insert(p)
+            case .sought(let want) where m.offset != want:
+                logger.info("partition starts after the offset sought (compacted or deleted)", metadata: [
+                    "kafka.partition": .string(p.description), "kafka.offset": .stringConvertible(m.offset),
+                    "kafka.assigned_offset": .stringConvertible(want),
+                ])
+                startChecks[p] = nil
+                kept.append(m)
+            default:
+                startChecks[p] = nil
+                kept.append(m)
+            }
+        }
+        return kept
     }
 
     private func isRestoring(_ p: PartitionID, _ offset: Int64) -> Bool { offset < (restoreUntil[p] ?? -1) }
@@ -555,4 +598,10 @@ struct RestoreLog {
         }
         return start < offsets.count ? offsets[start] : nil
     }
+}
+
+/// Where a partition's first message after an assignment is expected (see `StreamProcessor.checkingStarts`).
+private enum StartCheck {
+    case expect(Int64)
+    case sought(Int64)
 }

@@ -75,13 +75,10 @@ public enum ServiceGraph {
         return LiveParamsCore(WatchlistCore(params: params.watchlist), configured: params)
     }
 
-    /// Not wrapped in `LiveParamsCore`: with the params topic among its inputs, the rebalance-storm test saw a restored
-    /// replica recompute signals without the watchlist it had re-read (3 runs in 11; none in 5 without). Until that is
-    /// understood, `signals.*` changes are refused (`ParamsChange.notLive`).
-    public static let signalEngine = PipelineService(SignalCore(params: TradingParams().signals),
+    public static let signalEngine = PipelineService(LiveParamsCore(SignalCore(params: TradingParams().signals), configured: TradingParams()),
                                                      keys: [ServiceOptions.tradingParamsKey], replicas: .perKey) { config in
         let params = try config.tradingParams()
-        return SignalCore(params: params.signals)
+        return LiveParamsCore(SignalCore(params: params.signals), configured: params)
     }
 
     static let accountState = ReplicaPolicy.single("owns account state and runs as one instance per account (invariant 7)")

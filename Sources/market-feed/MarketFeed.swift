@@ -43,6 +43,7 @@ struct MarketFeed: AsyncParsableCommand {
     @Option(help: "Minutes between synthetic sentiment scores (0 = none).") var sentimentEvery: Int = 30
     @Option(help: "Synthesize chains for bar files without chains: auto | on | off.") var synthesizeChains: String = "auto"
     @Option(help: "Pacing: max | realtime | Nx (e.g. 60x).") var speed: String = "max"
+    @Option(help: "With --speed: event times before this instant (ISO-8601 with a zone) go at full speed, e.g. skip to the afternoon and watch from there.") var paceFrom: String?
     @Option(help: "Progress on stderr: auto (when a terminal) | on | off.") var progress: String = "auto"
     @Option(help: "Consumer groups to wait for (comma-separated): no batch goes out while one of them lags more than --max-lag messages on a partition the feed writes (a pipeline service reads its own inputs; any other group, e.g. recorder, every topic).") var paceGroups: String?
     @Option(help: "With --pace-groups: the most messages a group may lag behind on a partition.") var maxLag: Int = 2000
@@ -76,6 +77,9 @@ struct MarketFeed: AsyncParsableCommand {
             return
         }
         guard Pacing(speed) != nil else { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
+        if let paceFrom, Timestamp(iso8601: paceFrom) == nil {
+            throw ValidationError("--pace-from takes an ISO-8601 instant with a zone, e.g. 2024-03-04T14:30:00-05:00; got '\(paceFrom)'")
+        }
         guard ["auto", "on", "off"].contains(progress) else { throw ValidationError("--progress takes auto, on or off") }
         guard maxLag >= 1 else { throw ValidationError("--max-lag must be ≥ 1 message") }
         do { try sourceSpec.validate() } catch { throw ValidationError(error.description) }
@@ -108,6 +112,7 @@ struct MarketFeed: AsyncParsableCommand {
         let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
         let items = try loaded.events.map { try $0.item(producedAt: now) }
         let pacing = Pacing(speed)!
+        let paceFrom = self.paceFrom.flatMap { Timestamp(iso8601: $0) }
         let showProgress = progress == "on" || (progress == "auto" && isatty(2) == 1)
         let name = sourceName
         let publish = BlockingService(name: "market-feed") { stop in
@@ -122,7 +127,7 @@ struct MarketFeed: AsyncParsableCommand {
             defer { publisher.gate?.close() }
             try publisher.publishDeadLetters(loaded.deadLetters, at: loaded.deadLetterTime)
             let bar = ProgressLine(label: "market-feed", enabled: showProgress)
-            let stats = try publisher.publish(items, pacing: pacing, stop: stop) { done, total, t in bar.update(done, total, t) }
+            let stats = try publisher.publish(items, pacing: pacing, paceFrom: paceFrom, stop: stop) { done, total, t in bar.update(done, total, t) }
             bar.finish()
             let counts = [Topics.bars, Topics.chains, Topics.sentiment, Topics.ivDaily].map { "\($0.split(separator: ".")[1])=\(stats.messages[$0] ?? 0)" }
             print("published \(counts.joined(separator: " ")) rejected=\(loaded.deadLetters.count) watermarks=\(stats.watermarks)"

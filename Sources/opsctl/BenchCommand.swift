@@ -12,13 +12,13 @@ import Pipeline
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure throughput next to the goals: backtest bars/s, Kafka raw vs pipeline messages/s, market minutes/s end to end, Greeks + IV solves/s.",
-        discussion: "With section names (greeks, backtest, kafka), only those run. Run from a release build (make bench); a debug build's figures are far lower.")
+        abstract: "Measure throughput next to the goals: backtest bars/s, Kafka raw vs pipeline messages/s, market minutes/s end to end, bar → decision latency paced at 60× and 1×, RSS per service with 500 tickers, Greeks + IV solves/s.",
+        discussion: "With section names (greeks, backtest, kafka, latency), only those run. Run from a release build (make bench); a debug build's figures are far lower.")
 
     @Argument(help: "Sections to run (default: all).") var sections: [String] = []
     @Flag(help: "Small sizes: every figure in seconds (what the tests run), not a measurement to quote.") var quick = false
 
-    static let all: [BenchSection] = [GreeksBench.section, BacktestBench.section, KafkaBench.section]
+    static let all: [BenchSection] = [GreeksBench.section, BacktestBench.section, KafkaBench.section, LatencyBench.section]
 
     func validate() throws {
         for s in sections where !Self.all.contains(where: { $0.name == s }) {

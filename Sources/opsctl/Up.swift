@@ -36,6 +36,7 @@ struct Up: AsyncParsableCommand {
     var kafka: [String] = []
     @OptionGroup var inputs: RunInputs
     @Option(help: "Feed pacing: max | realtime | Nx.") var speed: String = "max"
+    @Option(help: "With --speed: event times before this instant (ISO-8601 with a zone) go at full speed.") var paceFrom: String?
     @Option(help: "Partitions for every topic of the embedded broker (default: per-topic counts).") var partitions: Int32?
     @Option(name: .customLong("replicas"), help: ArgumentHelp("Replicas of a service (repeatable).", valueName: "service=N")) var replicas: [String] = []
     @Option(name: .customLong("kill-after"), help: ArgumentHelp("Fault injection: SIGKILL a service once its first output topic holds N data messages (watermarks not counted), then restart it (repeatable).", valueName: "service=N")) var killAfter: [String] = []
@@ -79,6 +80,9 @@ struct Up: AsyncParsableCommand {
         }
         try inputs.validateCommon()
         if Pacing(speed) == nil { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
+        if let paceFrom, Timestamp(iso8601: paceFrom) == nil {
+            throw ValidationError("--pace-from takes an ISO-8601 instant with a zone, e.g. 2024-03-04T14:30:00-05:00; got '\(paceFrom)'")
+        }
         for (name, n) in try parseCounts(replicas, flag: "--replicas") where n > 1 && !ServiceSpec.scalable.contains(name) {
             guard case .single(let why) = ServiceGraph.service(name)?.replicas else { continue }
             throw ValidationError("\(name) \(why); --replicas applies to \(ServiceSpec.scalable.sorted().joined(separator: " and "))")
@@ -103,7 +107,7 @@ struct Up: AsyncParsableCommand {
 
     var feedArguments: [String] {
         if onAlpaca { return inputs.feedSetArguments }
-        return inputs.feedArguments(replayBroker: broker == "recorded") + ["--speed", speed, "--progress", "off"]
+        return inputs.feedArguments(replayBroker: broker == "recorded") + ["--speed", speed, "--progress", "off"] + (paceFrom.map { ["--pace-from", $0] } ?? [])
     }
 
     /// The Alpaca part of the plan: one clock anchored now for every process, the run's end on it.

@@ -309,6 +309,27 @@ struct ConsumerTests {
         }
     }
 
+    @Test("seek moves an assigned partition back: the next message is the one sought, none fetched before it follows")
+    func seekBack() async throws {
+        try await onThread {
+            let fixture = try Fixture()
+            defer { fixture.cluster.close() }
+            let topic = uniqueName("seek")
+            try fixture.cluster.createTopic(topic, partitions: 1)
+            let producer = try fixture.producer()
+            defer { producer.close() }
+            _ = try producer.send((0..<8).map { ProducerRecord(topic: topic, value: bytes("m\($0)"), partition: 0) })
+            let consumer = try fixture.consumer(group: uniqueName("g"))
+            defer { consumer.close() }
+            try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: 5)])
+            #expect(try drain(consumer, count: 1).map(\.offset) == [5])
+            try consumer.seek([TopicPartitionOffset(topic: topic, partition: 0, offset: 1)])
+            #expect(try drain(consumer, count: 7).map(\.offset) == Array(1..<8))
+            #expect(try consumer.poll(timeoutMs: 300) == nil)
+            #expect(throws: KafkaError.self) { try consumer.seek([TopicPartitionOffset(topic: uniqueName("unassigned"), partition: 0, offset: 0)]) }
+        }
+    }
+
     @Test("manual assign, watermarks and consumerGroupLag reach committed == end")
     func manualAssignAndLag() async throws {
         try await onThread {

@@ -39,7 +39,8 @@ struct SyntheticUniverseTests {
         ("3", ["SPY", "QQQ", "AAPL"]),
         ("5", ["SPY", "QQQ", "AAPL", "IWM", "TSLA"]),
         ("spy, DE", ["SPY", "DE"]),
-        ("0", nil), ("99", nil), ("XYZ", nil), ("SPY,SPY", nil), ("", nil), (",", nil),
+        ("16", SyntheticTicker.universe.map(\.symbol) + ["ZAAA", "ZAAB"]),
+        ("0", nil), ("2001", nil), ("XYZ", nil), ("SPY,SPY", nil), ("", nil), (",", nil),
     ]
 
     @Test("--tickers all | N | SYM,SYM…", arguments: picks)
@@ -50,6 +51,23 @@ struct SyntheticUniverseTests {
         } catch {
             #expect(c.1 == nil, "'\(c.0)' refused: \(error)")
             #expect(error.description.contains("--tickers"))
+        }
+    }
+
+    @Test("past the universe, --tickers N generates distinct symbols, the same on every call; one session of them validates")
+    func generatedTickers() throws {
+        let picked = try SyntheticTicker.pick("500")
+        #expect(picked.count == 500 && Set(picked.map(\.symbol)).count == 500)
+        #expect(picked[SyntheticTicker.universe.count + 27].symbol == "ZABB")
+        #expect(try SyntheticTicker.pick("500") == picked)
+        let extra = Array(picked.suffix(3))
+        #expect(extra.allSatisfy { !$0.pennyPilot && $0.startPrice >= 15 && $0.startPrice <= 600 && $0.volatility >= 0.15 })
+        for e in SyntheticMarket(config: SyntheticMarketConfig(tickers: extra, sessions: 1)).events() {
+            switch e {
+            case .bar(let b): try b.validate(eventTime: e.eventTime)
+            case .chain(let c): try c.validate(eventTime: e.eventTime)
+            default: break
+            }
         }
     }
 

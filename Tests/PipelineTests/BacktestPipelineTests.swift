@@ -100,12 +100,15 @@ struct BenchQuick {
         #expect(r.status == 0, "\(r.stderr)\n\(r.stdout)")
         for figure in ["greeks+iv solves/s", "backtest bars/s", "market minutes/s (in process)", "raw produce msgs/s", "raw consume msgs/s", "one-message produce→ack p50/p99 ms", "commit p50/p99 ms",
                        "produce→consume p50/p99 ms",
-                       "pipeline msgs/s (all topics)", "pipeline / raw produce", "market minutes/s end to end"] {
+                       "pipeline msgs/s (all topics)", "pipeline / raw produce", "market minutes/s end to end",
+                       "bar → decision p50/p99 ms at 60×", "bar → features p50/p99 ms at 60×", "bar → decision p50/p99 ms at 1×",
+                       "bar → features p50/p99 ms at 1×", "RSS MB feature-computer", "RSS MB position-manager"] {
             #expect(r.stdout.contains(figure), "\(figure) is printed:\n\(r.stdout)")
         }
-        #expect(r.stdout.contains("goal ≥ 1,000,000") && r.stdout.contains("goal ≥ 500"), "figures stand next to their goals")
+        #expect(r.stdout.contains("goal ≥ 1,000,000") && r.stdout.contains("goal ≥ 500")
+                && r.stdout.contains("goal < 20 ms p99") && r.stdout.contains("goal < 64 MB"), "figures stand next to their goals")
         let bad = try Harness.run("opsctl", ["bench", "warp"])
-        #expect(bad.status != 0 && bad.stderr.contains("sections: greeks, backtest, kafka"), "\(bad.stderr)")
+        #expect(bad.status != 0 && bad.stderr.contains("sections: greeks, backtest, kafka, latency"), "\(bad.stderr)")
     }
 }
 }

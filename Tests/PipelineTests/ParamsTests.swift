@@ -25,8 +25,6 @@ extension PipelineTests {
             #expect(unknown.status != 0 && unknown.stderr.contains("unknown key 'risk.max_daly_loss'"), "\(unknown.stderr)")
             let fixed = try Harness.run("opsctl", ["params", "set", "account.account_id=sim-2", "--at", Self.change] + base)
             #expect(fixed.status != 0 && fixed.stderr.contains("account.account_id"), "\(fixed.stderr)")
-            let signals = try Harness.run("opsctl", ["params", "set", "signals.momentum_mode=bonus", "--at", Self.change] + base)
-            #expect(signals.status != 0 && signals.stderr.contains("'signals.momentum_mode' is read only by the signal-engine"), "\(signals.stderr)")
             let noTime = try Harness.run("opsctl", ["params", "set", "risk.max_daily_loss=5"] + base)
             #expect(noTime.status != 0 && noTime.stderr.contains("pass --at"), "\(noTime.stderr)")
             #expect(try TopicReader.envelopes(client: broker.client, topic: Topics.params, logger: Harness.logger).isEmpty, "nothing published")
@@ -34,7 +32,7 @@ extension PipelineTests {
             let ok = try Harness.run("opsctl", ["params", "set", "risk.max_daily_loss=3", "risk.max_open_positions=2", "--at", Self.change] + base)
             #expect(ok.status == 0, "\(ok.stderr)")
             #expect(ok.stdout.contains("params v1 for sim-1 from 2024-03-05T17:00:00Z"), "\(ok.stdout)")
-            let every = try Harness.run("opsctl", ["params", "set", "watchlist.size=5", "--at", Self.change,
+            let every = try Harness.run("opsctl", ["params", "set", "signals.momentum_mode=bonus", "--at", Self.change,
                                                    "--brokers", broker.bootstrap, "--reason", "all accounts"])
             #expect(every.status == 0, "\(every.stderr)")
             let copies = try TopicReader.envelopes(client: broker.client, topic: Topics.params, logger: Harness.logger)
@@ -47,7 +45,7 @@ extension PipelineTests {
             let inForce = try #require(json["in_force"] as? [String: Any])
             #expect(inForce["risk.max_daily_loss"] as? Double == 3)
             #expect(inForce["risk.max_open_positions"] as? Int == 2)
-            #expect(inForce["watchlist.size"] as? Int == 5)
+            #expect(inForce["signals.momentum_mode"] as? String == "bonus")
             #expect((json["changes"] as? [[String: Any]])?.count == 2)
         }
 

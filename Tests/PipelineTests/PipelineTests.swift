@@ -141,6 +141,10 @@ struct PipelineTests {
         let r = try Harness.run("opsctl", ["up", "--speed", "warp"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("--speed takes max, realtime or a factor like 60x"))
+        for command in [["opsctl", "up"], ["market-feed", "--brokers", "127.0.0.1:1"]] {
+            let p = try Harness.run(command[0], Array(command.dropFirst()) + ["--speed", "1x", "--pace-from", "14:00"])
+            #expect(p.status != 0 && p.stderr.contains("--pace-from takes an ISO-8601 instant with a zone"), "\(command[0]): \(p.stderr)")
+        }
         let f = try Harness.run("feature-computer", ["--brokers", "127.0.0.1:1", "--set", "slope_lookbak=3"])
         #expect(f.status == 2)
         #expect(f.stderr.contains("unknown config key 'slope_lookbak'"))
