@@ -398,6 +398,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// The high offset (next to be written) librdkafka last heard for an assigned partition, from its fetch
+    /// responses: no request is made, so it may trail the broker by a fetch. nil before the first fetch.
+    public func cachedHighOffset(topic: String, partition: Int32) -> Int64? {
+        (try? guardian.use { () -> Int64? in
+            var low: Int64 = 0, high: Int64 = 0
+            let err = rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high)
+            return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+        }) ?? nil
+    }
+
     /// Number of partitions of `topic`, from cluster metadata.
     public func partitionCount(topic: String, timeoutMs: Int32 = 10_000) throws -> Int {
         try guardian.use {

@@ -83,6 +83,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private var watermarkMovedAt = DispatchTime.now().uptimeNanoseconds
     private var lastInputWatermark: Timestamp?
     private var stallWarnedAt: UInt64 = 0
+    private var lag = ConsumerLag()
     private let batchTimer = Timer(label: "ops_batch_duration")
     private let produceTimer = Timer(label: "ops_produce_duration")
     private let commitTimer = Timer(label: "ops_commit_duration")
@@ -244,11 +245,13 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         }
         if !startChecks.isEmpty { batch = try checkingStarts(batch) }
         let start = DispatchTime.now().uptimeNanoseconds
+        for m in batch { lag.consumed(m) }
         var out = [ProducerRecord]()
         for m in batch { ingest(m, into: &out) }
         let released = settings.useWatermarks ? merger.release() : merger.releaseAll()
         for e in released { apply(e, into: &out) }
         appendWatermarks(into: &out)
+        lag.record(owned: owned, consumer: consumer)
         pendingGauge.record(merger.pendingCount)
         if !out.isEmpty {
             // The core has moved on, so these exact records must reach the broker: resend them all (consumers drop
@@ -604,4 +607,48 @@ struct RestoreLog {
 private enum StartCheck {
     case expect(Int64)
     case sought(Int64)
+}
+
+/// How far behind its input partitions a service reads (`ops_consumer_lag_messages`, `ops_consumer_lag_seconds` per
+/// topic and partition): messages between what it has read and the partition's end as librdkafka last heard it, and
+/// wall-clock seconds since the last message it read was written (Kafka record times are the producers' wall clock),
+/// 0 when it has read everything. Recorded at most once a second.
+struct ConsumerLag {
+    private var next = [PartitionID: Int64]()
+    private var writtenAt = [PartitionID: Int64]()
+    private var gauges = [PartitionID: (messages: Gauge, seconds: Gauge)]()
+    private var recordedAt: UInt64 = 0
+
+    mutating func consumed(_ m: KafkaMessage) {
+        let p = PartitionID(m.topic, m.partition)
+        next[p] = max(next[p] ?? 0, m.offset + 1)
+        if let t = m.timestampMs { writtenAt[p] = t }
+    }
+
+    mutating func record(owned: Set<PartitionID>, consumer: KafkaConsumer) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - recordedAt >= 1_000_000_000 else { return }
+        recordedAt = now
+        let wallMs = Int64(Date().timeIntervalSince1970 * 1000)
+        for p in owned {
+            guard let high = consumer.cachedHighOffset(topic: p.topic, partition: p.partition) else { continue }
+            let behind = Self.behind(high: high, next: next[p])
+            let g = gauges[p] ?? (Gauge(label: "ops_consumer_lag_messages", dimensions: [("topic", p.topic), ("partition", "\(p.partition)")]),
+                                  Gauge(label: "ops_consumer_lag_seconds", dimensions: [("topic", p.topic), ("partition", "\(p.partition)")]))
+            gauges[p] = g
+            g.messages.record(behind)
+            g.seconds.record(Self.seconds(behind: behind, lastWrittenMs: writtenAt[p], nowMs: wallMs))
+        }
+    }
+
+    /// Messages not yet read: nothing read yet counts the whole partition (from 0: the earliest retained is not known
+    /// without a request, so this is an upper bound then).
+    static func behind(high: Int64, next: Int64?) -> Int64 { max(0, high - (next ?? 0)) }
+
+    /// Seconds behind: 0 when caught up, else how long ago the last message read was written (the next one is at least
+    /// that old); unknown (nothing read yet) counts as 0 until a first message is read.
+    static func seconds(behind: Int64, lastWrittenMs: Int64?, nowMs: Int64) -> Double {
+        guard behind > 0, let t = lastWrittenMs else { return 0 }
+        return Double(max(0, nowMs - t)) / 1000
+    }
 }

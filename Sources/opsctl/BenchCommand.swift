@@ -96,7 +96,8 @@ enum KafkaBench {
 
     /// What one hop of the pipeline costs: a one-message acknowledged produce, a synchronous commit, and the time from
     /// producing a message to polling it in another consumer.
-    static func hopLatency(client: KafkaClientConfig, samples: Int, logger: Logger) throws -> (produce: Percentiles, commit: Percentiles, delivery: Percentiles) {
+    /// With `idleSeconds`, each sample follows that long with nothing written (a paced feed's quiet minute).
+    static func hopLatency(client: KafkaClientConfig, samples: Int, idleSeconds: Double = 0, logger: Logger) throws -> (produce: Percentiles, commit: Percentiles, delivery: Percentiles) {
         let producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
         defer { producer.close() }
         let consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: "bench-hop"), logger: logger)
@@ -108,6 +109,11 @@ enum KafkaBench {
         var produce = [Double](), commit = [Double](), delivery = [Double]()
         let value = Array(String(repeating: "y", count: 300).utf8)
         for i in 0..<samples {
+            if idleSeconds > 0 {
+                // Keep polling while idle, as a service does.
+                let until = DispatchTime.now().uptimeNanoseconds + UInt64(idleSeconds * 1e9)
+                while DispatchTime.now().uptimeNanoseconds < until { _ = try consumer.poll(timeoutMs: 100) }
+            }
             let t0 = DispatchTime.now().uptimeNanoseconds
             let r = try producer.send([ProducerRecord(topic: topic, key: Array("K\(i)".utf8), value: value)])
             let t1 = DispatchTime.now().uptimeNanoseconds
@@ -171,6 +177,7 @@ enum KafkaBench {
         consumer.close()
         let rawProduce = Double(count) / produceSeconds, rawConsume = Double(received) / consumeSeconds
         let hop = try hopLatency(client: client, samples: quick ? 20 : 200, logger: logger)
+        let idleHop = try hopLatency(client: client, samples: quick ? 3 : 10, idleSeconds: 2, logger: logger)
         // 2. The pipeline on a fresh broker, every service its own process.
         let (pipelineBroker, pipelineBootstrap) = try startBroker(dir + "/pipeline")
         defer { pipelineBroker.stop(grace: 5) }
@@ -195,6 +202,7 @@ enum KafkaBench {
             Bench.line("one-message produce→ack p50/p99 ms", "\(Bench.fixed(hop.produce.p50, 2))/\(Bench.fixed(hop.produce.p99, 2))"),
             Bench.line("commit p50/p99 ms", "\(Bench.fixed(hop.commit.p50, 2))/\(Bench.fixed(hop.commit.p99, 2))"),
             Bench.line("produce→consume p50/p99 ms", "\(Bench.fixed(hop.delivery.p50, 2))/\(Bench.fixed(hop.delivery.p99, 2))"),
+            Bench.line("same after 2 s idle p50/p99 ms", "\(Bench.fixed(idleHop.delivery.p50, 2))/\(Bench.fixed(idleHop.delivery.p99, 2))"),
             Bench.line("pipeline msgs/s (all topics)", Bench.grouped(pipelineRate)) + "   (\(Bench.grouped(Double(written))) messages incl. watermarks in \(Bench.fixed(wall, 1)) s)",
             Bench.line("pipeline / raw produce", Bench.fixed(pipelineRate / rawProduce, 3)),
             Bench.line("market minutes/s end to end", Bench.fixed(minutesRate, 1), goal: minutesGoal, met: minutesRate >= minutesGoal),

@@ -123,11 +123,15 @@ struct ParamsSet: AsyncParsableCommand {
         let env = Envelope(id: change.id(at: t), eventTime: t, causationId: nil, source: "opsctl", payload: change,
                            producedAt: Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000)))
         let bytes = try env.encoded()
-        let key = Array("\(change.partitionKey)#\(change.paramsVersion)".utf8)
         let producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
         defer { producer.close() }
         let n = try producer.partitionCount(topic: Topics.params)
-        _ = try producer.send((0..<Int32(n)).map { ProducerRecord(topic: Topics.params, key: key, value: bytes, partition: $0) })
+        _ = try producer.send(records(change, bytes: bytes, partitions: Int32(n)))
+    }
+
+    static func records(_ change: ParamsChange, bytes: [UInt8], partitions: Int32) -> [ProducerRecord] {
+        let key = Array("\(change.partitionKey)#\(change.paramsVersion)".utf8)
+        return (0..<partitions).map { ProducerRecord(topic: Topics.params, key: key, value: bytes, partition: $0) }
     }
 }
 

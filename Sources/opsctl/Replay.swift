@@ -9,7 +9,7 @@ import Pipeline
 /// `opsctl replay DIR`: publishes a recording's input topics into a broker for a fresh run.
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Publish a recording's input topics (bars, chains, sentiment) into a broker, with fresh watermarks.",
+        abstract: "Publish a recording's input topics (bars, chains, sentiment; operator commands and parameter changes first) into a broker, with fresh watermarks.",
         discussion: "The recorded bytes are published as they were (same ids), so a pipeline run on them reproduces the recorded outputs. To run the whole stack on a recording: opsctl up --replay DIR.")
 
     @Argument(help: "A directory written by `opsctl record` or `opsctl up --record`.") var dir: String
@@ -30,6 +30,8 @@ struct Replay: AsyncParsableCommand {
             let loaded: LoadedMarketSource
             do { loaded = try spec.load() } catch let e as ConfigError { throw ValidationError(e.description) }
             let items = try loaded.events.map { try $0.item(producedAt: nil) }
+            // Operator commands and parameter changes first: they apply at their recorded event times.
+            if let line = try OperatorInputs(recording: dir).publish(client: client, logger: logger) { print(line) }
             let publisher = try SourcePublisher(client: client, sourceName: "replay", topics: topics, logger: logger)
             return try publisher.publish(items, pacing: pacing)
         }

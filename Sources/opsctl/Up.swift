@@ -129,7 +129,7 @@ struct Up: AsyncParsableCommand {
                           replicas: try parseCounts(replicas, flag: "--replicas"), killAfter: try parseCounts(killAfter, flag: "--kill-after"),
                           storm: try parseCounts(storm, flag: "--storm"),
                           logDir: logDir, timeout: timeout, summaryJson: inputs.summaryJson, halts: try RunInputs.scheduledHalts(inputs.halt),
-                          serviceSet: try inputs.serviceSettings(broker: broker == "sim"),
+                          replay: inputs.replay, serviceSet: try inputs.serviceSettings(broker: broker == "sim"),
                           sourceDescription: describeSource(), alpaca: alpaca, brokerRunning: broker != "recorded")
         do {
             try await runOnDedicatedThread(name: "opsctl-up") { try UpRunner(plan: plan).run() }
@@ -159,6 +159,8 @@ struct UpPlan: Sendable {
     var timeout: Double
     var summaryJson: String?
     var halts: [(String, Timestamp)] = []
+    /// `--replay DIR`: the recording, whose operator commands and parameter changes are published before the services.
+    var replay: String? = nil
     var serviceSet: [String]
     var sourceDescription: String
     var alpaca: AlpacaPlan? = nil
@@ -270,6 +272,7 @@ final class UpRunner: @unchecked Sendable {
         let client = KafkaClientConfig(brokers: bootstrap, clientId: "opsctl-up", additional: try KafkaEnvironment.merged(flags: plan.kafka))
         let kafkaArgs = plan.kafka.flatMap { ["--kafka", $0] }
         try publishScheduledHalts(client: client)
+        if let dir = plan.replay, let line = try OperatorInputs(recording: dir).publish(client: client, logger: logger) { note(line) }
 
         // 2. Services, each its own process and consumer group; the recorder too.
         var serviceChildren = [String: [Child]]()

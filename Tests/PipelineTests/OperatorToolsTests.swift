@@ -104,12 +104,18 @@ extension PipelineTests {
             try p.run()
             defer { p.terminate(); p.waitUntilExit() }
             var body = ""
-            for _ in 0..<100 where !body.contains("ops_") {
+            // Lag is recorded once the group has assigned the partitions (a few seconds on the embedded broker).
+            for _ in 0..<600 where !body.contains("ops_consumer_lag_seconds{") {
                 body = (try? Harness.tcp(host: "127.0.0.1", port: port, send: "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")) ?? ""
                 Thread.sleep(forTimeInterval: 0.1)
             }
             #expect(body.hasPrefix("HTTP/1.1 200 OK"))
             #expect(body.contains("# TYPE ops_"), "Prometheus text exposition: \(body.prefix(300))")
+            let barsLag = body.split(separator: "\n").filter {
+                $0.hasPrefix("ops_consumer_lag_messages{") && $0.contains(#"topic="market.bars.v1""#) && $0.contains(#"partition="0""#)
+            }
+            #expect(barsLag.count == 1 && Double(barsLag[0].split(separator: " ").last ?? "") == 0, "lag per input partition: \(body)")
+            #expect(body.contains("ops_consumer_lag_seconds{"))
         }
     }
 }

@@ -80,6 +80,12 @@ extension PipelineTests {
             #expect(after.contains { Self.daily($0)?["passed"] as? Bool == false }, "the tighter limit blocks an entry the old one let through")
             let log = try String(contentsOf: dir.appendingPathComponent("logs/dispatcher-0.log"), encoding: .utf8)
             #expect(log.contains("trading parameters changed"), "the change is logged where it applies")
+
+            // Replaying the recording on a fresh broker republishes the change first: the same decisions, byte for byte.
+            let (replayed, again) = try Harness.up(["--replay", dir.path])
+            #expect(replayed.status == 0, "\(replayed.stderr)")
+            #expect((replayed.stdout + replayed.stderr).contains("replayed 0 operator command(s) on \(Topics.control) and 1 parameter change(s)"), "\(replayed.stderr)")
+            #expect(try Harness.recorded(again, Topics.decisions) == Harness.recorded(dir, Topics.decisions))
         }
     }
 }

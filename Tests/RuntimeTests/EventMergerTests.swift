@@ -217,6 +217,18 @@ struct EventMergerTests {
 
 @Suite("RecentIDs and restore bookkeeping")
 struct RuntimeBookkeepingTests {
+    @Test("consumer lag: messages to the partition end, seconds since the last one read was written, 0 when caught up")
+    func consumerLag() {
+        #expect(ConsumerLag.behind(high: 10, next: 10) == 0)
+        #expect(ConsumerLag.behind(high: 10, next: 7) == 3)
+        #expect(ConsumerLag.behind(high: 10, next: nil) == 10, "nothing read yet: the whole partition")
+        #expect(ConsumerLag.behind(high: 5, next: 9) == 0, "an end heard before the last read is not negative lag")
+        #expect(ConsumerLag.seconds(behind: 0, lastWrittenMs: 1_000, nowMs: 91_000) == 0, "caught up after a quiet minute")
+        #expect(ConsumerLag.seconds(behind: 3, lastWrittenMs: 1_000, nowMs: 91_000) == 90)
+        #expect(ConsumerLag.seconds(behind: 3, lastWrittenMs: nil, nowMs: 91_000) == 0)
+        #expect(ConsumerLag.seconds(behind: 3, lastWrittenMs: 92_000, nowMs: 91_000) == 0, "clock skew is not negative lag")
+    }
+
     @Test func duplicatesAndConflicts() {
         var r = RecentIDs(capacity: 3)
         #expect(r.check("a", fingerprint: 1) == .new)
