@@ -398,6 +398,27 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// Stops fetching these assigned partitions until `resume` (messages already fetched are still delivered).
+    public func pause(_ partitions: [TopicPartition]) throws {
+        try pauseOrResume(partitions, pause: true)
+    }
+
+    /// Fetches paused partitions again, from where they stopped.
+    public func resume(_ partitions: [TopicPartition]) throws {
+        try pauseOrResume(partitions, pause: false)
+    }
+
+    private func pauseOrResume(_ partitions: [TopicPartition], pause: Bool) throws {
+        try guardian.use {
+            try context.throwIfFatal()
+            guard !partitions.isEmpty else { return }
+            let list = makePartitionList(partitions)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, context: pause ? "pause" : "resume") }
+        }
+    }
+
     /// The high offset (next to be written) librdkafka last heard for an assigned partition, from its fetch
     /// responses: no request is made, so it may trail the broker by a fetch. nil before the first fetch.
     public func cachedHighOffset(topic: String, partition: Int32) -> Int64? {

@@ -37,6 +37,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         ConfigKey("log_level", .string, default: "info", help: "log level", choices: LogSetup.levels),
         ConfigKey("log_format", .string, default: "text", help: "log lines as text or json", choices: LogSetup.formats),
         ConfigKey("batch_size", .int, default: "1000", help: "most input messages per round"),
+        ConfigKey("max_pending", .int, default: "100000", help: "inputs held waiting for the watermark before the partitions ahead are paused"),
         ConfigKey("watermarks", .bool, default: "true", help: "merge inputs in event-time order behind upstream watermarks"),
     ]
 
@@ -87,6 +88,7 @@ public enum StreamServiceMain {
         ParentWatchdog.startIfRequested(logger: logger)
         var settings = ProcessorSettings(client: try config.kafkaClient(service: service), groupId: config.string("group_id") ?? service)
         settings.batchSize = try config.int("batch_size", in: 1...100_000)
+        settings.maxPending = try config.int("max_pending", in: 2...10_000_000)
         settings.useWatermarks = config.bool("watermarks") ?? true
         settings.observer = observer
         // Metrics first: the processor creates its counters at init, against whatever factory is bootstrapped then.

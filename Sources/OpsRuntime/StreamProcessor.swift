@@ -20,6 +20,8 @@ public struct ProcessorSettings: Sendable {
     public var observer: (@Sendable (Emit, Logger) -> Void)?
     /// How retriable Kafka errors are retried (backoff, randomness, sleep); only fatal ones end the service.
     public var retry = KafkaRetry()
+    /// Inputs the merger may hold waiting for the watermark before the partitions ahead are paused (`PendingLimit`).
+    public var maxPending: Int = 100_000
     /// Seconds the input watermark may stand still with inputs waiting before a warning names who is waited on.
     public var stallWarningSeconds: Double = 30
 
@@ -84,6 +86,12 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private var lastInputWatermark: Timestamp?
     private var stallWarnedAt: UInt64 = 0
     private var lag = ConsumerLag()
+    /// Partitions paused because the pending buffer is full; after a rebalance, the ones to resume (librdkafka may
+    /// keep a partition's pause across a revoke and re-assign).
+    private var paused = Set<PartitionID>()
+    private var resumeAfterAssign = Set<PartitionID>()
+    private let sideTopics: Set<String>
+    private let pausedGauge = Gauge(label: "ops_paused_partitions")
     private let batchTimer = Timer(label: "ops_batch_duration")
     private let produceTimer = Timer(label: "ops_produce_duration")
     private let commitTimer = Timer(label: "ops_commit_duration")
@@ -105,6 +113,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         for t in core.inputTopics { if let spec = Topics.spec(t), !spec.producers.isEmpty { expected[t] = Set(spec.producers) } }
         let side = Set(core.inputTopics.filter { Topics.spec($0)?.watermarked == false })
         self.merger = EventMerger(topicRanks: core.inputTopics, expectedProducers: expected, sideTopics: side)
+        self.sideTopics = side
         self.causes = core.outputCauses
         var cprops = settings.consumerProperties
         cprops["client.id"] = settings.client.clientId
@@ -172,6 +181,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         owned = Set(ids)
         restoreUntil = [:]
         startChecks = [:]
+        resumeAfterAssign.formUnion(paused)
+        paused = []
         committedOffsets = [:]
         committedMetadata = [:]
         restoreLog = [:]
@@ -252,6 +263,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         for e in released { apply(e, into: &out) }
         appendWatermarks(into: &out)
         lag.record(owned: owned, consumer: consumer)
+        try limitPending()
         pendingGauge.record(merger.pendingCount)
         if !out.isEmpty {
             // The core has moved on, so these exact records must reach the broker: resend them all (consumers drop
@@ -305,6 +317,30 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             }
         }
         return kept
+    }
+
+    /// Pauses the partitions ahead of the input watermark while the pending buffer is full; resumes them below half.
+    private func limitPending() throws {
+        if !resumeAfterAssign.isEmpty {
+            let again = resumeAfterAssign.intersection(owned)
+            resumeAfterAssign = []
+            try retrying("resume") { try consumer.resume(again.map { TopicPartition(topic: $0.topic, partition: $0.partition) }) }
+        }
+        guard settings.useWatermarks else { return }
+        let owned = self.owned
+        var marks = [PartitionID: Timestamp?]()
+        if merger.pendingCount >= settings.maxPending / 2 { for p in owned { marks[p] = merger.watermark(of: p) } }
+        let want = PendingLimit(limit: settings.maxPending).paused(pending: merger.pendingCount, inputWatermark: merger.inputWatermark,
+                                                                   watermarks: marks, sideTopics: sideTopics, pausedNow: paused)
+        guard want != paused else { return }
+        let pause = want.subtracting(paused), resume = paused.subtracting(want)
+        try retrying("pause") { try consumer.pause(pause.map { TopicPartition(topic: $0.topic, partition: $0.partition) }) }
+        try retrying("resume") { try consumer.resume(resume.map { TopicPartition(topic: $0.topic, partition: $0.partition) }) }
+        logger.log(level: paused.isEmpty ? .info : .debug, paused.isEmpty ? "pending buffer full: pausing the partitions ahead of the watermark" : "pending buffer: partitions paused", metadata: [
+            "kafka.pending": .stringConvertible(merger.pendingCount), "kafka.paused": .string(want.sorted().map(\.description).joined(separator: ",")),
+        ])
+        paused = want
+        pausedGauge.record(paused.count)
     }
 
     private func isRestoring(_ p: PartitionID, _ offset: Int64) -> Bool { offset < (restoreUntil[p] ?? -1) }

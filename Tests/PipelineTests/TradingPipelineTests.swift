@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import OpsModel
 import OpsRuntime
+import Pipeline
 import Testing
 import TestSupport
 
@@ -60,6 +61,22 @@ struct Trading {
         for topic in Self.tradingTopics {
             #expect(try Harness.recorded(b, topic) == Harness.recorded(a, topic), "\(topic) is identical")
         }
+    }
+
+    @Test("a pending buffer of 4 inputs in every service pauses the partitions ahead and changes no output")
+    func boundedPendingBuffer() throws {
+        let a = try PipelineTests.reference.get()
+        let tight = ServiceGraph.services.flatMap { ["--service-set", "\($0.name):max_pending=4"] }
+        let (r, b) = try Harness.up(PipelineTests.small + tight)
+        #expect(r.status == 0, "\(r.stderr)")
+        for topic in [Topics.features] + Self.tradingTopics {
+            #expect(try Harness.recorded(b, topic) == Harness.recorded(a, topic), "\(topic) is identical")
+        }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: b.appendingPathComponent("logs").path).filter { $0.hasSuffix(".log") }
+        let pausing = try logs.filter { name in
+            try String(contentsOf: b.appendingPathComponent("logs/\(name)"), encoding: .utf8).contains("pending buffer full: pausing")
+        }
+        #expect(!pausing.isEmpty, "some service paused partitions: \(logs)")
     }
 
     @Test("two replicas of the feature-computer and of the signal-engine change nothing downstream")

@@ -217,6 +217,25 @@ struct EventMergerTests {
 
 @Suite("RecentIDs and restore bookkeeping")
 struct RuntimeBookkeepingTests {
+    @Test("pending limit: at the limit the partitions ahead pause, never the slowest or a side topic; below half all resume")
+    func pendingLimit() {
+        let slow = PartitionID("market.bars.v1", 0), ahead = PartitionID("market.bars.v1", 1), fresh = PartitionID("market.bars.v1", 2)
+        let side = PartitionID("ops.params.v1", 0)
+        let t = { (m: Int64) in Timestamp(ms: m * 60_000) }
+        let marks: [PartitionID: Timestamp?] = [slow: t(10), ahead: t(15), fresh: nil, side: .distantFuture]
+        let limit = PendingLimit(limit: 100)
+        func decide(_ pending: Int, _ now: Set<PartitionID>, low: Timestamp? = Timestamp(ms: 10 * 60_000)) -> Set<PartitionID> {
+            limit.paused(pending: pending, inputWatermark: low, watermarks: marks, sideTopics: ["ops.params.v1"], pausedNow: now)
+        }
+        #expect(decide(99, []) == [], "under the limit nothing pauses")
+        #expect(decide(100, []) == [ahead], "only the partition ahead: the slowest, one without a watermark and the side topic read on")
+        #expect(decide(60, [ahead]) == [ahead], "between half and the limit a paused partition stays paused")
+        #expect(decide(60, []) == [], "…and none is newly paused")
+        #expect(decide(49, [ahead]) == [], "below half every partition is read again")
+        #expect(decide(500, [ahead], low: t(15)) == [], "a paused partition that has become the slowest is resumed")
+        #expect(decide(500, [], low: nil) == [], "no input watermark yet: nothing is ahead of it")
+    }
+
     @Test("consumer lag: messages to the partition end, seconds since the last one read was written, 0 when caught up")
     func consumerLag() {
         #expect(ConsumerLag.behind(high: 10, next: 10) == 0)
