@@ -150,6 +150,15 @@ public struct EventMerger: Sendable {
         nextOffset[p] = max(nextOffset[p] ?? 0, offset + 1)
     }
 
+    /// Notes a duplicate consumed from `p` — a copy of an input already taken from another partition (a broadcast) or
+    /// redelivered. Its content is part of the state, so it counts as processed at its event time: a commit then rewinds
+    /// `p` to it on a restart. Were it only consumed, a member later given `p` without the partition whose copy was
+    /// taken would resume past it and rebuild a state without it (a replica that never saw the watchlist).
+    public mutating func consumedDuplicate(_ p: PartitionID, offset: Int64, time: Timestamp) {
+        consumed(p, offset: offset)
+        lastReleased[p] = max(lastReleased[p] ?? .distantPast, time)
+    }
+
     /// Applies a watermark message read from partition `p`. Promises only move forward.
     public mutating func watermark(_ wm: Watermark, time: Timestamp, at p: PartitionID, offset: Int64) {
         consumed(p, offset: offset)

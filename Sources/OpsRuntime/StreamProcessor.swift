@@ -376,7 +376,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let fingerprint = RecentIDs.fingerprintIgnoringProducedAt(m.value)
         switch seen.check(env.id, fingerprint: fingerprint) {
         case .duplicate:
-            merger.consumed(p, offset: m.offset)
+            merger.consumedDuplicate(p, offset: m.offset, time: env.eventTime)
             duplicates.increment()
             return
         case .conflict:

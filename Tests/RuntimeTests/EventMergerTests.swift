@@ -205,6 +205,19 @@ struct EventMergerTests {
         #expect(m.committable()[p]?.offset == 14)
     }
 
+    @Test("a duplicate copy counts as processed at its time on its own partition: a restart rewinds that partition to it")
+    func duplicateCopyIsProcessed() throws {
+        let taken = PartitionID("watchlist", 0), copy = PartitionID("watchlist", 1)
+        var m = EventMerger(topicRanks: ["watchlist"])
+        m.assign([taken, copy])
+        try m.add(Self.pending(Self.bar("SPY", 1), taken, 4))
+        m.consumedDuplicate(copy, offset: 7, time: Self.t0 + Minutes(1))
+        #expect(m.committable()[copy]?.offset == 8)
+        #expect(m.committable()[copy]?.lastReleased == Self.t0 + Minutes(1), "without it the copy's partition would resume past it")
+        m.consumed(copy, offset: 8)
+        #expect(m.committable()[copy]?.lastReleased == Self.t0 + Minutes(1), "a watermark or dead letter is not processed input")
+    }
+
     @Test func withoutWatermarksEverythingIsReleased() throws {
         let p = PartitionID("bars", 0)
         var m = EventMerger(topicRanks: ["bars"])
