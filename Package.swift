@@ -114,6 +114,6 @@ let package = Package(
         .testTarget(name: "BacktestTests", dependencies: ["Pipeline", "OpsModel", "OpsRuntime", "PositionCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "Pipeline", "TestSupport"], swiftSettings: strict),
     ]
 )
