@@ -43,6 +43,14 @@ public enum Pacing: Sendable, Equatable, CustomStringConvertible {
         switch self { case .max: "max"; case .realtime: "realtime"; case .factor(let f): "\(f)x" }
     }
 
+    /// `--pace-from`: an ISO-8601 instant with a zone; the error says what to type.
+    public static func paceFrom(_ text: String) throws(ConfigError) -> Timestamp {
+        guard let t = Timestamp(iso8601: text) else {
+            throw ConfigError("--pace-from takes an ISO-8601 instant with a zone, e.g. 2024-03-04T14:30:00-05:00; got '\(text)'")
+        }
+        return t
+    }
+
     /// Event-time gaps at least this long are the market being closed (a night, a weekend, the year of daily IV
     /// history before a run): they are not waited for at all, so pacing replays trading time only.
     public static let closedGapSeconds = 3_600.0

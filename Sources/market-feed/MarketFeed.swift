@@ -77,9 +77,7 @@ struct MarketFeed: AsyncParsableCommand {
             return
         }
         guard Pacing(speed) != nil else { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
-        if let paceFrom, Timestamp(iso8601: paceFrom) == nil {
-            throw ValidationError("--pace-from takes an ISO-8601 instant with a zone, e.g. 2024-03-04T14:30:00-05:00; got '\(paceFrom)'")
-        }
+        if let paceFrom { do { _ = try Pacing.paceFrom(paceFrom) } catch { throw ValidationError(error.description) } }
         guard ["auto", "on", "off"].contains(progress) else { throw ValidationError("--progress takes auto, on or off") }
         guard maxLag >= 1 else { throw ValidationError("--max-lag must be ≥ 1 message") }
         do { try sourceSpec.validate() } catch { throw ValidationError(error.description) }
@@ -112,7 +110,7 @@ struct MarketFeed: AsyncParsableCommand {
         let now = Timestamp(ms: Int64(Date().timeIntervalSince1970 * 1000))
         let items = try loaded.events.map { try $0.item(producedAt: now) }
         let pacing = Pacing(speed)!
-        let paceFrom = self.paceFrom.flatMap { Timestamp(iso8601: $0) }
+        let paceFrom = try self.paceFrom.map { try Pacing.paceFrom($0) }
         let showProgress = progress == "on" || (progress == "auto" && isatty(2) == 1)
         let name = sourceName
         let publish = BlockingService(name: "market-feed") { stop in

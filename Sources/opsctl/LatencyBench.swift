@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import MarketData
 import OpsModel
 import OpsRuntime
 
@@ -90,7 +91,7 @@ enum LatencyBench {
     static func measure(_ w: Window, dir: String) throws -> Measured {
         let (broker, bootstrap) = try KafkaBench.startBroker(dir)
         defer { broker.stop(grace: 5) }
-        let from = NewYorkTime.utc(date: SyntheticMarketDefaults.firstSession, hour: w.paceFrom.hour, minute: w.paceFrom.minute)
+        let from = NewYorkTime.utc(date: SyntheticMarketConfig().startDate, hour: w.paceFrom.hour, minute: w.paceFrom.minute)
         let measureFrom = from.adding(ms: w.warmupMinutes * 60_000)
         let measureUntil = measureFrom.adding(ms: w.minutes * 60_000)
         let up = try Child(name: "up", executable: "\(BinDir.path)/opsctl",
@@ -116,11 +117,6 @@ enum LatencyBench {
         m.features = watcher.latencies(of: Topics.features, from: measureFrom, until: measureUntil)
         return m
     }
-}
-
-/// The first synthetic session (`opsctl up`'s default start date).
-enum SyntheticMarketDefaults {
-    static let firstSession = CivilDate(year: 2024, month: 3, day: 4)
 }
 
 /// Reads bars, feature vectors and decisions as they are written and keeps each one's Kafka record time by (ticker,

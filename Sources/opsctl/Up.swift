@@ -80,9 +80,7 @@ struct Up: AsyncParsableCommand {
         }
         try inputs.validateCommon()
         if Pacing(speed) == nil { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
-        if let paceFrom, Timestamp(iso8601: paceFrom) == nil {
-            throw ValidationError("--pace-from takes an ISO-8601 instant with a zone, e.g. 2024-03-04T14:30:00-05:00; got '\(paceFrom)'")
-        }
+        if let paceFrom { do { _ = try Pacing.paceFrom(paceFrom) } catch { throw ValidationError(error.description) } }
         for (name, n) in try parseCounts(replicas, flag: "--replicas") where n > 1 && !ServiceSpec.scalable.contains(name) {
             guard case .single(let why) = ServiceGraph.service(name)?.replicas else { continue }
             throw ValidationError("\(name) \(why); --replicas applies to \(ServiceSpec.scalable.sorted().joined(separator: " and "))")
