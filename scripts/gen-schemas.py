@@ -174,6 +174,13 @@ params_change = obj({"account_id": {"type": ["string", "null"], "minLength": 1},
                      "changes": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
                      "reason": {"type": "string", "minLength": 1}, "requested_by": {"type": "string"}})
 
+partition_start = obj({"topic": {"type": "string", "minLength": 1}, "partition": {"type": "integer", "minimum": 0},
+                       "next": {"type": "integer", "minimum": -2}, "applied": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                       "watermark": nullable(ts)},
+                      required=["topic", "partition", "next", "applied"])
+state_snapshot = obj({"service": {"type": "string", "minLength": 1}, "group": {"type": "string", "minLength": 1},
+                      "partitions": {"type": "array", "items": partition_start, "minItems": 1}, "state": {"type": "string"}})
+
 SPECS = [
     ("bar", bar, "One OHLCV bar; event_time is the bar end. Topic market.bars.v1, key ticker."),
     ("option_chain", chain, "An option-chain snapshot; event_time is as_of. Topic market.chains.v1, key underlying."),
@@ -192,6 +199,7 @@ SPECS = [
     ("params_change", params_change, "A live change of trading parameters (dotted keys of trading_params.json, values as JSON text) for one account or every account (null), in force from event_time in every service; not watermarked. Topic ops.params.v1 (compacted), every partition, key account#params_version."),
     ("position", position, "A position opened, marked, asked to exit, or closed with realized P&L (cents). Topic trading.positions.v1, key position id."),
     ("portfolio_greeks", portfolio_greeks, "An account's portfolio Greeks (seed 000 #15) at a mark minute: Σ greek × 100 × signed contracts, dollar delta and dollar gamma. Topic trading.greeks.v1, key account."),
+    ("state_snapshot", state_snapshot, "A stateful service's state (the core's own JSON in state) and, per input partition, the first offset not in it, the offsets past it already in it and the watermark; a restart takes it and reads only what follows. Topic ops.snapshots.v1 (compacted), key consumer group; not recorded by default."),
     ("watchlist", watchlist, "The watchlist-engine's ranking (seed 004 §5: sentiment momentum, liquidity, technical setup, volatility) and its top-N set, at each session open and every watchlist.every_minutes. Topic strategy.watchlist.v1, the same message on every partition."),
 ]
 

@@ -76,8 +76,28 @@ public struct SimulatedBroker: TradingParamsCore {
 
     public mutating func reset() { state = LedgerState(cash: startingCashCents) }
 
-    /// Cash, reservations and holdings depend on every order and fill ever: re-read everything.
+    /// Cash, reservations and holdings depend on every order and fill ever: without a snapshot, re-read everything.
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp { .distantPast }
+
+    /// The ledger is the whole state (parameters come from the configuration and `ops.params.v1`); the account and its
+    /// starting cash go with it, so a restart configured otherwise rebuilds from the topics instead.
+    struct Saved: Codable {
+        var accountId: String
+        var startingCashCents: Cents
+        var ledger: LedgerState
+    }
+
+    public func snapshotState() throws -> String? {
+        try SnapshotCoding.encode(Saved(accountId: accountId, startingCashCents: startingCashCents, ledger: state))
+    }
+
+    public mutating func restoreState(_ text: String) throws {
+        let s = try SnapshotCoding.decode(Saved.self, text)
+        guard s.accountId == accountId, s.startingCashCents == startingCashCents else {
+            throw SnapshotMismatch("the snapshot is of account \(s.accountId) starting with \(s.startingCashCents) cents; configured: \(accountId), \(startingCashCents)")
+        }
+        state = s.ledger
+    }
 
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
         var out = [Emit]()
@@ -165,12 +185,12 @@ public struct SimulatedBroker: TradingParamsCore {
 // MARK: state
 
 /// Identity of an order command: client order ids are unique per account.
-struct OrderKey: Hashable, Sendable {
+struct OrderKey: Hashable, Sendable, Codable {
     var accountId: String
     var clientOrderId: String
 }
 
-struct OpenOrder: Sendable {
+struct OpenOrder: Sendable, Codable {
     var command: OrderCommand
     /// Canonical contract symbol (or the ticker).
     var symbol: String
@@ -186,7 +206,7 @@ struct OpenOrder: Sendable {
     var remaining: Int { command.quantity - filled }
 }
 
-struct Holding: Sendable {
+struct Holding: Sendable, Codable {
     /// As the first fill spelled it (what the position-manager's positions carry).
     var symbol: String
     var underlying: String
@@ -200,12 +220,12 @@ struct Holding: Sendable {
 }
 
 /// A price and when it was observed.
-struct PriceAt: Sendable {
+struct PriceAt: Sendable, Codable {
     var time: Timestamp
     var price: Double
 }
 
-struct LedgerState: Sendable {
+struct LedgerState: Sendable, Codable {
     var started = false
     var seq: Int64 = 0
     var cash: Cents

@@ -32,7 +32,7 @@ public struct DispatchCore: TradingParamsCore {
         [Topics.decisions: [Topics.signals: 0, Topics.chains: 0], Topics.orders: [Topics.signals: 0, Topics.chains: 0]]
     }
 
-    struct PendingEntry: Sendable {
+    struct PendingEntry: Sendable, Codable {
         var ticker: String
         /// What the broker reserves: notional plus costs.
         var costCents: Cents
@@ -43,7 +43,7 @@ public struct DispatchCore: TradingParamsCore {
         var addsTo: String? = nil
     }
 
-    struct TickerDay: Hashable, Sendable {
+    struct TickerDay: Hashable, Sendable, Codable {
         var ticker: String
         var day: CivilDate
     }
@@ -98,6 +98,52 @@ public struct DispatchCore: TradingParamsCore {
         chains = [:]; account = nil; openPositions = [:]; pending = [:]; realizedByDay = [:]
         controls = []; dailyLossTripped = [:]; entries = [:]
         latestSignals = [:]; portfolioGreeks = nil; closedPnls = []; addsDecided = []; pendingRolls = [:]; rollsSeen = []; exitingToday = []; otherAccounts = []
+    }
+
+    /// Everything the dispatcher derives from its inputs, the latest chain of every underlying included (parameters
+    /// come from the configuration and `ops.params.v1`).
+    struct Saved: Codable {
+        struct Entries: Codable { var key: TickerDay; var count: Int; var last: Timestamp }
+        struct LatestSignal: Codable { var key: String; var signal: Signal; var id: String; var time: Timestamp }
+        struct PendingRoll: Codable { var key: String; var position: PositionEvent; var time: Timestamp }
+        var chains: [String: OptionChain]
+        var account: AccountSnapshot?
+        var openPositions: [String: PositionEvent]
+        var pending: [String: PendingEntry]
+        var realizedByDay: [CivilDate: Cents]
+        var controls: [TimedControl]
+        var dailyLossTripped: [CivilDate: Timestamp]
+        var entries: [Entries]
+        var latestSignals: [LatestSignal]
+        var portfolioGreeks: PortfolioGreeks?
+        var closedPnls: [Cents]
+        var addsDecided: Set<ScaleIn.AddKey>
+        var pendingRolls: [PendingRoll]
+        var exitingToday: Set<ScaleIn.AddKey>
+        var rollsSeen: Set<String>
+        var otherAccounts: Set<String>
+    }
+
+    public func snapshotState() throws -> String? {
+        try SnapshotCoding.encode(Saved(
+            chains: chains, account: account, openPositions: openPositions, pending: pending, realizedByDay: realizedByDay,
+            controls: controls.map { TimedControl($0.0, $0.1) }, dailyLossTripped: dailyLossTripped,
+            entries: entries.map { Saved.Entries(key: $0.key, count: $0.value.count, last: $0.value.last) },
+            latestSignals: latestSignals.map { Saved.LatestSignal(key: $0.key, signal: $0.value.signal, id: $0.value.id, time: $0.value.time) },
+            portfolioGreeks: portfolioGreeks, closedPnls: closedPnls, addsDecided: addsDecided,
+            pendingRolls: pendingRolls.map { Saved.PendingRoll(key: $0.key, position: $0.value.0, time: $0.value.1) },
+            exitingToday: exitingToday, rollsSeen: rollsSeen, otherAccounts: otherAccounts))
+    }
+
+    public mutating func restoreState(_ text: String) throws {
+        let s = try SnapshotCoding.decode(Saved.self, text)
+        chains = s.chains; account = s.account; openPositions = s.openPositions; pending = s.pending; realizedByDay = s.realizedByDay
+        controls = s.controls.map(\.pair); dailyLossTripped = s.dailyLossTripped
+        entries = Dictionary(s.entries.map { ($0.key, (count: $0.count, last: $0.last)) }, uniquingKeysWith: { a, _ in a })
+        latestSignals = Dictionary(s.latestSignals.map { ($0.key, (signal: $0.signal, id: $0.id, time: $0.time)) }, uniquingKeysWith: { a, _ in a })
+        portfolioGreeks = s.portfolioGreeks; closedPnls = s.closedPnls; addsDecided = s.addsDecided
+        pendingRolls = Dictionary(s.pendingRolls.map { ($0.key, ($0.position, $0.time)) }, uniquingKeysWith: { a, _ in a })
+        exitingToday = s.exitingToday; rollsSeen = s.rollsSeen; otherAccounts = s.otherAccounts
     }
 
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {

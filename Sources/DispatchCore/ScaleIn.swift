@@ -52,7 +52,7 @@ enum ScaleIn {
 
     /// One add attempt per position and session: a refused add may be tried again the next session (and a restore,
     /// which re-reads chains from midnight, re-makes exactly today's attempts).
-    struct AddKey: Hashable, Sendable {
+    struct AddKey: Hashable, Sendable, Codable {
         var position: String
         var day: CivilDate
     }

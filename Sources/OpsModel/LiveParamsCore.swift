@@ -49,4 +49,28 @@ public struct LiveParamsCore<Core: TradingParamsCore>: StreamCore {
         core.reconfigure(live.configured)
         core.reset()
     }
+
+    /// The parameters in force go with the core's state; the configured ones too, so a restart with another
+    /// trading_params.json rebuilds from the topics (applying every change over the new file) instead.
+    struct Saved: Codable {
+        var configured: TradingParams
+        var current: TradingParams
+        var version: Int64
+        var core: String
+    }
+
+    public func snapshotState() throws -> String? {
+        guard let inner = try core.snapshotState() else { return nil }
+        return try SnapshotCoding.encode(Saved(configured: live.configured, current: live.current, version: live.version, core: inner))
+    }
+
+    public mutating func restoreState(_ state: String) throws {
+        let s = try SnapshotCoding.decode(Saved.self, state)
+        guard s.configured == live.configured else {
+            throw SnapshotMismatch("the configured trading parameters differ from the snapshot's (a new trading_params.json)")
+        }
+        live.restore(current: s.current, version: s.version)
+        core.reconfigure(live.current)
+        try core.restoreState(s.core)
+    }
 }

@@ -81,6 +81,12 @@ public struct LiveParams: Sendable {
         current = configured
         version = 0
     }
+
+    /// The parameters in force and their version as a snapshot holds them.
+    public mutating func restore(current: TradingParams, version: Int64) {
+        self.current = current
+        self.version = version
+    }
 }
 
 extension TradingParams {

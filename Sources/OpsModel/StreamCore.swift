@@ -30,6 +30,18 @@ public protocol StreamCore: Sendable {
     var lookahead: Lookahead? { get }
     /// Forgets all state (before a restore).
     mutating func reset()
+    /// The state, for a snapshot (`ops.snapshots.v1`): a restart then takes it and reads only the inputs after it.
+    /// Nil: this core is rebuilt by re-reading its inputs from `restoreStart`.
+    func snapshotState() throws -> String?
+    /// Takes a state `snapshotState()` wrote, into a core just `reset()`; throws when it is not one this core can take
+    /// (the runtime then rebuilds the state by re-reading instead).
+    mutating func restoreState(_ state: String) throws
+}
+
+/// A snapshot a core cannot take.
+public struct SnapshotMismatch: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A promise narrower than `outputCauses`, for as long as the state that makes it lasts: only `causes` can cause
@@ -52,6 +64,8 @@ public struct Lookahead: Sendable, Equatable {
 
 extension StreamCore {
     public var lookahead: Lookahead? { nil }
+    public func snapshotState() throws -> String? { nil }
+    public mutating func restoreState(_ state: String) throws { throw SnapshotMismatch("\(serviceName) takes no snapshots") }
 
     /// By default every input may cause every output, at its own time.
     public var outputCauses: [String: [String: Int64]] {

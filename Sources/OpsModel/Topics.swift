@@ -27,6 +27,9 @@ public enum Topics {
     /// carries every change (a replica of a keyed service sees them all), each under its own key, so compaction keeps
     /// the whole history a replay or a restore applies.
     public static let params = "ops.params.v1"
+    /// The latest state of each stateful service (`StateSnapshot`), keyed by consumer group and compacted: a restart
+    /// reads its snapshot and the inputs after it instead of its inputs' whole history.
+    public static let snapshots = "ops.snapshots.v1"
 
     public struct Spec: Sendable {
         public var name: String
@@ -62,9 +65,14 @@ public enum Topics {
         Spec(name: greeks, partitions: 2, types: [PortfolioGreeks.self], watermarked: true, key: "account", producers: ["position-manager"]),
         Spec(name: control, partitions: 2, types: [OperatorControl.self], watermarked: false, key: "account"),
         Spec(name: params, partitions: 4, types: [ParamsChange.self], watermarked: false, key: "account#params_version", compacted: true),
+        Spec(name: snapshots, partitions: 1, types: [StateSnapshot.self], watermarked: false, key: "consumer group", compacted: true),
     ]
 
     public static func spec(_ name: String) -> Spec? { all.first { $0.name == name } }
+
+    /// What a recording keeps by default: every topic but the snapshots (a service's working state, whose points
+    /// depend on batching; not a record of what happened).
+    public static var recorded: [String] { all.map(\.name).filter { $0 != snapshots } }
 
     /// A decoder that accepts what a topic carries, watermarks included.
     public static func decoder(for topic: String) -> EnvelopeDecoder {

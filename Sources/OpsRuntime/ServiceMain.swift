@@ -39,6 +39,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         ConfigKey("batch_size", .int, default: "1000", help: "most input messages per round"),
         ConfigKey("max_pending", .int, default: "100000", help: "inputs held waiting for the watermark before the partitions ahead are paused"),
         ConfigKey("watermarks", .bool, default: "true", help: "merge inputs in event-time order behind upstream watermarks"),
+        ConfigKey("snapshot_minutes", .int, default: "60", help: "event-time minutes between state snapshots of a stateful service (0: none; a restart re-reads its inputs)"),
     ]
 
     /// Resolves defaults < file < environment < flags for `service`.
@@ -64,6 +65,14 @@ public struct ServiceOptions: ParsableArguments, Sendable {
 }
 
 extension ResolvedConfig {
+    /// Every assignment rebuilds a service's state from what it is given (the eager protocol: all partitions revoked,
+    /// then a new set); librdkafka's incremental cooperative protocol would hand over partitions one by one.
+    public func refuseCooperativeAssignment() throws {
+        guard let strategy = kafka["partition.assignment.strategy"], strategy.contains("cooperative") else { return }
+        throw ConfigError("Kafka property partition.assignment.strategy=\(strategy) is not supported: every assignment rebuilds the service's "
+            + "state, which needs the eager protocol; use range or roundrobin (or leave it unset)")
+    }
+
     public func kafkaClient(service: String) throws -> KafkaClientConfig {
         KafkaClientConfig(brokers: try require("brokers"), clientId: string("client_id") ?? service, additional: kafka)
     }
@@ -78,6 +87,7 @@ public enum StreamServiceMain {
         let core: Core
         do {
             config = try options.resolve(service: service, keys: keys)
+            try config.refuseCooperativeAssignment()
             core = try makeCore(config)
         } catch let e as ConfigError {
             FileHandle.standardError.write(Data("\(service): \(e.message)\n".utf8))
@@ -90,6 +100,7 @@ public enum StreamServiceMain {
         settings.batchSize = try config.int("batch_size", in: 1...100_000)
         settings.maxPending = try config.int("max_pending", in: 2...10_000_000)
         settings.useWatermarks = config.bool("watermarks") ?? true
+        settings.snapshotEveryMs = Int64(try config.int("snapshot_minutes", in: 0...10_080)) * 60_000
         settings.observer = observer
         // Metrics first: the processor creates its counters at init, against whatever factory is bootstrapped then.
         let metrics = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger)

@@ -24,6 +24,9 @@ public struct ProcessorSettings: Sendable {
     public var maxPending: Int = 100_000
     /// Seconds the input watermark may stand still with inputs waiting before a warning names who is waited on.
     public var stallWarningSeconds: Double = 30
+    /// Event-time milliseconds between state snapshots of a core that takes them (`ops.snapshots.v1`); 0: none, a
+    /// restart re-reads its inputs from `restoreStart`.
+    public var snapshotEveryMs: Int64 = 3_600_000
 
     public init(client: KafkaClientConfig, groupId: String) { self.client = client; self.groupId = groupId }
 }
@@ -61,6 +64,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     /// Per partition, the offset before which only watermark messages are applied (see `onAssign`).
     private var watermarksOnlyUntil: [PartitionID: Int64] = [:]
     static var watermarkRewind: Int64 { 512 }
+    /// Messages before a snapshot's start re-read for their ids (a redelivered copy of an input in the state is dropped).
+    static var snapshotRewind: Int64 { 64 }
     /// Per partition, the start offset asked for at the assignment until its first message shows where reading began.
     private var startChecks: [PartitionID: StartCheck] = [:]
     private var generation = 0
@@ -73,6 +78,15 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private var commitRetry = DeferredRetry()
     /// The partitions assigned to this member now (none between a revoke and the next assignment).
     private var owned = Set<PartitionID>()
+    private var snapshots: SnapshotBook
+    /// Per partition, the offset from which the state holds the inputs handled since the assignment (what a snapshot
+    /// taken before anything was read there says).
+    private var restoreFloor: [PartitionID: Int64] = [:]
+    /// Messages read again since the assignment (offsets before the committed ones), for the "state restored" line.
+    private var restoreRead = 0
+    private var restoreSource = "topics"
+    private let snapshotsWritten = Counter(label: "ops_snapshots_written_total")
+    private let snapshotBytes = Gauge(label: "ops_snapshot_bytes")
 
     private let inCounter: [String: Counter]
     private let outCounter = Counter(label: "ops_messages_out_total")
@@ -114,6 +128,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let side = Set(core.inputTopics.filter { Topics.spec($0)?.watermarked == false })
         self.merger = EventMerger(topicRanks: core.inputTopics, expectedProducers: expected, sideTopics: side)
         self.sideTopics = side
+        self.snapshots = SnapshotBook(everyMs: settings.snapshotEveryMs)
         self.causes = core.outputCauses
         var cprops = settings.consumerProperties
         cprops["client.id"] = settings.client.clientId
@@ -157,6 +172,13 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         while !stop.isStopped {
             try round()
         }
+        // A restart after a deploy then reads the snapshot and nothing before it.
+        do {
+            try snapshotIfDue(final: true)
+            try commit()
+        } catch {
+            logger.warning("final snapshot or commit failed; a restart reads from the last commit", metadata: ["error": .string("\(error)")])
+        }
         logger.info("stopped", metadata: ["kafka.pending": .stringConvertible(merger.pendingCount)])
     }
 
@@ -187,23 +209,35 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         committedMetadata = [:]
         restoreLog = [:]
         watermarksOnlyUntil = [:]
+        restoreFloor = [:]
+        restoreRead = 0
         var result = [TopicPartitionOffset]()
         // Without the committed offsets a partition would restart from a guess: redone or skipped work. Retry until
         // they come (or a fatal error ends the service).
         let committed = try retrying("committed") { try consumer.committed(parts) }
         var byPartition = [PartitionID: TopicPartitionOffset]()
         for c in committed { byPartition[PartitionID(c.topic, c.partition)] = c }
+        let snapshot = snapshots.enabled ? restoreSnapshot(committed, assigned: Set(ids)) : nil
+        restoreSource = snapshot.map { "snapshot \(Topics.snapshots)/\($0.pointer.partition)@\($0.pointer.offset) of \($0.time.iso8601)" } ?? "topics"
         for p in parts {
             let id = PartitionID(p.topic, p.partition)
-            guard let c = byPartition[id], c.offset >= 0 else {
+            let c = byPartition[id].flatMap { $0.offset >= 0 ? $0 : nil }
+            if let c {
+                committedOffsets[id] = c.offset
+                restoreUntil[id] = c.offset
+                if let m = c.metadata { committedMetadata[id] = m }
+            }
+            let meta = CommitMetadata(c?.metadata)
+            if let s = snapshot?.starts[id] {
+                result.append(startFromSnapshot(s, id, committed: c?.offset, watermark: meta?.watermark))
+                continue
+            }
+            guard let c else {
                 result.append(TopicPartitionOffset(p, offset: KafkaOffset.beginning))
                 continue
             }
-            committedOffsets[id] = c.offset
-            restoreUntil[id] = c.offset
-            let meta = CommitMetadata(c.metadata)
-            if let m = c.metadata { committedMetadata[id] = m }
             var start = min(meta?.restoreOffset ?? c.offset, c.offset)
+            restoreFloor[id] = start
             // A partition re-read from an earlier offset rebuilds its watermark from the re-read watermark messages,
             // in the original order. One resumed where it stopped starts from the watermark stored with the commit,
             // and re-reads the watermark messages (only those) of its last stretch, so every upstream service's own
@@ -215,6 +249,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             }
             result.append(TopicPartitionOffset(p, offset: start))
         }
+        snapshots.assigned(held: snapshot?.held ?? [:], pointer: snapshot?.pointer, at: snapshot?.time)
         for o in result where o.offset >= 0 { startChecks[PartitionID(o.topic, o.partition)] = .expect(o.offset) }
         var restoring = [String]()
         for o in result {
@@ -223,7 +258,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         }
         logger.info("assigned", metadata: [
             "kafka.partitions": .string(ids.sorted().map(\.description).joined(separator: ",")),
-            "kafka.restore": .string(restoring.joined(separator: ",")),
+            "kafka.restore": .string(restoring.joined(separator: ",")), "restore.from": .string(restoreSource),
         ])
         return result
     }
@@ -278,6 +313,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let c = DispatchTime.now().uptimeNanoseconds
         try commit()
         commitTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - c))
+        if generation == gen { try snapshotIfDue() }
         if !batch.isEmpty { batchTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
     }
 
@@ -349,7 +385,10 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let p = PartitionID(m.topic, m.partition)
         inCounter[m.topic]?.increment()
         let restoring = isRestoring(p, m.offset)
-        if restoring { restored.increment() }
+        if restoring {
+            restored.increment()
+            restoreRead += 1
+        }
         let env: AnyEnvelope
         do {
             guard let decoder = decoders[m.topic] else { throw MessageError(.unknownType, "no decoder for topic \(m.topic)") }
@@ -363,8 +402,11 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         }
         if m.offset < (watermarksOnlyUntil[p] ?? -1) {
             // Already processed before the restart: only its watermark matters now.
-            if let wm = env.payload as? Watermark { merger.watermark(wm, time: env.eventTime, at: p, offset: m.offset) }
-            else { merger.consumed(p, offset: m.offset) }
+            if let wm = env.payload as? Watermark { merger.watermark(wm, time: env.eventTime, at: p, offset: m.offset) } else {
+                // In the state already: a copy of it delivered again later is a duplicate.
+                _ = seen.check(env.id, fingerprint: RecentIDs.fingerprintIgnoringProducedAt(m.value))
+                merger.consumed(p, offset: m.offset)
+            }
             return
         }
         restoreLog[p, default: RestoreLog()].append(env.eventTime, m.offset)
@@ -374,8 +416,15 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             return
         }
         let fingerprint = RecentIDs.fingerprintIgnoringProducedAt(m.value)
+        if snapshots.holds(p, offset: m.offset) {
+            // Handled before the snapshot (ahead of an earlier offset that waited): in the state, not applied again.
+            _ = seen.check(env.id, fingerprint: fingerprint)
+            merger.consumedDuplicate(p, offset: m.offset, time: env.eventTime)
+            return
+        }
         switch seen.check(env.id, fingerprint: fingerprint) {
         case .duplicate:
+            snapshots.handledInput(p, offset: m.offset, time: env.eventTime)
             merger.consumedDuplicate(p, offset: m.offset, time: env.eventTime)
             duplicates.increment()
             return
@@ -408,6 +457,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
 
     private func apply(_ e: PendingEvent, into out: inout [ProducerRecord]) {
         let restoring = isRestoring(e.source, e.offset)
+        snapshots.handledInput(e.source, offset: e.offset, time: e.envelope.eventTime)
         do {
             let emits = try core.handle(e.envelope, from: e.source.topic)
             guard !restoring else { return }
@@ -494,6 +544,9 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         if restoreUntil.isEmpty { return true }
         let done = merger.committable()
         restoreUntil = restoreUntil.filter { p, c in c > 0 && (done[p]?.offset ?? -1) < c }
+        if restoreUntil.isEmpty {
+            logger.info("state restored", metadata: ["restore.messages": .stringConvertible(restoreRead), "restore.from": .string(restoreSource)])
+        }
         return restoreUntil.isEmpty
     }
 
@@ -527,7 +580,12 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let now = Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
         guard commitRetry.allows(nowMs: now, generation: generation) else { return }
         var offsets = [TopicPartitionOffset]()
-        let due = merger.committable().filter { owned.contains($0.key) && $0.value.offset > (committedOffsets[$0.key] ?? -1) }
+        // A new snapshot's place goes with every owned partition's commit, moved or not.
+        let carry = snapshots.pointer != nil && snapshots.pointer != snapshots.committedPointer
+        var due = merger.committable().filter { owned.contains($0.key) && $0.value.offset > (committedOffsets[$0.key] ?? -1) }
+        if carry {
+            for p in owned where due[p] == nil { if let o = committedOffsets[p] { due[p] = (o, nil) } }
+        }
         guard !due.isEmpty else { return }
         let earliest = merger.earliestPendingTimes()
         for (p, c) in due {
@@ -542,9 +600,10 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             // message must not wait for a new one (upstream may be waiting on this service). It covers only what lies
             // before the offset: inputs still pending from the offset on are read again after a restart, and a floor
             // at or past their times would refuse them as late.
-            if let w = merger.watermark(of: p) {
+            if c.offset > (committedOffsets[p] ?? -1), let w = merger.watermark(of: p) {
                 meta.watermark = earliest[p].map { min(w, $0.adding(ms: -1)) } ?? w
             }
+            meta.snapshot = snapshots.pointer
             offsets.append(TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: c.offset, metadata: meta.text))
         }
         guard !offsets.isEmpty else { return }
@@ -556,6 +615,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         }
         if commitRetry.failures > 0 { logger.info("commit succeeded", metadata: ["retry.attempt": .stringConvertible(commitRetry.failures + 1)]) }
         commitRetry.succeeded()
+        snapshots.committedPointer = snapshots.pointer
         for o in offsets {
             let p = PartitionID(o.topic, o.partition)
             committedOffsets[p] = o.offset
@@ -581,16 +641,122 @@ extension StreamProcessor {
     }
 }
 
-/// What a commit records besides the offset (`t=<ms>;r=<offset>;w=<ms>`, parts optional): the event time of the
-/// last input processed from the partition, the offset from which re-reading rebuilds the core's state, and the
-/// partition's watermark at the commit.
+/// A snapshot taken on an assignment: where each partition starts and which inputs it already holds.
+struct RestoredSnapshot {
+    var starts: [PartitionID: StateSnapshot.PartitionStart]
+    var held: [PartitionID: Set<Int64>]
+    var pointer: SnapshotPointer
+    var time: Timestamp
+}
+
+extension StreamProcessor {
+    /// The latest snapshot the commits point to, restored into the core (just reset); nil, with a line saying why, when
+    /// there is none or it cannot be taken — the state is then rebuilt from the topics as without snapshots.
+    fileprivate func restoreSnapshot(_ committed: [TopicPartitionOffset], assigned: Set<PartitionID>) -> RestoredSnapshot? {
+        guard let pointer = committed.compactMap({ CommitMetadata($0.metadata)?.snapshot }).max() else { return nil }
+        func refuse(_ why: String) -> RestoredSnapshot? {
+            logger.warning("snapshot not used; rebuilding the state from the topics", metadata: [
+                "snapshot.offset": .stringConvertible(pointer.offset), "snapshot.reason": .string(why),
+            ])
+            core.reset()
+            return nil
+        }
+        let messages: [KafkaMessage]
+        do {
+            messages = try retrying("read snapshot") {
+                try TopicReader.read(client: settings.client, topic: Topics.snapshots, partition: pointer.partition, from: pointer.offset, logger: logger)
+            }
+        } catch { return refuse("not readable: \(error)") }
+        guard let (s, at, time) = SnapshotBook.latest(messages, group: settings.groupId) else {
+            return refuse("no snapshot of group \(settings.groupId) from \(Topics.snapshots)/\(pointer.partition)@\(pointer.offset) on")
+        }
+        guard s.service == core.serviceName else { return refuse("written by \(s.service), not \(core.serviceName)") }
+        let starts = Dictionary(s.partitions.map { (PartitionID($0.topic, $0.partition), $0) }, uniquingKeysWith: { a, _ in a })
+        guard Set(starts.keys) == assigned else {
+            return refuse("it covers \(starts.keys.sorted().map(\.description).joined(separator: ",")); assigned: \(assigned.sorted().map(\.description).joined(separator: ","))")
+        }
+        do { try core.restoreState(s.state) } catch { return refuse("\(error)") }
+        logger.info("state taken from a snapshot", metadata: [
+            "snapshot.offset": .stringConvertible(at.offset), "snapshot.time": .string(time.iso8601),
+            "snapshot.bytes": .stringConvertible(s.state.utf8.count),
+        ])
+        return RestoredSnapshot(starts: starts, held: starts.mapValues { Set($0.applied) }, pointer: at, time: time)
+    }
+
+    /// Where a partition starts after a restored snapshot: at its `next`, with the snapshot's watermark as a floor,
+    /// after re-reading a short stretch before it for the ids only (a copy of one of them delivered again later is a
+    /// duplicate). The watermark stored with the commit applies too when the commit lies at or before `next`; not
+    /// otherwise: an input between them was still waiting when the snapshot was taken and must not be late now.
+    fileprivate func startFromSnapshot(_ s: StateSnapshot.PartitionStart, _ id: PartitionID, committed: Int64?,
+                                       watermark: Timestamp?) -> TopicPartitionOffset {
+        guard s.next >= 0 else { return TopicPartitionOffset(topic: id.topic, partition: id.partition, offset: KafkaOffset.beginning) }
+        restoreFloor[id] = s.next
+        if let w = s.watermark { merger.restoreWatermark(w, at: id) }
+        if let committed, let watermark, s.next >= committed { merger.restoreWatermark(watermark, at: id) }
+        watermarksOnlyUntil[id] = s.next
+        return TopicPartitionOffset(topic: id.topic, partition: id.partition, offset: max(0, s.next - Self.snapshotRewind))
+    }
+
+    /// Writes the core's state to `ops.snapshots.v1` when one is due (or, `final`, when anything changed since the
+    /// last), once every input it holds has had its outputs acknowledged (the round's send came first) and no restore
+    /// is under way. A snapshot that cannot be written is logged and tried again at the next boundary: it saves
+    /// reading, nothing depends on it.
+    fileprivate func snapshotIfDue(final: Bool = false) throws {
+        guard snapshots.enabled, final ? snapshots.changed : snapshots.due, restoreReleased(), !owned.isEmpty,
+              Set(merger.assignedPartitions) == owned else { return }
+        let state: String?
+        do { state = try core.snapshotState() } catch {
+            logger.warning("snapshot not taken", metadata: ["error": .string("\(error)")])
+            snapshots.failed()
+            return
+        }
+        guard let state else {
+            snapshots.supported = false
+            return
+        }
+        var floor = restoreFloor
+        for (p, o) in watermarksOnlyUntil { floor[p] = max(floor[p] ?? o, o) }
+        let earliest = merger.earliestPendingTimes()
+        var marks = [PartitionID: Timestamp]()
+        for p in owned where !sideTopics.contains(p.topic) {
+            if let w = merger.watermark(of: p) { marks[p] = earliest[p].map { min(w, $0.adding(ms: -1)) } ?? w }
+        }
+        let starts = snapshots.starts(owned: owned, done: merger.committable().mapValues(\.offset), floor: floor, watermarks: marks)
+        let time = snapshots.lastHandledTime ?? .distantPast
+        let payload = StateSnapshot(service: core.serviceName, group: settings.groupId, partitions: starts, state: state)
+        let env = Envelope(id: StateSnapshot.id(group: settings.groupId, at: time, partitions: starts), eventTime: time,
+                           causationId: nil, source: core.serviceName, payload: payload).erased()
+        do {
+            let r = try record(Topics.snapshots, env, partition: nil)
+            guard let report = try producer.send([r]).first else { return }
+            snapshots.written(SnapshotPointer(partition: report.partition, offset: report.offset))
+            snapshotsWritten.increment()
+            snapshotBytes.record(r.value.count)
+            logger.debug("snapshot written", metadata: [
+                "snapshot.offset": .stringConvertible(report.offset), "snapshot.time": .string(time.iso8601),
+                "snapshot.bytes": .stringConvertible(r.value.count),
+            ])
+        } catch let e as KafkaError where e.action == .fatal {
+            throw e
+        } catch {
+            logger.warning("snapshot not written; trying again at the next boundary", metadata: ["error": .string("\(error)")])
+            snapshots.failed()
+        }
+    }
+}
+
+/// What a commit records besides the offset (`t=<ms>;r=<offset>;w=<ms>;s=<offset>;sp=<partition>`, parts optional):
+/// the event time of the last input processed from the partition, the offset from which re-reading rebuilds the core's
+/// state, the partition's watermark at the commit, and where the service's latest snapshot lies.
 struct CommitMetadata: Equatable {
     var lastProcessed: Timestamp?
     var restoreOffset: Int64?
     var watermark: Timestamp?
+    /// The latest snapshot of the service's state (`s=<offset>;sp=<partition>` of `ops.snapshots.v1`).
+    var snapshot: SnapshotPointer?
 
-    init(lastProcessed: Timestamp? = nil, restoreOffset: Int64? = nil, watermark: Timestamp? = nil) {
-        self.lastProcessed = lastProcessed; self.restoreOffset = restoreOffset; self.watermark = watermark
+    init(lastProcessed: Timestamp? = nil, restoreOffset: Int64? = nil, watermark: Timestamp? = nil, snapshot: SnapshotPointer? = nil) {
+        self.lastProcessed = lastProcessed; self.restoreOffset = restoreOffset; self.watermark = watermark; self.snapshot = snapshot
     }
 
     init?(_ text: String?) {
@@ -601,6 +767,8 @@ struct CommitMetadata: Equatable {
             case "t": lastProcessed = Timestamp(ms: v)
             case "r": restoreOffset = v
             case "w": watermark = Timestamp(ms: v)
+            case "s": snapshot = SnapshotPointer(partition: snapshot?.partition ?? 0, offset: v)
+            case "sp": snapshot = SnapshotPointer(partition: Int32(clamping: v), offset: snapshot?.offset ?? 0)
             default: return nil
             }
         }
@@ -611,6 +779,7 @@ struct CommitMetadata: Equatable {
         if let lastProcessed { parts.append("t=\(lastProcessed.ms)") }
         if let restoreOffset { parts.append("r=\(restoreOffset)") }
         if let watermark { parts.append("w=\(watermark.ms)") }
+        if let snapshot { parts.append("s=\(snapshot.offset);sp=\(snapshot.partition)") }
         return parts.joined(separator: ";")
     }
 }

@@ -18,8 +18,25 @@ public enum TopicReader {
         }
         guard !remaining.isEmpty else { return [] }
         try consumer.assign(assign)
+        return try drain(consumer, to: remaining, topic: topic, timeoutMs: timeoutMs)
+    }
+
+    /// One partition from `offset` to its current end (what a restore reads of the snapshot topic).
+    public static func read(client: KafkaClientConfig, topic: String, partition: Int32, from offset: Int64, logger: Logger,
+                            timeoutMs: Int32 = 30_000) throws -> [KafkaMessage] {
+        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: "topic-reader"), logger: logger)
+        defer { consumer.close() }
+        let end = try consumer.watermarkOffsets(topic: topic, partition: partition).high
+        guard end > offset else { return [] }
+        try consumer.assign([TopicPartitionOffset(topic: topic, partition: partition, offset: offset)])
+        return try drain(consumer, to: [partition: end], topic: topic, timeoutMs: timeoutMs)
+    }
+
+    /// Polls until every partition in `ends` has been read up to its end offset.
+    private static func drain(_ consumer: KafkaConsumer, to ends: [Int32: Int64], topic: String, timeoutMs: Int32) throws -> [KafkaMessage] {
+        var remaining = ends
         var out = [KafkaMessage]()
-        var idle = 0
+        var idle: Int32 = 0
         while !remaining.isEmpty {
             guard let m = try consumer.poll(timeoutMs: 100) else {
                 idle += 100

@@ -142,6 +142,8 @@ public struct AnyStreamCore: StreamCore {
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] { try base.handle(message, from: topic) }
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp { base.restoreStart(topic: topic, after: lastProcessed) }
     public mutating func reset() { base.reset() }
+    public func snapshotState() throws -> String? { try base.snapshotState() }
+    public mutating func restoreState(_ state: String) throws { try base.restoreState(state) }
 }
 
 extension PipelineService {

@@ -3,7 +3,7 @@ import OpsModel
 /// What the dispatcher's order decision tells the position-manager about an entry before it fills: the underlying's
 /// price and ATR14 at the signal (underlying-style exits, the scale-in setup), the contracts a scale-in still adds,
 /// the roll it opens.
-struct EntryPlan: Sendable, Equatable {
+struct EntryPlan: Sendable, Equatable, Codable {
     var time: Timestamp
     var underlyingPrice: Double?
     var atr14: Double?

@@ -2,7 +2,7 @@ import OpsModel
 
 /// A long position as the position-manager tracks it, from its entry fill(s) to its exit fill(s) or its expiry
 /// settlement: an option bought to open, or shares bought by the dispatcher's stock fallback.
-public struct OpenPosition: Sendable, Equatable {
+public struct OpenPosition: Sendable, Equatable, Codable {
     /// `DeterministicID.make("pos", entry client order id)`.
     public internal(set) var positionId: String
     public internal(set) var accountId: String
@@ -78,14 +78,14 @@ public struct OpenPosition: Sendable, Equatable {
     }
 }
 
-struct DayMark: Sendable, Equatable {
+struct DayMark: Sendable, Equatable, Codable {
     var day: CivilDate
     var cents: Cents
 }
 
 /// An exit the position-manager works on one New York date: the rule that asked for it, the reprice step reached
 /// and the latest order sent (nil while no sell could be placed: no bid, or the contract was not quoted).
-struct ExitWork: Sendable, Equatable {
+struct ExitWork: Sendable, Equatable, Codable {
     var day: CivilDate
     /// The rule name (`stop_loss`); nil when the work continues an exit order it did not send (one the broker still
     /// works from an earlier day, or one placed by hand).
@@ -101,7 +101,7 @@ struct ExitWork: Sendable, Equatable {
     var rollId: String? = nil
 }
 
-struct SentExit: Sendable, Equatable {
+struct SentExit: Sendable, Equatable, Codable {
     var clientOrderId: String
     var limitCents: Cents
     var quantity: Int

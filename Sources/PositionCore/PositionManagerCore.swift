@@ -135,6 +135,28 @@ public struct PositionManagerCore: TradingParamsCore {
         unanswered = [:]
     }
 
+    /// Everything the positions derive from their inputs (parameters and rules come from the configuration and
+    /// `ops.params.v1`).
+    struct Saved: Codable {
+        var positions: [String: OpenPosition]
+        var closed: Set<String>
+        var controls: [String: [TimedControl]]
+        var plans: [String: EntryPlan]
+        var lastSignal: [String: Timestamp]
+        var unanswered: [String: Timestamp]
+    }
+
+    public func snapshotState() throws -> String? {
+        try SnapshotCoding.encode(Saved(positions: positions, closed: closed, controls: controls.mapValues { $0.map { TimedControl($0.0, $0.1) } },
+                                        plans: plans, lastSignal: lastSignal, unanswered: unanswered))
+    }
+
+    public mutating func restoreState(_ text: String) throws {
+        let s = try SnapshotCoding.decode(Saved.self, text)
+        positions = s.positions; closed = s.closed; controls = s.controls.mapValues { $0.map(\.pair) }
+        plans = s.plans; lastSignal = s.lastSignal; unanswered = s.unanswered
+    }
+
     /// Fills, order events and controls from the beginning (positions live for days). Chains, bars and decisions
     /// from New York midnight of the earlier of the last processed input's date and the oldest open position's
     /// opening date: everything a position derives from them (its high-water mark, a partial exit taken, its entry

@@ -15,7 +15,7 @@ struct Record: AsyncParsableCommand {
     @Option(help: "Directory to write into.") var dir: String
     @OptionGroup var connection: KafkaConnection
     @Option(help: "Consumer group id.") var groupId: String = "recorder"
-    @Option(name: .customLong("topic"), help: "Topic to record (repeatable; default: every project topic).") var topics: [String] = []
+    @Option(name: .customLong("topic"), help: "Topic to record (repeatable; default: every project topic but ops.snapshots.v1).") var topics: [String] = []
     @Flag(help: "Also record watermark messages.") var withWatermarks = false
     @Option(help: "Log level.") var logLevel: String = "info"
     @Option(help: "Log lines as text (default) or json (one object a line).") var logFormat: String = "text"
@@ -26,7 +26,7 @@ struct Record: AsyncParsableCommand {
         let logger = Logger(service: "recorder")
         ParentWatchdog.startIfRequested(logger: logger)
         let client = try connection.client(id: "recorder")
-        let recorder = try Recorder(client: client, groupId: groupId, dir: dir, topics: topics.isEmpty ? Topics.all.map(\.name) : topics,
+        let recorder = try Recorder(client: client, groupId: groupId, dir: dir, topics: topics.isEmpty ? Topics.recorded : topics,
                                     withWatermarks: withWatermarks, logger: logger)
         let service = BlockingService(name: "recorder") { stop in try recorder.run(stop: stop) }
         try await ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()

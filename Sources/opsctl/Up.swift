@@ -385,7 +385,7 @@ final class UpRunner: @unchecked Sendable {
         // 4. Wait until every consumer group has committed up to the end of its inputs, twice in a row.
         // On Alpaca the gateway commits nothing: its state is rebuilt from the topics.
         var groups = ServiceSpec.pipeline.filter { (alpaca == nil && plan.brokerRunning) || $0.name != ServiceGraph.brokerGateway.name }.map { ($0.groupId, $0.inputs) }
-        if recorder != nil { groups.append(("recorder", Topics.all.map(\.name))) }
+        if recorder != nil { groups.append(("recorder", Topics.recorded)) }
         let probe = ConsumerGroupLagProbe(client: client, logger: logger)
         defer { probe.close() }
         var previousEnds: [String: Int64]? = nil
@@ -413,7 +413,8 @@ final class UpRunner: @unchecked Sendable {
         // 5. Summary from the topics (the recording when there is one), then a graceful stop of every process.
         let summary = try RunSummary.collect(source: plan.record.map { SummarySource.recording($0) } ?? .kafka(client, logger: logger))
         for c in children.reversed() {
-            c.stop(grace: 15)
+            // The recorder rewrites every file in canonical order when it stops: long for a long run.
+            c.stop(grace: c.name == "recorder" ? 600 : 15)
         }
         var statuses = [(String, String)]()
         statuses.append(("market-feed", feed.exitDescription))

@@ -39,6 +39,18 @@ enum Harness {
         return (r, dir)
     }
 
+    /// Never placed twice: some order accepted, each accepted once and filled at most once (by client order id).
+    static func eachOrderOnce(_ dir: URL) throws -> Bool {
+        var accepted = [String: Int](), filled = [String: Int]()
+        for e in Set(try recorded(dir, Topics.orderEvents)) {
+            let p = (try JSONSerialization.jsonObject(with: Data(e.utf8)) as! [String: Any])["payload"] as! [String: Any]
+            let id = p["client_order_id"] as! String
+            if p["status"] as! String == "accepted" { accepted[id, default: 0] += 1 }
+            if p["status"] as! String == "filled" { filled[id, default: 0] += 1 }
+        }
+        return !accepted.isEmpty && accepted.values.allSatisfy { $0 == 1 } && filled.values.allSatisfy { $0 == 1 }
+    }
+
     /// The lines of a recorded topic as JSON objects without the wall-clock `produced_at`.
     static func recorded(_ dir: URL, _ topic: String) throws -> [String] {
         let text = try String(contentsOf: dir.appendingPathComponent("\(topic).jsonl"), encoding: .utf8)

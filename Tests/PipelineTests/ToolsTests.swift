@@ -1,4 +1,5 @@
 import Foundation
+import OpsModel
 import Testing
 import TestSupport
 
@@ -10,6 +11,20 @@ struct Tools {
         let r = try Harness.run("opsctl", args)
         #expect(r.status == 0, "\(r.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "one JSON object: \(r.stdout)")
+    }
+
+    @Test("opsctl topics lists every topic with its writers and readers from the service graph; --compose prints the deploy script")
+    func topicsTable() throws {
+        let r = try Harness.run("opsctl", ["topics"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = r.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(rows.count == Topics.all.count + 1, "a header and one row per topic")
+        let snapshots = try #require(rows.first { $0.first == Topics.snapshots })
+        #expect(snapshots.contains("compact") && snapshots.contains("dispatcher,broker-gateway,position-manager"), "\(snapshots)")
+        let orders = try #require(rows.first { $0.first == Topics.orders })
+        #expect(orders.suffix(2) == ["dispatcher,position-manager", "broker-gateway"], "\(orders)")
+        let compose = try Harness.run("opsctl", ["topics", "--compose"])
+        #expect(compose.stdout == Topics.composeCreateScript())
     }
 
     @Test func sizeFollowsTheTiers() throws {

@@ -144,15 +144,7 @@ struct Trading {
         for topic in Self.tradingTopics {
             #expect(Set(try Harness.recorded(k, topic)) == Set(try Harness.recorded(a, topic)), "\(topic): the same distinct messages as a fault-free run")
         }
-        // Never placed twice: one acceptance and at most one fill per client order id.
-        var accepted = [String: Int](), filled = [String: Int]()
-        for e in Set(try Harness.recorded(k, Topics.orderEvents)) {
-            let p = (try JSONSerialization.jsonObject(with: Data(e.utf8)) as! [String: Any])["payload"] as! [String: Any]
-            let id = p["client_order_id"] as! String
-            if p["status"] as! String == "accepted" { accepted[id, default: 0] += 1 }
-            if p["status"] as! String == "filled" { filled[id, default: 0] += 1 }
-        }
-        #expect(accepted.values.allSatisfy { $0 == 1 } && filled.values.allSatisfy { $0 == 1 })
+        #expect(try Harness.eachOrderOnce(k), "never placed twice")
     }
 
     @Test("SIGKILL of the dispatcher mid-run: no order lost, none placed twice")

@@ -23,6 +23,19 @@ struct ConfigTests {
         #expect(c.kafka == ["security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN"])
     }
 
+    @Test("the cooperative assignment protocol is refused at startup by name; the eager ones pass")
+    func cooperativeAssignmentRefused() throws {
+        func config(_ strategy: String) throws -> ResolvedConfig {
+            try ResolvedConfig(keys: Self.keys, file: nil, fileRequired: false, environment: [:], flags: [:],
+                               kafkaFlags: ["partition.assignment.strategy=\(strategy)"])
+        }
+        #expect { try config("cooperative-sticky").refuseCooperativeAssignment() }
+            throws: { ($0 as? ConfigError)?.message.contains("partition.assignment.strategy=cooperative-sticky is not supported") == true }
+        try config("range,roundrobin").refuseCooperativeAssignment()
+        let snapshots = try ResolvedConfig(keys: Self.keys, file: nil, fileRequired: false, environment: [:], flags: ["snapshot_minutes": "-5"], kafkaFlags: [])
+        #expect { _ = try snapshots.int("snapshot_minutes", in: 0...10_080) } throws: { ($0 as? ConfigError)?.message.contains("snapshot_minutes") == true }
+    }
+
     @Test func unknownKeysAndBadValuesFailNamingTheKey() throws {
         let f = try file(#"{"slope_lookbak": 7}"#)
         #expect { _ = try ResolvedConfig(keys: Self.keys, file: f, fileRequired: true, environment: [:], flags: [:], kafkaFlags: []) }

@@ -12,15 +12,19 @@ struct DeployFilesTests {
 
     @Test func composeCreatesEveryTopicWithItsPartitionCount() throws {
         let compose = try Self.read("deploy/docker-compose.yml")
+        // The topics service's script is the one `opsctl topics --compose` prints from Topics.all, byte for byte.
+        #expect(compose.contains("      - |\n" + Topics.composeCreateScript() + "\n"),
+                "deploy/docker-compose.yml's topics script is out of date: paste the output of `opsctl topics --compose`")
+        let script = Topics.composeCreateScript()
         for spec in Topics.all {
-            #expect(compose.contains("\(spec.name):\(spec.partitions)"), "\(spec.name) with \(spec.partitions) partitions in deploy/docker-compose.yml")
+            #expect(script.contains("    \(spec.name):\(spec.partitions) \\"), "\(spec.name) with \(spec.partitions) partitions")
         }
         // The compacted topics are created in their own loop, with cleanup.policy=compact; the others are not.
-        let lines = compose.split(separator: "\n")
+        let lines = script.split(separator: "\n")
         for spec in Topics.all {
-            let loop = lines.firstIndex { $0.contains("for spec in") && $0.contains("\(spec.name):") }
-            let created = loop.map { lines[$0...].prefix { !$0.contains("done") }.joined(separator: "\n") } ?? ""
-            #expect(created.contains("cleanup.policy=compact") == spec.compacted, "\(spec.name) compacted: \(spec.compacted)")
+            let at = lines.firstIndex { $0.hasSuffix(" \(spec.name):\(spec.partitions) \\") }
+            let loop = at.map { lines[$0...].prefix { !$0.hasSuffix("done") }.joined(separator: "\n") } ?? ""
+            #expect(loop.contains("cleanup.policy=compact") == spec.compacted, "\(spec.name) compacted: \(spec.compacted)")
         }
         #expect(compose.contains("KAFKA_PROCESS_ROLES: broker,controller"), "Kafka in KRaft mode")
         for exe in ["feature-computer", "watchlist-engine", "market-feed", "opsctl\", \"record"] {
