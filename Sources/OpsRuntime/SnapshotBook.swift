@@ -45,16 +45,22 @@ struct SnapshotBook {
         nextDueMs = time.map { Self.boundary(after: $0.ms, every: everyMs) }
     }
 
-    /// Whether the restored snapshot holds this input already (it is then skipped, not applied again).
+    /// Whether the restored snapshot holds this input already (it is then skipped, not applied again). It stays in the
+    /// state: the next snapshot lists it again if it lies past that snapshot's start.
     mutating func holds(_ p: PartitionID, offset: Int64) -> Bool {
         guard !held.isEmpty, held[p]?.remove(offset) != nil else { return false }
         if held[p]?.isEmpty == true { held[p] = nil }
+        handled[p, default: []].append(offset)
         return true
     }
 
-    mutating func handledInput(_ p: PartitionID, offset: Int64, time: Timestamp) {
+    /// An input handled at `time` (it is in the state now). `time` nil: a duplicate dropped — its offset is noted,
+    /// but its time says nothing of how far the core has come (a broadcast's copy may be read long before its first
+    /// copy's time comes).
+    mutating func handledInput(_ p: PartitionID, offset: Int64, time: Timestamp?) {
         guard enabled else { return }
         handled[p, default: []].append(offset)
+        guard let time else { return }
         changed = true
         lastHandledTime = max(lastHandledTime ?? time, time)
         if nextDueMs == nil { nextDueMs = Self.boundary(after: time.ms, every: everyMs) }
@@ -74,8 +80,10 @@ struct SnapshotBook {
                          watermarks: [PartitionID: Timestamp] = [:]) -> [StateSnapshot.PartitionStart] {
         owned.sorted().map { p in
             let next = max(done[p] ?? floor[p] ?? KafkaOffset.beginning, floor[p] ?? KafkaOffset.beginning)
-            let ahead = (handled[p] ?? []).filter { $0 >= next }.sorted()
-            handled[p] = ahead.isEmpty ? nil : ahead
+            let kept = (handled[p] ?? []).filter { $0 >= next }
+            handled[p] = kept.isEmpty ? nil : kept
+            // Held by the restored snapshot and not read yet: still in the state.
+            let ahead = Set(kept).union((held[p] ?? []).filter { $0 >= next }).sorted()
             return StateSnapshot.PartitionStart(topic: p.topic, partition: p.partition, next: next, applied: ahead, watermark: watermarks[p])
         }
     }

@@ -63,6 +63,10 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
     private var lastEventTime: [PartitionID: Timestamp] = [:]
     /// Per partition, the offset before which only watermark messages are applied (see `onAssign`).
     private var watermarksOnlyUntil: [PartitionID: Int64] = [:]
+    /// Per partition, the ids of the inputs read in that stretch or skipped as held by a restored snapshot: a copy of one
+    /// delivered again on the same partition is a duplicate. Per partition, because a broadcast's copies on the other
+    /// partitions say nothing of whether its first copy was applied (it may still have been waiting).
+    private var priorIds: [PartitionID: Set<String>] = [:]
     static var watermarkRewind: Int64 { 512 }
     /// Messages before a snapshot's start re-read for their ids (a redelivered copy of an input in the state is dropped).
     static var snapshotRewind: Int64 { 64 }
@@ -211,6 +215,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         watermarksOnlyUntil = [:]
         restoreFloor = [:]
         restoreRead = 0
+        priorIds = [:]
         var result = [TopicPartitionOffset]()
         // Without the committed offsets a partition would restart from a guess: redone or skipped work. Retry until
         // they come (or a fatal error ends the service).
@@ -229,7 +234,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             }
             let meta = CommitMetadata(c?.metadata)
             if let s = snapshot?.starts[id] {
-                result.append(startFromSnapshot(s, id, committed: c?.offset, watermark: meta?.watermark))
+                result.append(startFromSnapshot(s, id))
                 continue
             }
             guard let c else {
@@ -403,8 +408,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         if m.offset < (watermarksOnlyUntil[p] ?? -1) {
             // Already processed before the restart: only its watermark matters now.
             if let wm = env.payload as? Watermark { merger.watermark(wm, time: env.eventTime, at: p, offset: m.offset) } else {
-                // In the state already: a copy of it delivered again later is a duplicate.
-                _ = seen.check(env.id, fingerprint: RecentIDs.fingerprintIgnoringProducedAt(m.value))
+                priorIds[p, default: []].insert(env.id)
                 merger.consumed(p, offset: m.offset)
             }
             return
@@ -418,13 +422,14 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let fingerprint = RecentIDs.fingerprintIgnoringProducedAt(m.value)
         if snapshots.holds(p, offset: m.offset) {
             // Handled before the snapshot (ahead of an earlier offset that waited): in the state, not applied again.
-            _ = seen.check(env.id, fingerprint: fingerprint)
+            priorIds[p, default: []].insert(env.id)
             merger.consumedDuplicate(p, offset: m.offset, time: env.eventTime)
             return
         }
-        switch seen.check(env.id, fingerprint: fingerprint) {
+        let redelivered = priorIds[p]?.contains(env.id) == true
+        switch redelivered ? .duplicate : seen.check(env.id, fingerprint: fingerprint) {
         case .duplicate:
-            snapshots.handledInput(p, offset: m.offset, time: env.eventTime)
+            snapshots.handledInput(p, offset: m.offset, time: nil)
             merger.consumedDuplicate(p, offset: m.offset, time: env.eventTime)
             duplicates.increment()
             return
@@ -592,9 +597,15 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             var meta = CommitMetadata(committedMetadata[p]) ?? CommitMetadata()
             if let last = c.lastReleased {
                 let boundary = core.restoreStart(topic: p.topic, after: last)
-                let r = boundary <= .distantPast ? 0 : (restoreLog[p]?.firstOffset(atOrAfter: boundary) ?? c.offset)
                 meta.lastProcessed = last
-                meta.restoreOffset = min(r, c.offset)
+                if boundary <= .distantPast {
+                    meta.restoreOffset = 0
+                } else if restoreLog[p]?.covers(boundary) ?? true {
+                    meta.restoreOffset = min(restoreLog[p]?.firstOffset(atOrAfter: boundary) ?? c.offset, c.offset)
+                } else {
+                    // Started from a snapshot: where the state began is not known here; keep what was known (or all).
+                    meta.restoreOffset = meta.restoreOffset ?? 0
+                }
             }
             // The partition's watermark goes with the offset: a restart that resumes after the last watermark
             // message must not wait for a new one (upstream may be waiting on this service). It covers only what lies
@@ -684,15 +695,16 @@ extension StreamProcessor {
     }
 
     /// Where a partition starts after a restored snapshot: at its `next`, with the snapshot's watermark as a floor,
-    /// after re-reading a short stretch before it for the ids only (a copy of one of them delivered again later is a
-    /// duplicate). The watermark stored with the commit applies too when the commit lies at or before `next`; not
-    /// otherwise: an input between them was still waiting when the snapshot was taken and must not be late now.
-    fileprivate func startFromSnapshot(_ s: StateSnapshot.PartitionStart, _ id: PartitionID, committed: Int64?,
-                                       watermark: Timestamp?) -> TopicPartitionOffset {
+    /// after re-reading a short stretch before it for the ids only (a copy of one of them delivered again later on the
+    /// partition is a duplicate). Not the watermark stored with the commit: a commit after the snapshot may promise past
+    /// an input that was released out of offset order after the snapshot, which is read again now and must not be late.
+    /// The offsets before `next` are not known to the restore log: until it reaches back to where a rebuild from the
+    /// topics would start, commits keep the restore offset they had.
+    fileprivate func startFromSnapshot(_ s: StateSnapshot.PartitionStart, _ id: PartitionID) -> TopicPartitionOffset {
         guard s.next >= 0 else { return TopicPartitionOffset(topic: id.topic, partition: id.partition, offset: KafkaOffset.beginning) }
         restoreFloor[id] = s.next
+        restoreLog[id] = RestoreLog(partial: true)
         if let w = s.watermark { merger.restoreWatermark(w, at: id) }
-        if let committed, let watermark, s.next >= committed { merger.restoreWatermark(watermark, at: id) }
         watermarksOnlyUntil[id] = s.next
         return TopicPartitionOffset(topic: id.topic, partition: id.partition, offset: max(0, s.next - Self.snapshotRewind))
     }
@@ -790,8 +802,21 @@ struct RestoreLog {
     private var times: [Int64] = []
     private var offsets: [Int64] = []
     private var start = 0
+    /// Begun mid-partition (after a snapshot's start): nothing is known of the messages before its first.
+    private var partial = false
+    private var firstTime: Int64?
+
+    init(partial: Bool = false) { self.partial = partial }
+
+    /// Whether the log can say where a re-read from `boundary` starts: it is complete, or began before it.
+    func covers(_ boundary: Timestamp) -> Bool {
+        guard partial else { return true }
+        guard let firstTime else { return false }
+        return boundary.ms > firstTime
+    }
 
     mutating func append(_ t: Timestamp, _ offset: Int64) {
+        if firstTime == nil { firstTime = t.ms }
         times.append(t.ms)
         offsets.append(offset)
     }

@@ -51,13 +51,45 @@ extension PipelineTests {
 
         @Test("the max daily loss changed mid-run applies from the next decision, in every decision's gates and params_version")
         func maxDailyLossChangedMidRun() throws {
-            let broker = try Harness.BrokerProcess()
+            let broker = try Self.brokerWithChange()
             defer { broker.stop() }
+            let (r, dir) = try Harness.up(["--brokers", broker.bootstrap, "--sessions", "2"])
+            #expect(r.status == 0, "\(r.stderr)")
+            try Self.expectChangeApplied(dir)
+
+            // Replaying the recording on a fresh broker republishes the change first: the same decisions, byte for byte.
+            let (replayed, again) = try Harness.up(["--replay", dir.path])
+            #expect(replayed.status == 0, "\(replayed.stderr)")
+            #expect((replayed.stdout + replayed.stderr).contains("replayed 0 operator command(s) on \(Topics.control) and 1 parameter change(s)"), "\(replayed.stderr)")
+            #expect(try Harness.recorded(again, Topics.decisions) == Harness.recorded(dir, Topics.decisions))
+        }
+
+        @Test("a dispatcher SIGKILLed before a change's time and restored from a snapshot still applies the change at its time")
+        func changeWaitingAcrossASnapshotRestore() throws {
+            let broker = try Self.brokerWithChange()
+            defer { broker.stop() }
+            // The third decision comes late in the first session, rounds after the dispatcher's first hourly snapshots.
+            let (r, dir) = try Harness.up(["--brokers", broker.bootstrap, "--sessions", "2", "--kill-after", "dispatcher=3"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("fault injection: SIGKILLed dispatcher"), "\(r.stdout)")
+            let log = try String(contentsOf: dir.appendingPathComponent("logs/dispatcher-0.log"), encoding: .utf8)
+            let restored = try #require(log.range(of: "state taken from a snapshot"), "the restart restored from a snapshot")
+            let applied = try #require(log.range(of: "trading parameters changed"), "the change applied")
+            #expect(restored.lowerBound < applied.lowerBound, "the change was still waiting for its time when the snapshot was restored")
+            try Self.expectChangeApplied(dir)
+        }
+
+        /// A broker holding the change of the max daily loss to $3 for sim-1 from `change`, published before the run.
+        static func brokerWithChange() throws -> Harness.BrokerProcess {
+            let broker = try Harness.BrokerProcess()
             let set = try Harness.run("opsctl", ["params", "set", "risk.max_daily_loss=3", "--account", "sim-1", "--at", Self.change,
                                                  "--reason", "tighter after review", "--brokers", broker.bootstrap])
             #expect(set.status == 0, "\(set.stderr)")
-            let (r, dir) = try Harness.up(["--brokers", broker.bootstrap, "--sessions", "2"])
-            #expect(r.status == 0, "\(r.stderr)")
+            return broker
+        }
+
+        /// Decisions before the change carry version 0 and the configured limit; from it on, version 1 and the new limit.
+        static func expectChangeApplied(_ dir: URL) throws {
             let decisions = try Harness.recorded(dir, Topics.decisions).compactMap { line in
                 try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             }
@@ -80,12 +112,6 @@ extension PipelineTests {
             #expect(after.contains { Self.daily($0)?["passed"] as? Bool == false }, "the tighter limit blocks an entry the old one let through")
             let log = try String(contentsOf: dir.appendingPathComponent("logs/dispatcher-0.log"), encoding: .utf8)
             #expect(log.contains("trading parameters changed"), "the change is logged where it applies")
-
-            // Replaying the recording on a fresh broker republishes the change first: the same decisions, byte for byte.
-            let (replayed, again) = try Harness.up(["--replay", dir.path])
-            #expect(replayed.status == 0, "\(replayed.stderr)")
-            #expect((replayed.stdout + replayed.stderr).contains("replayed 0 operator command(s) on \(Topics.control) and 1 parameter change(s)"), "\(replayed.stderr)")
-            #expect(try Harness.recorded(again, Topics.decisions) == Harness.recorded(dir, Topics.decisions))
         }
     }
 }
