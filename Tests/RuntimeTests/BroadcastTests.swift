@@ -11,9 +11,9 @@ struct BroadcastTests {
 
     @Test("a broadcast is one record per partition; a keyed output is one record for the partitioner", arguments: [1, 3, 4] as [Int32])
     func partitions(count: Int32) {
-        let all = StreamProcessor<NoCore>.partitions(of: Emit("t", Self.envelope, broadcast: true), count: count)
+        let all = StreamMachine<NoCore>.partitions(of: Emit("t", Self.envelope, broadcast: true), count: count)
         #expect(all == (0..<count).map { Optional($0) })
-        #expect(StreamProcessor<NoCore>.partitions(of: Emit("t", Self.envelope), count: count) == [nil])
+        #expect(StreamMachine<NoCore>.partitions(of: Emit("t", Self.envelope), count: count) == [nil])
     }
 
     @Test("the watchlist topic has as many partitions as the features topic, so replicas split both alike")
