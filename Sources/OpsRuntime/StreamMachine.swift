@@ -60,7 +60,7 @@ struct StreamMachine<Core: StreamCore> {
     private var merger: EventMerger
     private var seen = RecentIDs()
     private let decoders: [String: EnvelopeDecoder]
-    private(set) var inputPartitionCounts: [String: Int32] = [:]
+    private var inputPartitionCounts: [String: Int32] = [:]
     private var outputPartitionCounts: [String: Int32] = [:]
     private var restoreUntil: [PartitionID: Int64] = [:]
     private var committedOffsets: [PartitionID: Int64] = [:]
@@ -149,8 +149,6 @@ struct StreamMachine<Core: StreamCore> {
     }
 
     var pendingCount: Int { merger.pendingCount }
-    /// Whether snapshots are on and the core takes them.
-    var snapshotsEnabled: Bool { snapshots.enabled }
 
     private func isRestoring(_ p: PartitionID, _ offset: Int64) -> Bool { offset < (restoreUntil[p] ?? -1) }
 }
@@ -246,29 +244,33 @@ extension StreamMachine {
     /// The latest snapshot of this group read from the snapshot topic, restored into the core (just reset); nil, with a
     /// line saying why, when there is none or it cannot be taken — the state is then rebuilt from the topics.
     private mutating func restoreSnapshot(at pointer: SnapshotPointer, _ read: SnapshotRead?, assigned: Set<PartitionID>) -> RestoredSnapshot? {
-        let logger = self.logger
-        func refuse(_ why: String, _ core: inout Core) -> RestoredSnapshot? {
+        do {
+            return try takeSnapshot(at: pointer, read, assigned: assigned)
+        } catch {
             logger.warning("snapshot not used; rebuilding the state from the topics", metadata: [
-                "snapshot.offset": .stringConvertible(pointer.offset), "snapshot.reason": .string(why),
+                "snapshot.offset": .stringConvertible(pointer.offset), "snapshot.reason": .string("\(error)"),
             ])
             core.reset()
             return nil
         }
+    }
+
+    private mutating func takeSnapshot(at pointer: SnapshotPointer, _ read: SnapshotRead?, assigned: Set<PartitionID>) throws -> RestoredSnapshot {
         let messages: [KafkaMessage]
         switch read {
         case .messages(let m): messages = m
-        case .unreadable(let why): return refuse("not readable: \(why)", &core)
-        case nil: return refuse("not read", &core)
+        case .unreadable(let why): throw SnapshotMismatch("not readable: \(why)")
+        case nil: throw SnapshotMismatch("not read")
         }
         guard let (s, at, time) = SnapshotBook.latest(messages, group: settings.groupId) else {
-            return refuse("no snapshot of group \(settings.groupId) from \(Topics.snapshots)/\(pointer.partition)@\(pointer.offset) on", &core)
+            throw SnapshotMismatch("no snapshot of group \(settings.groupId) from \(Topics.snapshots)/\(pointer.partition)@\(pointer.offset) on")
         }
-        guard s.service == core.serviceName else { return refuse("written by \(s.service), not \(core.serviceName)", &core) }
+        guard s.service == core.serviceName else { throw SnapshotMismatch("written by \(s.service), not \(core.serviceName)") }
         let starts = Dictionary(s.partitions.map { (PartitionID($0.topic, $0.partition), $0) }, uniquingKeysWith: { a, _ in a })
         guard Set(starts.keys) == assigned else {
-            return refuse("it covers \(starts.keys.sorted().map(\.description).joined(separator: ",")); assigned: \(assigned.sorted().map(\.description).joined(separator: ","))", &core)
+            throw SnapshotMismatch("it covers \(starts.keys.sorted().map(\.description).joined(separator: ",")); assigned: \(assigned.sorted().map(\.description).joined(separator: ","))")
         }
-        do { try core.restoreState(s.state) } catch { return refuse("\(error)", &core) }
+        try core.restoreState(s.state)
         logger.info("state taken from a snapshot", metadata: [
             "snapshot.offset": .stringConvertible(at.offset), "snapshot.time": .string(time.iso8601),
             "snapshot.bytes": .stringConvertible(s.state.utf8.count),
