@@ -69,6 +69,9 @@ let package = Package(
             "OpsRuntime", "MarketData", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // Questions about a finished run, from its recorded topics: why a trade happened (explain), how it did (report
+        // metrics, HTML with SVG charts), how parameter sets compare (sweep tables). No I/O.
+        .target(name: "RunAnalysis", dependencies: ["OpsModel", "SignalCore", "PositionCore"], swiftSettings: strict),
         .executableTarget(name: "market-feed", dependencies: [
             "OpsRuntime", "MarketData", "Pipeline", "AlpacaCore", "AlpacaClient",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -97,7 +100,7 @@ let package = Package(
         ], swiftSettings: strict),
         .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
         .executableTarget(name: "watchlist-engine", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
-        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "Pipeline", "MarketData", "AlpacaCore", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
+        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "Pipeline", "RunAnalysis", "MarketData", "AlpacaCore", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OpsModelTests", dependencies: ["OpsModel"], swiftSettings: strict),
@@ -112,6 +115,7 @@ let package = Package(
         .testTarget(name: "AlpacaCoreTests", dependencies: ["AlpacaCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AlpacaFakeCoreTests", dependencies: ["AlpacaFakeCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BacktestTests", dependencies: ["Pipeline", "OpsModel", "OpsRuntime", "PositionCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "RunAnalysisTests", dependencies: ["RunAnalysis", "Pipeline", "OpsModel", "MarketData"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "Pipeline", "TestSupport"], swiftSettings: strict),

@@ -40,10 +40,11 @@ struct TradingParamsOverride {
         }
     }
 
-    /// `SERVICE:trading_params=PATH` for every trading service, or nothing without overrides.
-    func serviceSettings() throws -> [String] {
+    /// `SERVICE:trading_params=PATH` for every trading service, or nothing without overrides. `tag` keeps the files of
+    /// runs in one process apart (a sweep's combinations).
+    func serviceSettings(tag: String = "") throws -> [String] {
         guard let (json, _) = try resolve() else { return [] }
-        let path = NSTemporaryDirectory() + "ops-trading-params-\(getpid()).json"
+        let path = NSTemporaryDirectory() + "ops-trading-params-\(getpid())\(tag.isEmpty ? "" : "-" + tag).json"
         guard FileManager.default.createFile(atPath: path, contents: json) else { throw ValidationError("cannot write \(path)") }
         return ServiceGraph.tradingParamsServices.map { "\($0):trading_params=\(path)" }
     }
