@@ -100,7 +100,12 @@ let package = Package(
         ], swiftSettings: strict),
         .executableTarget(name: "position-manager", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
         .executableTarget(name: "watchlist-engine", dependencies: ["OpsRuntime", "Pipeline"], swiftSettings: strict),
-        .executableTarget(name: "opsctl", dependencies: ["OpsRuntime", "Pipeline", "RunAnalysis", "MarketData", "AlpacaCore", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore", "BrokerCore", "PositionCore", "OptionsMath"], swiftSettings: strict),
+        .executableTarget(name: "opsctl", dependencies: [
+            "OpsRuntime", "Pipeline", "RunAnalysis", "MarketData", "AlpacaCore", "FeatureCore", "WatchlistCore", "SignalCore", "DispatchCore",
+            "BrokerCore", "PositionCore", "OptionsMath",
+            // The dashboard's web server.
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OpsModelTests", dependencies: ["OpsModel"], swiftSettings: strict),
@@ -118,6 +123,10 @@ let package = Package(
         .testTarget(name: "RunAnalysisTests", dependencies: ["RunAnalysis", "Pipeline", "OpsModel", "MarketData"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["OpsRuntime", "Kafka", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "PipelineTests", dependencies: ["OpsModel", "OpsRuntime", "Kafka", "Pipeline", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: [
+            "OpsModel", "OpsRuntime", "Kafka", "Pipeline", "TestSupport",
+            // The dashboard test drives a headless Chromium over the DevTools protocol (a websocket).
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ], swiftSettings: strict),
     ]
 )

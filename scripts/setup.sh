@@ -16,6 +16,11 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
   echo "setup: installing the python3 jsonschema package (schema checks in the tests)"
   python3 -m pip install -q jsonschema 2>/dev/null || { $SUDO apt-get install -y -qq python3-jsonschema >/dev/null; }
 fi
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  echo "setup: installing chromium (the dashboard's headless-browser test)"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; } \
+    || echo "setup: could not install chromium; the dashboard browser test will say it skipped" >&2
+fi
 if ! command -v swift >/dev/null; then
   echo "setup: no Swift toolchain on PATH (need Swift 6.x): https://www.swift.org/install" >&2
   exit 1

@@ -69,7 +69,7 @@ enum ExplainSteps {
 
     static func quote(_ q: ContractQuote) -> String {
         let score = q.score.map { "score \(f($0.total, 3)) (spread \(f($0.spread)), oi \(f($0.openInterest)), vol \(f($0.volume)), delta \(f($0.delta))) " } ?? ""
-        return "\(q.symbol) \(score)bid/ask \(f(q.bid))/\(f(q.ask)) spread \(pct(q.spreadPct, 1).replacingOccurrences(of: "+", with: "")), "
+        return "\(q.symbol) \(score)bid/ask \(f(q.bid))/\(f(q.ask)) spread \(f(q.spreadPct, 1))% of the mid, "
             + "Δ \(f(q.delta)), \(q.dte) DTE, OI \(q.openInterest), volume \(q.volume)"
     }
 
@@ -140,7 +140,7 @@ enum ExplainSteps {
         let sameDay = NewYorkTime.date(of: first.0.eventTime) == NewYorkTime.date(of: last.0.eventTime)
         let (from, to) = sameDay ? (Explanation.clock(first.0.eventTime), Explanation.clock(last.0.eventTime))
             : (Explanation.newYork(first.0.eventTime), Explanation.newYork(last.0.eventTime))
-        var lines = ["\(run.count) marks \(from) → \(to): \(usd(marks.first)) → \(usd(marks.last)) "
+        var lines = [(run.count == 1 ? "1 mark at \(from)" : "\(run.count) marks \(from) → \(to)") + ": \(usd(marks.first)) → \(usd(marks.last)) "
                      + "(low \(usd(marks.min())), high \(usd(marks.max()))); unrealized \(usd(last.1.unrealizedPnlCents)) at the last"]
         if let s = last.1.stopCents { lines.append("plan at the last: stop \(perShare(s))" + (last.1.targetCents.map { ", target \(perShare($0))" } ?? "") + " on the \(basis(last.1))") }
         if let g = last.1.greeks {

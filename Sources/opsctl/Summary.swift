@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import OpsModel
 import OpsRuntime
+import RunAnalysis
 
 /// What a run produced, read back from the topics themselves.
 struct RunSummary {
@@ -51,7 +52,7 @@ struct RunSummary {
         var openedIds = Set<String>()
     }
 
-    static let killSwitchGates = ["halt", "trading_hours", "daily_loss", "max_positions", "max_exposure", "cooldown", "max_trades_per_ticker"]
+    static let killSwitchGates = KillSwitches.gates
 
     static func collect(source: SummarySource) throws -> RunSummary {
         var s = RunSummary()
