@@ -27,7 +27,8 @@ public enum SVGChart {
         var svg = open(title) + yAxis(ticks, py: py, format: yFormat)
         for i in 0..<5 {
             let x = x0 + (x1 - x0) * Double(i) / 4
-            svg += "<text x=\"\(r(px(x)))\" y=\"\(r(height - 12))\" text-anchor=\"middle\" class=\"tick\">\(escape(xLabel(x)))</text>"
+            let anchor = i == 0 ? "start" : i == 4 ? "end" : "middle"
+            svg += "<text x=\"\(r(px(x)))\" y=\"\(r(height - 12))\" text-anchor=\"\(anchor)\" class=\"tick\">\(escape(xLabel(x)))</text>"
         }
         for s in series where !s.points.isEmpty {
             let path = thin(s.points).map { "\(r(px($0.x))),\(r(py($0.y)))" }.joined(separator: " ")
@@ -67,7 +68,8 @@ public enum SVGChart {
         let mag = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw }!
         let start = floor(lo / step) * step
-        return stride(from: start, through: ceil(hi / step) * step + step / 2, by: step).map { $0 }
+        // + 0 turns a −0 tick into 0 (no "-0.0%" label).
+        return stride(from: start, through: ceil(hi / step) * step + step / 2, by: step).map { ($0 / step).rounded() * step + 0 }
     }
 
     /// At most ~1,000 points a line: every k-th, keeping the last (a year of minutes stays a small file).
