@@ -82,7 +82,7 @@ enum ExplainSteps {
     }
 
     static func order(_ o: OrderCommand, _ e: AnyEnvelope) -> Explanation.Step {
-        let replaces = o.replacesClientOrderId.map { "; replaces \($0)" } ?? ""
+        let replaces = o.replacesClientOrderId.flatMap { o.reason.contains($0) ? nil : "; replaces \($0)" } ?? ""
         return Explanation.Step(stage: "order", time: e.eventTime,
                                 title: "\(o.side.rawValue.uppercased()) \(o.quantity) \(o.symbol) limit \(perShare(o.limitPriceCents)) (\(o.intent.rawValue), \(o.strategy.rawValue))",
                                 lines: ["\(o.reason)\(replaces)"] + (o.rollId.map { ["roll \($0)"] } ?? []), topic: Topics.orders, envelope: e)

@@ -12,7 +12,10 @@ public struct Explainer: Sendable {
     private var decisionByOrder: [String: String] = [:]
     private var eventsByOrder: [String: [String]] = [:]
     private var fillsByOrder: [String: [String]] = [:]
+    /// Client order ids of the orders naming a position (its exits, its adds), and each order's envelope id (an exit
+    /// command's envelope id is not its client order id).
     private var ordersByPosition: [String: [String]] = [:]
+    private var orderEnvelope: [String: String] = [:]
     private var signalByFeatures: [String: String] = [:]
     private(set) var featuresByTicker: [String: [(envelope: AnyEnvelope, payload: FeatureVector)]] = [:]
     private(set) var signalsByTicker: [String: [(envelope: AnyEnvelope, payload: Signal)]] = [:]
@@ -27,7 +30,10 @@ public struct Explainer: Sendable {
         }
         for (e, o) in record.messages(Topics.orderEvents, OrderEvent.self) { eventsByOrder[o.clientOrderId, default: []].append(e.id) }
         for (e, f) in record.messages(Topics.fills, Fill.self) { fillsByOrder[f.clientOrderId, default: []].append(e.id) }
-        for (e, o) in record.messages(Topics.orders, OrderCommand.self) { if let p = o.positionId { ordersByPosition[p, default: []].append(e.id) } }
+        for (e, o) in record.messages(Topics.orders, OrderCommand.self) {
+            orderEnvelope[o.clientOrderId] = e.id
+            if let p = o.positionId { ordersByPosition[p, default: []].append(o.clientOrderId) }
+        }
         for (e, s) in record.messages(Topics.signals, Signal.self) {
             signalByFeatures[s.featuresId] = e.id
             signalsByTicker[s.ticker, default: []].append((e, s))
@@ -147,7 +153,7 @@ public struct Explainer: Sendable {
         for p in positions.sorted() { orderIds += ordersByPosition[p] ?? [] }
         var items = [(rank: Int, e: AnyEnvelope)]()
         for o in Set(orderIds) {
-            if let e = record.byId[o]?.envelope { items.append((0, e)) }
+            if let e = orderEnvelope[o].flatMap({ record.byId[$0]?.envelope }) { items.append((0, e)) }
             items += (eventsByOrder[o] ?? []).compactMap { record.byId[$0].map { (1, $0.envelope) } }
             items += (fillsByOrder[o] ?? []).compactMap { record.byId[$0].map { (2, $0.envelope) } }
         }

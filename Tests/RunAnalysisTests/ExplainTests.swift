@@ -43,6 +43,11 @@ struct ExplainTests {
             let realized = (closed?.envelope?.payload as? PositionEvent)?.realizedPnlCents
             #expect(e.steps.last?.title.contains(Money.dollars(realized ?? .min)) == true, "\(e.steps.last?.title ?? "")")
             #expect(e.headline.contains("realized \(Money.dollars(realized ?? .min))"))
+            let ids = Set(e.steps.compactMap { $0.envelope?.id })
+            let exits = record.messages(Topics.fills, Fill.self).filter { $0.payload.positionId == p }.map(\.envelope.id)
+            #expect(!exits.isEmpty && exits.allSatisfy(ids.contains), "every exit fill of \(p) is in its chain")
+            let exitOrders = record.messages(Topics.orders, OrderCommand.self).filter { $0.payload.positionId == p }.map(\.envelope.id)
+            #expect(exitOrders.allSatisfy(ids.contains), "every exit order of \(p) is in its chain")
             let times = e.steps.filter { $0.stage != "result" }.map(\.time)
             #expect(times == times.sorted(), "steps in event-time order")
         }
