@@ -53,7 +53,7 @@ extension SimulatedBroker {
         state.cash += proceeds
         state.realized += proceeds - h.costCents
 
-        let clientOrderId = DeterministicID.make("settle", symbol, occ.expiration.description)
+        let clientOrderId = DeterministicID.make("settle", accountId, symbol, occ.expiration.description)
         let f = Fill(accountId: accountId, fillId: DeterministicID.make("fill", clientOrderId), clientOrderId: clientOrderId,
                      symbol: h.symbol, underlying: h.underlying, assetClass: .option, side: .sell, quantity: h.quantity,
                      priceCents: value, commissionCents: 0, feesCents: 0, orderTime: close, quoteTime: cause.eventTime,

@@ -356,7 +356,7 @@ public struct DispatchCore: TradingParamsCore {
         if failed == nil, let sz = sizing {
             let clientOrderId = r.kind == .scaleIn
                 ? DeterministicID.make("add", r.position!.positionId, NewYorkTime.date(of: t).iso)
-                : DeterministicID.make("ord", parts: [envelope.id] + r.idParts)
+                : DeterministicID.make("ord", parts: [envelope.id, accountId] + r.idParts)
             var o = OrderCommand(accountId: accountId, clientOrderId: clientOrderId, symbol: route.symbol, underlying: s.ticker,
                                  assetClass: route.isStock ? .equity : .option, side: .buy, quantity: sz.contracts, limitPriceCents: sz.premiumCents,
                                  intent: .open, positionId: r.kind == .scaleIn ? r.position?.positionId : nil, strategy: r.position?.strategy ?? s.strategy,
@@ -386,7 +386,7 @@ public struct DispatchCore: TradingParamsCore {
         decision.portfolioGreeks = portfolioGreeks
         decision.underlyingPrice = chains[s.ticker].map { r.kind == .entry ? s.price : $0.underlyingPrice } ?? s.price
         decision.atr14 = s.atr14
-        var out = [Emit(Topics.decisions, Envelope(id: DeterministicID.make("decision", parts: [envelope.id] + r.idParts), eventTime: t,
+        var out = [Emit(Topics.decisions, Envelope(id: DeterministicID.make("decision", parts: [envelope.id, accountId] + r.idParts), eventTime: t,
                                                     causationId: envelope.id, source: Self.name, payload: decision).erased())]
         if let order {
             out.append(Emit(Topics.orders, Envelope(id: order.clientOrderId, eventTime: t, causationId: envelope.id,

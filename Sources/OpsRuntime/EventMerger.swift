@@ -163,6 +163,12 @@ public struct EventMerger: Sendable {
     public mutating func watermark(_ wm: Watermark, time: Timestamp, at p: PartitionID, offset: Int64) {
         consumed(p, offset: offset)
         var ups = upstream[p] ?? [:]
+        // Replicas sharing out accounts name their share (`AccountShare`); when their count changes (or one instance
+        // takes over) the old shares' promises no longer speak for anyone: that slot starts over from this promise.
+        for slot in ups.keys where slot.hasPrefix(wm.producer + "|") && slot.hasSuffix(AccountShare.coverageSuffix) {
+            let share = wm.covers.first { "\(wm.producer)|\($0.topic)" == slot }
+            if share == nil || share?.of != ups[slot]?.of { ups[slot] = nil }
+        }
         for c in wm.covers {
             // One slot per (producing service, its input topic): two services reading the same topic promise
             // different things about their own outputs.

@@ -83,34 +83,101 @@ public enum ServiceGraph {
 
     static let accountState = ReplicaPolicy.single("owns account state and runs as one instance per account (invariant 7)")
 
+    /// Several accounts side by side (`opsctl up --accounts`): each its own core in one service.
+    public static let accountsKey = ConfigKey("accounts", .string, default: "",
+                                              help: "several accounts side by side, ID=DOLLARS,… (each its own state and kill switches); empty: one account, account.account_id")
+    /// The dispatcher's replicas share out the accounts.
+    public static let accountReplicaKey = ConfigKey("account_replica", .string, default: "0/1",
+                                                    help: "this replica's share of the accounts, I/N: it owns every Nth account from the Ith and reads every partition in its own consumer group")
+
+    /// The accounts a service holds (nil: the one of `account.account_id`), with the parameters each trades under.
+    static func accounts(_ config: ResolvedConfig, params: TradingParams, shared: Bool = false) throws -> [(AccountList.Account, TradingParams)]? {
+        try accountPlan(config, params: params, shared: shared)?.owned
+    }
+
+    /// The accounts a service holds and those its other replicas own.
+    static func accountPlan(_ config: ResolvedConfig, params: TradingParams, shared: Bool) throws
+        -> (owned: [(AccountList.Account, TradingParams)], elsewhere: Set<String>)? {
+        guard let text = config.string(accountsKey.name), !text.isEmpty else {
+            if shared, config.string(accountReplicaKey.name).map({ $0 != "0/1" }) ?? false {
+                throw ConfigError("config key '\(accountReplicaKey.name)' shares out accounts: set '\(accountsKey.name)' too (ID=DOLLARS,…)")
+            }
+            return nil
+        }
+        let list: AccountList
+        do { list = try AccountList(parsing: text) } catch { throw ConfigError("config key '\(accountsKey.name)': \(error.reason)") }
+        var owned = list.accounts
+        if shared {
+            let share: AccountShare
+            do { share = try AccountShare(parsing: config.string(accountReplicaKey.name) ?? "0/1") } catch {
+                throw ConfigError("config key '\(accountReplicaKey.name)': \(error.reason)")
+            }
+            guard share.count <= list.accounts.count else {
+                throw ConfigError("config key '\(accountReplicaKey.name)' is \(share.description): more replicas than the \(list.accounts.count) accounts")
+            }
+            owned = list.owned(by: share)
+        }
+        let elsewhere = Set(list.accounts.map(\.id)).subtracting(owned.map(\.id))
+        return (owned.map { a in
+            var p = params
+            p.account.accountId = a.id
+            return (a, p)
+        }, elsewhere)
+    }
+
+    static func share(_ config: ResolvedConfig) -> AccountShare {
+        (try? AccountShare(parsing: config.string(accountReplicaKey.name) ?? "0/1")) ?? .whole
+    }
+
     /// The dispatcher's and position-manager's lookahead: sound only where every position opens from a decided order.
     public static let lookaheadKey = ConfigKey("lookahead", .bool, default: "false",
                                                help: "promise past quiet stretches (only with the simulated broker: every fill answers a decided order)")
 
     public static let dispatcher = PipelineService(LiveParamsCore(DispatchCore(params: TradingParams()), configured: TradingParams()),
-                                                   keys: [ServiceOptions.tradingParamsKey, lookaheadKey], replicas: accountState) { config in
+                                                   keys: [ServiceOptions.tradingParamsKey, lookaheadKey, accountsKey, accountReplicaKey],
+                                                   replicas: accountState) { config in
         let params = try config.tradingParams()
-        return LiveParamsCore(DispatchCore(params: params, lookahead: config.bool(lookaheadKey.name) ?? false), configured: params)
+        let lookahead = config.bool(lookaheadKey.name) ?? false
+        guard let plan = try accountPlan(config, params: params, shared: true) else {
+            return LiveParamsCore(DispatchCore(params: params, lookahead: lookahead), configured: params)
+        }
+        return AccountsCore(accounts: plan.owned.map(\.0.id), cores: plan.owned.map { LiveParamsCore(DispatchCore(params: $0.1, lookahead: lookahead), configured: $0.1) },
+                            share: share(config), elsewhere: plan.elsewhere)
     }
 
     /// The simulated broker; `--broker alpaca-*` swaps in the Alpaca gateway behind the same topics.
     public static let brokerGateway = PipelineService(LiveParamsCore(SimulatedBroker(params: TradingParams(), accountId: TradingParams().account.accountId,
                                                                                      startingCashCents: 0), configured: TradingParams()), keys: [
-        ServiceOptions.tradingParamsKey, ConfigKey("account_size", .string, default: "100000", help: "starting cash in dollars"),
+        ServiceOptions.tradingParamsKey, ConfigKey("account_size", .string, default: "100000", help: "starting cash in dollars (one account)"), accountsKey,
     ], replicas: accountState) { config in
         let size = config.string("account_size") ?? "100000"
         guard let cents = Money.cents(dollars: size), cents > 0 else {
             throw ConfigError("config key 'account_size' must be dollars > 0, got '\(size)'")
         }
         let params = try config.tradingParams()
-        return LiveParamsCore(SimulatedBroker(params: params, accountId: params.account.accountId, startingCashCents: cents), configured: params)
+        guard let accounts = try accounts(config, params: params) else {
+            return LiveParamsCore(SimulatedBroker(params: params, accountId: params.account.accountId, startingCashCents: cents), configured: params)
+        }
+        return AccountsCore(accounts: accounts.map(\.0.id), cores: accounts.map { a, p in
+            LiveParamsCore(SimulatedBroker(params: p, accountId: a.id, startingCashCents: a.startingCashCents), configured: p)
+        })
     }
 
     public static let positionManager = PipelineService(LiveParamsCore(PositionManagerCore(params: TradingParams()), configured: TradingParams()),
-                                                        keys: [ServiceOptions.tradingParamsKey, lookaheadKey], replicas: accountState) { config in
+                                                        keys: [ServiceOptions.tradingParamsKey, lookaheadKey, accountsKey], replicas: accountState) { config in
         let params = try config.tradingParams()
-        return LiveParamsCore(PositionManagerCore(params: params, lookahead: config.bool(lookaheadKey.name) ?? false), configured: params)
+        let lookahead = config.bool(lookaheadKey.name) ?? false
+        guard let accounts = try accounts(config, params: params) else {
+            return LiveParamsCore(PositionManagerCore(params: params, lookahead: lookahead), configured: params)
+        }
+        return AccountsCore(accounts: accounts.map(\.0.id), cores: accounts.map { LiveParamsCore(PositionManagerCore(params: $0.1, lookahead: lookahead), configured: $0.1) })
     }
+
+    /// The services that hold account state, configured per account by `accounts`.
+    public static var accountServices: [PipelineService] { services.filter { $0.keys.contains { $0.name == accountsKey.name } } }
+
+    /// Services whose replicas share out the accounts (`account_replica`).
+    public static var accountShared: Set<String> { Set(services.filter { $0.keys.contains { $0.name == accountReplicaKey.name } }.map(\.name)) }
 
     /// With the simulated broker every fill answers a decided order, so the services that may look ahead do.
     public static var simulatedBrokerSettings: [String] {
@@ -139,6 +206,7 @@ public struct AnyStreamCore: StreamCore {
     public var outputTopics: [String] { base.outputTopics }
     public var outputCauses: [String: [String: Int64]] { base.outputCauses }
     public var lookahead: Lookahead? { base.lookahead }
+    public var watermarkShare: Watermark.Coverage? { base.watermarkShare }
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] { try base.handle(message, from: topic) }
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp { base.restoreStart(topic: topic, after: lastProcessed) }
     public mutating func reset() { base.reset() }

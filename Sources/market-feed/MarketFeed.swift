@@ -119,7 +119,7 @@ struct MarketFeed: AsyncParsableCommand {
             if let groups = paceGroups?.split(separator: ",").map(String.init), !groups.isEmpty {
                 let topics = publishedTopics
                 publisher.gate = try LagGate(client: client, groups: groups.map { g in
-                    (g, ServiceGraph.service(g).map { $0.inputs.filter(topics.contains) } ?? topics)
+                    (g, ServiceGraph.service(AccountShare.service(ofGroup: g)).map { $0.inputs.filter(topics.contains) } ?? topics)
                 }, maxLag: Int64(maxLag), logger: logger)
             }
             defer { publisher.gate?.close() }

@@ -15,6 +15,7 @@ struct RunInputs: ParsableArguments {
     @Option(help: "Publish a recording made with --record instead of a feed.") var replay: String?
     @Option(help: "Record every topic to DIR/<topic>.jsonl.") var record: String?
     @Option(help: "Starting cash of the simulated broker account, in dollars (picks the account tier).") var accountSize: String = "100000"
+    @Option(help: ArgumentHelp("Several simulated accounts side by side, ID=DOLLARS,… (e.g. tiny=1000,small=5000,medium=25000,large=100000): each trades the same signals with its own state and kill switches; replaces --account-size.", valueName: "id=dollars,…")) var accounts: String?
     @Option(help: "Synthetic tickers: all | N | SYM,SYM… (default SPY,QQQ,AAPL); with Alpaca, the watchlist the feed streams.") var tickers: String?
     @Option(help: "Also write the summary as JSON to this file.") var summaryJson: String?
     @Option(name: .customLong("feed-set"), help: ArgumentHelp("Extra market-feed flag, e.g. --feed-set chain-every=15 (repeatable).", valueName: "flag=value")) var feedSet: [String] = []
@@ -26,6 +27,9 @@ struct RunInputs: ParsableArguments {
     /// The checks that do not depend on the broker.
     func validateCommon() throws {
         _ = try parseCents(accountSize, flag: "--account-size")
+        if let accounts {
+            do { _ = try AccountList(parsing: accounts) } catch { throw ValidationError("--accounts: \(error.reason)") }
+        }
         _ = try TradingParamsOverride(file: params, settings: param).resolve()
         _ = try Self.scheduledHalts(halt)
         if replay != nil, !(bars.isEmpty && chains.isEmpty && sentiment.isEmpty && synthetic == nil) {
@@ -113,7 +117,13 @@ struct RunInputs: ParsableArguments {
 
     /// Per service, the `--set` settings these flags give it: the account size, the trading parameters, `--service-set`.
     func serviceSettings(broker: Bool) throws -> [String] {
-        (broker ? ["broker-gateway:account_size=\(accountSize)"] + ServiceGraph.simulatedBrokerSettings : []) + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet
+        (broker ? ["broker-gateway:account_size=\(accountSize)"] + ServiceGraph.simulatedBrokerSettings : []) + accountSettings
+            + (try TradingParamsOverride(file: params, settings: param).serviceSettings()) + serviceSet
+    }
+
+    /// `--accounts` for every service that holds account state.
+    var accountSettings: [String] {
+        accounts.map { list in ServiceGraph.accountServices.map { "\($0.name):\(ServiceGraph.accountsKey.name)=\(list)" } } ?? []
     }
 
     func describeSource() -> String {

@@ -4,6 +4,7 @@ import Logging
 import OpsModel
 import OpsRuntime
 import RunAnalysis
+import Synchronization
 
 /// What a run produced, read back from the topics themselves.
 struct RunSummary {
@@ -18,6 +19,8 @@ struct RunSummary {
     var watchlists = 0
     var lastWatchlist: Watchlist?
     var trading = TradingSummary()
+    /// Several accounts side by side (`--accounts`): each one's trading, smallest first.
+    var perAccount: [(String, TradingSummary)] = []
 
     struct TradingSummary {
         var signals: [String: Int] = [:]
@@ -68,7 +71,16 @@ struct RunSummary {
                 s.ready[k, default: 0] += 1
             }
         }
+        let source = source.memoized()
         s.trading = try collectTrading(source: source)
+        let accounts = try distinct(Topics.accounts, AccountSnapshot.self, source: source)
+        var starts = [String: AccountSnapshot]()
+        for a in accounts where a.seq < (starts[a.accountId]?.seq ?? .max) { starts[a.accountId] = a }
+        if starts.count > 1 {
+            for id in starts.keys.sorted(by: { (starts[$0]!.cashCents, $0) < (starts[$1]!.cashCents, $1) }) {
+                s.perAccount.append((id, try collectTrading(source: source, account: id)))
+            }
+        }
         let lists = try distinct(Topics.watchlist, Watchlist.self, source: source)
         s.watchlists = lists.count
         s.lastWatchlist = lists.max { $0.asOf < $1.asOf }
@@ -89,12 +101,17 @@ struct RunSummary {
         }
     }
 
-    static func collectTrading(source: SummarySource) throws -> TradingSummary {
+    /// The trading of every account together, or of one (`account`).
+    static func collectTrading(source: SummarySource, account: String? = nil) throws -> TradingSummary {
         var t = TradingSummary()
-        for s in try distinct(Topics.signals, Signal.self, source: source) { t.signals[s.direction.rawValue, default: 0] += 1 }
+        func mine(_ p: some AccountScoped) -> Bool { account == nil || p.accountId == account }
+        func distinct<P: Payload & AccountScoped>(_ topic: String, _ type: P.Type, source: SummarySource) throws -> [P] {
+            try RunSummary.distinct(topic, type, source: source).filter(mine)
+        }
+        for s in try RunSummary.distinct(Topics.signals, Signal.self, source: source) { t.signals[s.direction.rawValue, default: 0] += 1 }
         var last: (Timestamp, Decision)?
         for e in try source.envelopes(Topics.decisions) {
-            guard let d = e.payload as? Decision else { continue }
+            guard let d = e.payload as? Decision, mine(d) else { continue }
             if last.map({ e.eventTime >= $0.0 }) ?? true { last = (e.eventTime, d) }
             for g in d.gates where !g.passed && killSwitchGates.contains(g.gate) { t.tripped[g.gate, default: 0] += 1 }
         }
@@ -166,14 +183,46 @@ struct RunSummary {
             lines.append("  greeks \(a)   last: delta \(String(format: "%.1f", g.delta)) sh, $delta \(String(format: "%.0f", g.dollarDelta)), gamma \(String(format: "%.2f", g.gamma)), theta $\(String(format: "%.2f", g.theta))/day, vega $\(String(format: "%.2f", g.vega))/pt (\(g.positions) open)")
         }
         if !t.killSwitches.isEmpty {
-            lines.append("  kill switches signals blocked: \(kv(t.tripped).isEmpty ? "none" : kv(t.tripped)); at the last decision:")
+            let whose = perAccount.isEmpty ? "" : " of any account"
+            lines.append("  kill switches signals blocked: \(kv(t.tripped).isEmpty ? "none" : kv(t.tripped)); at the last decision\(whose):")
             for (gate, state) in t.killSwitches { lines.append("                  \(gate): \(state)") }
         }
-        if let a = t.account {
+        if !perAccount.isEmpty {
+            let ends = perAccount.compactMap { $0.1.account }, starts = perAccount.compactMap { $0.1.startingCash }
+            lines.append("  equity        \(Money.dollars(ends.map(\.equityCents).reduce(0, +))) from \(Money.dollars(starts.reduce(0, +))) over \(perAccount.count) accounts")
+        } else if let a = t.account {
             let start = t.startingCash.map { " from \(Money.dollars($0))" } ?? ""
             lines.append("  equity        \(Money.dollars(a.equityCents))\(start) (cash \(Money.dollars(a.cashCents)), positions \(Money.dollars(a.positionsValueCents)), open orders \(a.openOrders))")
         }
         return lines
+    }
+
+    /// A column per account (`--accounts`): the same signals traded at each size.
+    func accountLines() -> [String] {
+        guard !perAccount.isEmpty else { return [] }
+        func kv(_ d: [String: Int]) -> String { d.isEmpty ? "none" : d.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }
+        let rows: [(String, (TradingSummary) -> String)] = [
+            ("starting cash", { t in t.startingCash.map(Money.dollars) ?? "-" }),
+            ("equity", { t in t.account.map { Money.dollars($0.equityCents) } ?? "-" }),
+            ("return", { t in
+                guard let s = t.startingCash, s > 0, let a = t.account else { return "-" }
+                return String(format: "%+.2f%%", Double(a.equityCents - s) * 100 / Double(s))
+            }),
+            ("tier", { t in t.tiers.max { $0.value < $1.value }?.key ?? "-" }),
+            ("decisions", { t in "\(t.orderDecisions) orders / \(t.decisions - t.orderDecisions) skips" }),
+            ("positions", { t in "\(t.opened) opened, \(t.closed) closed" }),
+            ("win rate", { t in t.closed == 0 ? "-" : String(format: "%.0f%% of %d", Double(t.wins) * 100 / Double(t.closed), t.closed) }),
+            ("realized P&L", { t in Money.dollars(t.realizedCents) }),
+            ("top skip", { t in t.skips.max { ($0.value, $1.key) < ($1.value, $0.key) }.map { "\($0.key) \($0.value)" } ?? "none" }),
+            ("kill switches", { t in kv(t.tripped) }),
+        ]
+        let cells = rows.map { name, f in (name, perAccount.map { f($0.1) }) }
+        let width = max(14, (perAccount.map(\.0) + cells.flatMap(\.1)).map(\.count).max()! + 2)
+        func row(_ name: String, _ values: [String]) -> String {
+            "    " + name.padding(toLength: 16, withPad: " ", startingAt: 0) + values.map { $0.padding(toLength: width, withPad: " ", startingAt: 0) }.joined()
+        }
+        return ["  accounts      \(perAccount.count) side by side, the same signals (the lines above add them up)", row("", perAccount.map(\.0))]
+            + cells.map { row($0.0, $0.1) }
     }
 
     func render(source: String, broker: String, feedLine: String, statuses: [(String, String)], events: [String],
@@ -195,6 +244,7 @@ struct RunSummary {
                          + w.tickers.joined(separator: ", "))
         }
         lines += tradingLines()
+        lines += accountLines()
         let dlTotal = deadLetters.values.reduce(0, +)
         lines.append("  dead letters  \(dlTotal)" + (dlTotal == 0 ? "" : ": " + deadLetters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         for ex in deadLetterExamples { lines.append("                  e.g. \(ex)") }
@@ -213,17 +263,29 @@ struct RunSummary {
         ]
         if let record { obj["record_dir"] = record }
         let t = trading
+        // Several accounts: the sums over them (each one's own are under "accounts").
+        func total(_ value: (TradingSummary) -> Cents?) -> Any {
+            guard !perAccount.isEmpty else { return value(t).map { $0 as Any } ?? NSNull() }
+            return perAccount.compactMap { value($0.1) }.reduce(0, +)
+        }
         obj["trading"] = [
             "signals": t.signals, "decisions": t.decisions, "orders": t.orderDecisions, "skips": t.skips, "tiers": t.tiers,
             "contracts": t.contracts, "entry_orders": t.entryOrders, "exit_orders": t.exitOrders, "order_events": t.orderStatus,
             "fills": t.fills, "positions_opened": t.opened, "positions_closed": t.closed, "wins": t.wins,
             "realized_pnl_cents": t.realizedCents, "exit_reasons": t.exitReasons, "partial_exits": t.partialExits,
             "decision_kinds": t.kinds, "sizing_methods": t.methods,
-            "ending_equity_cents": t.account.map { $0.equityCents as Any } ?? NSNull(), "ending_cash_cents": t.account.map { $0.cashCents as Any } ?? NSNull(),
-            "starting_cash_cents": t.startingCash.map { $0 as Any } ?? NSNull(),
+            "ending_equity_cents": total(\.account?.equityCents), "ending_cash_cents": total(\.account?.cashCents),
+            "starting_cash_cents": total(\.startingCash),
             "entries_by_route": t.routes, "kill_switch_blocks": t.tripped,
             "kill_switches_at_end": Dictionary(t.killSwitches, uniquingKeysWith: { a, _ in a }),
         ] as [String: Any]
+        if !perAccount.isEmpty {
+            obj["accounts"] = Dictionary(uniqueKeysWithValues: perAccount.map { id, t in
+                (id, ["starting_cash_cents": t.startingCash.map { $0 as Any } ?? NSNull(), "ending_equity_cents": t.account.map { $0.equityCents as Any } ?? NSNull(),
+                      "decisions": t.decisions, "orders": t.orderDecisions, "positions_opened": t.opened, "positions_closed": t.closed, "wins": t.wins,
+                      "realized_pnl_cents": t.realizedCents, "tiers": t.tiers, "kill_switch_blocks": t.tripped, "skips": t.skips] as [String: Any])
+            })
+        }
         let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return (lines.joined(separator: "\n"), String(decoding: data, as: UTF8.self))
     }
@@ -237,6 +299,18 @@ struct SummarySource {
 
     static func kafka(_ client: KafkaClientConfig, logger: Logger) -> SummarySource {
         SummarySource { try TopicReader.envelopes(client: client, topic: $0, logger: logger) }
+    }
+
+    /// Reads each topic once, however often it is asked for (a summary per account asks again).
+    func memoized() -> SummarySource {
+        let cache = Mutex([String: [AnyEnvelope]]())
+        let read = envelopes
+        return SummarySource { topic in
+            if let hit = cache.withLock({ $0[topic] }) { return hit }
+            let got = try read(topic)
+            cache.withLock { $0[topic] = got }
+            return got
+        }
     }
 
     static func recording(_ dir: String) -> SummarySource {

@@ -82,8 +82,18 @@ struct Up: AsyncParsableCommand {
         if Pacing(speed) == nil { throw ValidationError("--speed takes max, realtime or a factor like 60x; got '\(speed)'") }
         if let paceFrom { do { _ = try Pacing.paceFrom(paceFrom) } catch { throw ValidationError(error.description) } }
         for (name, n) in try parseCounts(replicas, flag: "--replicas") where n > 1 && !ServiceSpec.scalable.contains(name) {
+            if ServiceGraph.accountShared.contains(name), let list = try? inputs.accounts.map(AccountList.init(parsing:)) {
+                guard n <= list.accounts.count else {
+                    throw ValidationError("--replicas \(name)=\(n): replicas share out the \(list.accounts.count) accounts of --accounts; give at most \(list.accounts.count)")
+                }
+                continue
+            }
             guard case .single(let why) = ServiceGraph.service(name)?.replicas else { continue }
-            throw ValidationError("\(name) \(why); --replicas applies to \(ServiceSpec.scalable.sorted().joined(separator: " and "))")
+            let shared = ServiceGraph.accountShared.contains(name) ? "; with --accounts its replicas share out the accounts" : ""
+            throw ValidationError("\(name) \(why)\(shared); --replicas applies to \(ServiceSpec.scalable.sorted().joined(separator: " and "))")
+        }
+        if inputs.accounts != nil, broker != "sim" {
+            throw ValidationError("--accounts trades several simulated accounts: it goes with --broker sim (one Alpaca account is one account)")
         }
         _ = try parseCounts(killAfter, flag: "--kill-after")
         for name in try parseCounts(storm, flag: "--storm").keys where !ServiceSpec.scalable.contains(name) {
@@ -164,6 +174,18 @@ struct UpPlan: Sendable {
     var alpaca: AlpacaPlan? = nil
     /// false when the broker topics come from a recording (`--broker recorded`).
     var brokerRunning = true
+
+    /// The share of the accounts replica `i` of an account-owning service owns (nil: it runs alone, or owns no accounts).
+    func accountShare(_ service: String, replica i: Int) -> AccountShare? {
+        let n = replicas[service] ?? 1
+        return n > 1 && ServiceGraph.accountShared.contains(service) ? AccountShare(index: i, count: n) : nil
+    }
+
+    /// The consumer groups of a service's replicas: one, unless replicas share out accounts (each then its own group).
+    func groupIds(_ spec: ServiceSpec) -> [String] {
+        let n = replicas[spec.name] ?? 1
+        return accountShare(spec.name, replica: 0) == nil ? [spec.groupId] : (0..<n).map { AccountShare(index: $0, count: n).groupId(service: spec.name) }
+    }
 }
 
 /// `opsctl up --broker alpaca-…`: where the adapters point and on which clock they run.
@@ -274,8 +296,8 @@ final class UpRunner: @unchecked Sendable {
 
         // 2. Services, each its own process and consumer group; the recorder too.
         var serviceChildren = [String: [Child]]()
-        func launch(_ spec: ServiceSpec, instance: String, name: String) throws -> Child {
-            var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(instance)"] + kafkaArgs
+        func launch(_ spec: ServiceSpec, instance: String, name: String, extra: [String] = []) throws -> Child {
+            var args = ["--brokers", bootstrap, "--client-id", "\(spec.name)-\(instance)"] + kafkaArgs + extra
             if spec.name == ServiceGraph.brokerGateway.name, let alpaca { args += alpaca.gatewayArguments }
             for s in plan.serviceSet where s.hasPrefix(spec.name + ":") { args += ["--set", String(s.dropFirst(spec.name.count + 1))] }
             return try Child(name: name, executable: "\(bin)/\(spec.name)", arguments: args,
@@ -284,7 +306,9 @@ final class UpRunner: @unchecked Sendable {
         for spec in ServiceSpec.pipeline where plan.brokerRunning || spec.name != ServiceGraph.brokerGateway.name {
             let n = plan.replicas[spec.name] ?? 1
             for i in 0..<n {
-                let c = try launch(spec, instance: "\(i)", name: n > 1 ? "\(spec.name)#\(i)" : spec.name)
+                let share = plan.accountShare(spec.name, replica: i)
+                let c = try launch(spec, instance: "\(i)", name: n > 1 ? "\(spec.name)#\(i)" : spec.name,
+                                   extra: share.map { ["--set", "\(ServiceGraph.accountReplicaKey.name)=\($0.description)"] } ?? [])
                 children.append(c)
                 serviceChildren[spec.name, default: []].append(c)
             }
@@ -303,7 +327,7 @@ final class UpRunner: @unchecked Sendable {
         if alpaca == nil {
             let marketReaders = ServiceSpec.pipeline.filter { s in
                 (plan.brokerRunning || s.name != ServiceGraph.brokerGateway.name) && s.inputs.contains(where: Topics.marketSource.contains)
-            }.map(\.groupId)
+            }.flatMap { plan.groupIds($0) }
             pacing = ["--pace-groups", (marketReaders + (recorder == nil ? [] : ["recorder"])).joined(separator: ",")]
         }
         let feed = try Child(name: "market-feed", executable: "\(bin)/market-feed",
@@ -384,7 +408,7 @@ final class UpRunner: @unchecked Sendable {
 
         // 4. Wait until every consumer group has committed up to the end of its inputs, twice in a row.
         // On Alpaca the gateway commits nothing: its state is rebuilt from the topics.
-        var groups = ServiceSpec.pipeline.filter { (alpaca == nil && plan.brokerRunning) || $0.name != ServiceGraph.brokerGateway.name }.map { ($0.groupId, $0.inputs) }
+        var groups = ServiceSpec.pipeline.filter { (alpaca == nil && plan.brokerRunning) || $0.name != ServiceGraph.brokerGateway.name }.flatMap { spec in plan.groupIds(spec).map { ($0, spec.inputs) } }
         if recorder != nil { groups.append(("recorder", Topics.recorded)) }
         let probe = ConsumerGroupLagProbe(client: client, logger: logger)
         defer { probe.close() }

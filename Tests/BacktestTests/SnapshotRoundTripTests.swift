@@ -72,4 +72,16 @@ struct SnapshotRoundTripTests {
             #expect((trips[name] ?? 0) > 100, "\(name) was restored from a snapshot every third input: \(trips[name] ?? 0)")
         }
     }
+
+    @Test("several accounts side by side: each account's state goes into the snapshot and comes back (no output changes)")
+    func severalAccounts() throws {
+        let set = ServiceGraph.accountServices.map { "\($0.name):\(ServiceGraph.accountsKey.name)=tiny=1000,large=100000" } + ServiceGraph.simulatedBrokerSettings
+        let plain = try Self.run(set, roundTrips: false)
+        let tripped = try Self.run(set, roundTrips: true)
+        let accounts = Set((plain.collected[Topics.fills] ?? []).compactMap { ($0.payload as? Fill)?.accountId })
+        #expect(accounts == ["tiny", "large"], "both accounts trade")
+        for topic in plain.recorded.keys.sorted() {
+            #expect(tripped.recorded[topic]?.map(\.bytes) == plain.recorded[topic]?.map(\.bytes), "\(topic): the same bytes")
+        }
+    }
 }

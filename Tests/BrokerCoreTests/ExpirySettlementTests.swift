@@ -48,7 +48,7 @@ struct ExpirySettlementTests {
         #expect(f.settlement == c.kind)
         #expect(f.priceCents == c.cents)
         #expect(f.underlyingPrice == c.lastClose)
-        #expect(f.clientOrderId == DeterministicID.make("settle", c.symbol, "2024-03-28"))
+        #expect(f.clientOrderId == DeterministicID.make("settle", account, c.symbol, "2024-03-28"))
         #expect(f.clientOrderId.utf8.count <= 48)
         #expect(out[0].envelope.id == f.fillId && f.fillId == DeterministicID.make("fill", f.clientOrderId))
         #expect(f.symbol == c.symbol && f.underlying == "SPY" && f.assetClass == .option && f.quantity == 2)

@@ -51,7 +51,7 @@ struct DispatchCoreStateTests {
         #expect(order.symbol == "SPY240308C00500000" && order.side == .buy && order.intent == .open)
         #expect(order.limitPriceCents == 252, "mid 2.52 on a penny tick")
         #expect(order.quantity == 7, "1% of $182,000 = $1,820 / $252 = 7")
-        #expect(order.clientOrderId == DeterministicID.make("ord", "s1") && order.clientOrderId.count <= 48)
+        #expect(order.clientOrderId == DeterministicID.make("ord", "s1", "sim-1") && order.clientOrderId.count <= 48)
         #expect(d.sizing?.rationale == "Tier: large, Strategy: day_trade, Risk: 1.0% of $182000 = $1820, Premium: $2.52 × 100 = $252/contract, Contracts: 7 (cap: 10), Total: $1764")
     }
 

@@ -79,10 +79,10 @@ struct RollLegTests {
         let out = try Self.roll(&desk)
         let chainId = D.chainId(Self.next)
         let o = try #require(out.order)
-        #expect(o.clientOrderId == DeterministicID.make("ord", parts: [chainId, "r1"]))
+        #expect(o.clientOrderId == DeterministicID.make("ord", parts: [chainId, "sim-1", "r1"]))
         #expect(out.envelopes.count == 2)
         #expect(out.envelopes.allSatisfy { $0.eventTime == Self.next.asOf && $0.causationId == chainId })
-        #expect(out.envelopes.first { $0.payload is Decision }?.id == DeterministicID.make("decision", parts: [chainId, "r1"]))
+        #expect(out.envelopes.first { $0.payload is Decision }?.id == DeterministicID.make("decision", parts: [chainId, "sim-1", "r1"]))
         #expect(out.envelopes.first { $0.payload is OrderCommand }?.id == o.clientOrderId)
     }
 

@@ -125,7 +125,7 @@ struct ScaleInTests {
         let envelopes = out.envelopes
         #expect(envelopes.count == 2)
         #expect(envelopes.allSatisfy { $0.eventTime == chain.asOf && $0.causationId == chainId })
-        #expect(envelopes.first { $0.payload is Decision }?.id == DeterministicID.make("decision", parts: [chainId, "p1"]))
+        #expect(envelopes.first { $0.payload is Decision }?.id == DeterministicID.make("decision", parts: [chainId, "sim-1", "p1"]))
         #expect(envelopes.first { $0.payload is OrderCommand }?.id == o.clientOrderId)
         #expect(d.gates.allSatisfy { $0.passed })
         #expect(d.gates.map(\.gate) == ["account", "halt", "trading_hours", "daily_loss", "max_positions", "tier_min_confidence",
@@ -166,7 +166,7 @@ struct ScaleInTests {
         #expect(out.decisions.map(\.positionId) == ["p1", "p2"])
         #expect(out.orders.map(\.positionId) == ["p1", "p2"])
         let ids = out.envelopes.filter { $0.payload is Decision }.map(\.id)
-        #expect(ids == ["p1", "p2"].map { DeterministicID.make("decision", parts: [D.chainId(chain), $0]) })
+        #expect(ids == ["p1", "p2"].map { DeterministicID.make("decision", parts: [D.chainId(chain), "sim-1", $0]) })
     }
 
     @Test("no add: scale_in off, nothing pending, another account's position, another underlying's chain")

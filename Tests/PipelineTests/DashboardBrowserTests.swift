@@ -24,10 +24,11 @@ struct DashboardBrowserTests {
                                                env: ProcessInfo.processInfo.environment.merging(["OPS_DASHBOARD_TOKEN": Self.token]) { $1 })
         defer { dashboard.stop() }
         let url = try #require(dashboard.waitForLine(containing: "dashboard listening on ")?.components(separatedBy: "listening on ").last)
-        // Five synthetic sessions, paced at 600× from 15:00 New York of the first (a minute every 100 ms): positions
-        // stay open long enough to be seen, and sessions remain after the halt.
+        // Ten synthetic sessions, paced at 600× from 15:00 New York of the first (a minute every 100 ms): positions
+        // stay open long enough to be seen, and sessions remain after the halt however long a loaded machine takes to
+        // get there (the test stops the run once the session after the halt has been decided).
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ops-dashboard-\(UUID().uuidString)")
-        let up = try Harness.Background("opsctl", ["up", "--brokers", broker.bootstrap, "--sessions", "5", "--speed", "600x",
+        let up = try Harness.Background("opsctl", ["up", "--brokers", broker.bootstrap, "--sessions", "10", "--speed", "600x",
                                                    "--pace-from", "2024-03-04T15:00:00-05:00", "--log-dir", dir.path, "--timeout", "1200"],
                                         stderr: URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ops-dashboard-up-\(UUID().uuidString).stderr"))
         defer { up.stop() }
@@ -46,18 +47,30 @@ struct DashboardBrowserTests {
         try await browser.screenshot(to: Self.screenshot)
         print("dashboard screenshot: \(Self.screenshot.path)")
 
-        #expect(up.wait(timeout: 1500) == 0, "opsctl up finished")
+        // A condition polled on the topics, with a generous deadline: sim-1 decided in a session after the halt's.
+        let deadline = Date().addingTimeInterval(1200)
+        while try Self.decisionsAfterHalt(broker).decisions.isEmpty, Date() < deadline, up.isRunning {
+            try await Task.sleep(for: .seconds(2))
+        }
         try Self.entriesStopped(broker)
+    }
+
+    /// The halt and sim-1's decisions from the session after it on (the halt takes effect when the dispatcher reads it,
+    /// within its session).
+    static func decisionsAfterHalt(_ broker: Harness.BrokerProcess) throws -> (nextSession: Timestamp?, decisions: [(Timestamp, Decision)]) {
+        let halts = try TopicReader.envelopes(client: broker.client, topic: Topics.control, logger: Harness.logger)
+            .filter { ($0.payload as? OperatorControl)?.action == .halt }
+        guard let halt = halts.first else { return (nil, []) }
+        let nextSession = NewYorkTime.utc(date: NewYorkTime.date(of: halt.eventTime).adding(days: 1), hour: 0, minute: 0)
+        let decisions = try TopicReader.envelopes(client: broker.client, topic: Topics.decisions, logger: Harness.logger)
+            .compactMap { e in (e.payload as? Decision).map { (e.eventTime, $0) } }.filter { $0.0 >= nextSession && $0.1.accountId == "sim-1" }
+        return (nextSession, decisions)
     }
 
     /// After the session of the halt, every decision of sim-1 is a skip at the halt gate and no entry order is placed.
     static func entriesStopped(_ broker: Harness.BrokerProcess) throws {
-        let halts = try TopicReader.envelopes(client: broker.client, topic: Topics.control, logger: Harness.logger)
-            .filter { ($0.payload as? OperatorControl)?.action == .halt }
-        let halt = try #require(halts.first)
-        let nextSession = NewYorkTime.utc(date: NewYorkTime.date(of: halt.eventTime).adding(days: 1), hour: 0, minute: 0)
-        let decisions = try TopicReader.envelopes(client: broker.client, topic: Topics.decisions, logger: Harness.logger)
-            .compactMap { e in (e.payload as? Decision).map { (e.eventTime, $0) } }.filter { $0.0 >= nextSession && $0.1.accountId == "sim-1" }
+        let (next, decisions) = try decisionsAfterHalt(broker)
+        let nextSession = try #require(next, "the halt is on the control topic")
         #expect(!decisions.isEmpty, "signals came after the halt")
         for (_, d) in decisions {
             #expect(d.outcome == .skip && d.skipReason == "halt", "\(d.ticker) at \(d.gates.first { !$0.passed }?.detail ?? "-")")

@@ -161,6 +161,7 @@ extension Harness {
         }
 
         var stdout: String { lock.withLock { output } }
+        var isRunning: Bool { process.isRunning }
 
         /// The first line of stdout holding `text`, waiting for it as long as the process runs (at most `timeout`).
         func waitForLine(containing text: String, timeout: TimeInterval = 120) -> String? {

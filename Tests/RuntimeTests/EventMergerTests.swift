@@ -31,6 +31,32 @@ struct EventMergerTests {
         #expect(m.release().map(\.envelope.id) == [Self.bar("SPY", 1).id])
     }
 
+    /// Two replicas sharing out accounts both read every input partition, so their input coverage alone would let the
+    /// faster one speak for both; the share each names keeps a consumer at the slower replica's promise.
+    @Test func replicasSharingOutAccountsAreEachWaitedFor() throws {
+        let orders = PartitionID("orders", 0)
+        var m = EventMerger(topicRanks: ["orders"])
+        m.assign([orders])
+        func promise(_ share: Int, _ minute: Int, offset: Int64) {
+            let input = Watermark.Coverage(topic: "signals", partitions: [0, 1], of: 2)
+            let wm = Watermark(producer: "dispatcher", covers: [input, AccountShare(index: share, count: 2).coverage(service: "dispatcher")!])
+            m.watermark(wm, time: Self.t0 + Minutes(minute), at: orders, offset: offset)
+        }
+        promise(0, 10, offset: 0)
+        #expect(m.watermark(of: orders) == nil, "the second replica has promised nothing yet")
+        promise(1, 4, offset: 1)
+        #expect(m.watermark(of: orders) == Self.t0 + Minutes(4), "the slower replica holds the partition back")
+        promise(1, 12, offset: 2)
+        #expect(m.watermark(of: orders) == Self.t0 + Minutes(10))
+        #expect(AccountShare.whole.coverage(service: "dispatcher") == nil, "one replica adds nothing to its watermarks")
+        // Scaled back to one instance: the shares' old promises stop holding the partition back.
+        let alone = Watermark(producer: "dispatcher", covers: [Watermark.Coverage(topic: "signals", partitions: [0, 1], of: 2)])
+        m.watermark(alone, time: Self.t0 + Minutes(11), at: orders, offset: 3)
+        #expect(m.watermark(of: orders) == Self.t0 + Minutes(12), "the input slot holds the latest promise; no share slot is left")
+        promise(0, 13, offset: 4)
+        #expect(m.watermark(of: orders) == nil, "scaled out again: the other share has not spoken since")
+    }
+
     /// What a commit may store as the partition's watermark floor: never at or past an input still buffered (after
     /// a restart it is read again from the committed offset, and a higher floor would refuse it as late).
     @Test func earliestPendingTimePerPartition() throws {
