@@ -91,7 +91,7 @@ public struct AccountShare: Sendable, Equatable {
 public struct AccountsCore<Core: StreamCore>: StreamCore {
     public let accounts: [String]
     public private(set) var cores: [Core]
-    public let share: AccountShare
+    public let accountShare: AccountShare
     /// The accounts the other replicas own: their messages are theirs, not strangers'.
     public let elsewhere: Set<String>
     private let index: [String: Int]
@@ -100,7 +100,7 @@ public struct AccountsCore<Core: StreamCore>: StreamCore {
         precondition(!cores.isEmpty && accounts.count == cores.count, "one core per account, at least one")
         self.accounts = accounts
         self.cores = cores
-        self.share = share
+        accountShare = share
         self.elsewhere = elsewhere
         index = Dictionary(uniqueKeysWithValues: accounts.enumerated().map { ($0.element, $0.offset) })
     }
@@ -109,7 +109,6 @@ public struct AccountsCore<Core: StreamCore>: StreamCore {
     public var inputTopics: [String] { cores[0].inputTopics }
     public var outputTopics: [String] { cores[0].outputTopics }
     public var outputCauses: [String: [String: Int64]] { cores[0].outputCauses }
-    public var watermarkShare: Watermark.Coverage? { share.coverage(service: serviceName) }
 
     /// A message of an account held here goes to its core, one of an account another replica owns is left to it,
     /// and one of an account held nowhere goes to the first core, which treats a stranger as a one-account service

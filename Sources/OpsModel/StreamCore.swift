@@ -28,10 +28,10 @@ public protocol StreamCore: Sendable {
     /// of inputs, it lets a quiet service promise past its next input: a broker with no working order fills nothing
     /// until an order comes, so its fills watermark follows the orders topic instead of every quote.
     var lookahead: Lookahead? { get }
-    /// The share of keyed state this instance owns where Kafka's assignment does not split it (accounts split among
-    /// replicas by configuration, `AccountShare`): added to its watermarks' coverage, so a consumer waits for every
-    /// share's promise. Nil: the assigned input partitions say what it covers.
-    var watermarkShare: Watermark.Coverage? { get }
+    /// The share of the accounts this replica owns where replicas split them by configuration (Kafka's assignment
+    /// cannot): it names the replica's consumer group and is added to its watermarks' coverage, so a consumer waits
+    /// for every share's promise. `.whole` when it runs alone.
+    var accountShare: AccountShare { get }
     /// Forgets all state (before a restore).
     mutating func reset()
     /// The state, for a snapshot (`ops.snapshots.v1`): a restart then takes it and reads only the inputs after it.
@@ -68,7 +68,7 @@ public struct Lookahead: Sendable, Equatable {
 
 extension StreamCore {
     public var lookahead: Lookahead? { nil }
-    public var watermarkShare: Watermark.Coverage? { nil }
+    public var accountShare: AccountShare { .whole }
     public func snapshotState() throws -> String? { nil }
     public mutating func restoreState(_ state: String) throws { throw SnapshotMismatch("\(serviceName) takes no snapshots") }
 

@@ -96,7 +96,7 @@ public enum StreamServiceMain {
         LogSetup.bootstrap(level: config.string("log_level"), format: config.string("log_format"))
         let logger = Logger(service: service)
         ParentWatchdog.startIfRequested(logger: logger)
-        var settings = ProcessorSettings(client: try config.kafkaClient(service: service), groupId: config.string("group_id") ?? Self.defaultGroupId(service: service, core: core))
+        var settings = ProcessorSettings(client: try config.kafkaClient(service: service), groupId: config.string("group_id") ?? core.accountShare.groupId(service: service))
         settings.batchSize = try config.int("batch_size", in: 1...100_000)
         settings.maxPending = try config.int("max_pending", in: 2...10_000_000)
         settings.useWatermarks = config.bool("watermarks") ?? true
@@ -109,14 +109,6 @@ public enum StreamServiceMain {
         if let metrics { services.append(metrics) }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
-    }
-}
-
-extension StreamServiceMain {
-    /// The service's name, or a replica's own group where replicas share out accounts (each reads every partition).
-    static func defaultGroupId(service: String, core: some StreamCore) -> String {
-        guard let c = core.watermarkShare, let i = c.partitions.first else { return service }
-        return AccountShare(index: Int(i), count: Int(c.of)).groupId(service: service)
     }
 }
 

@@ -482,12 +482,12 @@ extension StreamMachine {
         noteStall()
         var byTopic = [String: [Int32]]()
         for p in merger.assignedPartitions { byTopic[p.topic, default: []].append(p.partition) }
-        let share = core.watermarkShare
+        let share = core.accountShare.coverage(service: core.serviceName)
         let covers = byTopic.keys.sorted().map { Watermark.Coverage(topic: $0, partitions: byTopic[$0]!.sorted(), of: inputPartitionCounts[$0] ?? 1) }
             + (share.map { [$0] } ?? [])
         let wm = Watermark(producer: core.serviceName, covers: covers)
         // Replicas sharing out accounts promise the same topics at the same times: their ids differ by share.
-        let idProducer = share.map { "\(core.serviceName)#\($0.partitions.map(String.init).joined(separator: ","))" } ?? core.serviceName
+        let idProducer = share == nil ? core.serviceName : "\(core.serviceName)#\(core.accountShare.index)"
         let lookahead = restoreReleased() ? core.lookahead : nil
         for topic in core.outputTopics where Topics.spec(topic)?.watermarked ?? true {
             guard let w = merger.outputWatermark(causes: causes[topic] ?? [:], lookahead: lookahead, output: topic), w < .distantFuture,

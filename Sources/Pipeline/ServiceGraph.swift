@@ -90,43 +90,30 @@ public enum ServiceGraph {
     public static let accountReplicaKey = ConfigKey("account_replica", .string, default: "0/1",
                                                     help: "this replica's share of the accounts, I/N: it owns every Nth account from the Ith and reads every partition in its own consumer group")
 
-    /// The accounts a service holds (nil: the one of `account.account_id`), with the parameters each trades under.
-    static func accounts(_ config: ResolvedConfig, params: TradingParams, shared: Bool = false) throws -> [(AccountList.Account, TradingParams)]? {
-        try accountPlan(config, params: params, shared: shared)?.owned
-    }
-
-    /// The accounts a service holds and those its other replicas own.
-    static func accountPlan(_ config: ResolvedConfig, params: TradingParams, shared: Bool) throws
-        -> (owned: [(AccountList.Account, TradingParams)], elsewhere: Set<String>)? {
+    /// A service's core for its accounts: with `accounts` set, one core per account it owns (`AccountsCore`; a service
+    /// that declares `account_replica` owns its share of them), each under the parameters of its account; without, the
+    /// one core of `account.account_id`.
+    static func accountsCore<C: StreamCore>(_ config: ResolvedConfig, params: TradingParams, single: () -> C,
+                                            perAccount: (AccountList.Account, TradingParams) -> C) throws -> any StreamCore {
+        let share: AccountShare
+        do { share = try AccountShare(parsing: config.string(accountReplicaKey.name) ?? "0/1") } catch {
+            throw ConfigError("config key '\(accountReplicaKey.name)': \(error.reason)")
+        }
         guard let text = config.string(accountsKey.name), !text.isEmpty else {
-            if shared, config.string(accountReplicaKey.name).map({ $0 != "0/1" }) ?? false {
-                throw ConfigError("config key '\(accountReplicaKey.name)' shares out accounts: set '\(accountsKey.name)' too (ID=DOLLARS,…)")
-            }
-            return nil
+            if share != .whole { throw ConfigError("config key '\(accountReplicaKey.name)' shares out accounts: set '\(accountsKey.name)' too (ID=DOLLARS,…)") }
+            return single()
         }
         let list: AccountList
         do { list = try AccountList(parsing: text) } catch { throw ConfigError("config key '\(accountsKey.name)': \(error.reason)") }
-        var owned = list.accounts
-        if shared {
-            let share: AccountShare
-            do { share = try AccountShare(parsing: config.string(accountReplicaKey.name) ?? "0/1") } catch {
-                throw ConfigError("config key '\(accountReplicaKey.name)': \(error.reason)")
-            }
-            guard share.count <= list.accounts.count else {
-                throw ConfigError("config key '\(accountReplicaKey.name)' is \(share.description): more replicas than the \(list.accounts.count) accounts")
-            }
-            owned = list.owned(by: share)
+        guard share.count <= list.accounts.count else {
+            throw ConfigError("config key '\(accountReplicaKey.name)' is \(share.description): more replicas than the \(list.accounts.count) accounts")
         }
-        let elsewhere = Set(list.accounts.map(\.id)).subtracting(owned.map(\.id))
-        return (owned.map { a in
+        let owned = list.owned(by: share)
+        return AccountsCore(accounts: owned.map(\.id), cores: owned.map { a in
             var p = params
             p.account.accountId = a.id
-            return (a, p)
-        }, elsewhere)
-    }
-
-    static func share(_ config: ResolvedConfig) -> AccountShare {
-        (try? AccountShare(parsing: config.string(accountReplicaKey.name) ?? "0/1")) ?? .whole
+            return perAccount(a, p)
+        }, share: share, elsewhere: Set(list.accounts.map(\.id)).subtracting(owned.map(\.id)))
     }
 
     /// The dispatcher's and position-manager's lookahead: sound only where every position opens from a decided order.
@@ -138,11 +125,8 @@ public enum ServiceGraph {
                                                    replicas: accountState) { config in
         let params = try config.tradingParams()
         let lookahead = config.bool(lookaheadKey.name) ?? false
-        guard let plan = try accountPlan(config, params: params, shared: true) else {
-            return LiveParamsCore(DispatchCore(params: params, lookahead: lookahead), configured: params)
-        }
-        return AccountsCore(accounts: plan.owned.map(\.0.id), cores: plan.owned.map { LiveParamsCore(DispatchCore(params: $0.1, lookahead: lookahead), configured: $0.1) },
-                            share: share(config), elsewhere: plan.elsewhere)
+        return try accountsCore(config, params: params, single: { LiveParamsCore(DispatchCore(params: params, lookahead: lookahead), configured: params) },
+                                perAccount: { LiveParamsCore(DispatchCore(params: $1, lookahead: lookahead), configured: $1) })
     }
 
     /// The simulated broker; `--broker alpaca-*` swaps in the Alpaca gateway behind the same topics.
@@ -155,22 +139,17 @@ public enum ServiceGraph {
             throw ConfigError("config key 'account_size' must be dollars > 0, got '\(size)'")
         }
         let params = try config.tradingParams()
-        guard let accounts = try accounts(config, params: params) else {
-            return LiveParamsCore(SimulatedBroker(params: params, accountId: params.account.accountId, startingCashCents: cents), configured: params)
-        }
-        return AccountsCore(accounts: accounts.map(\.0.id), cores: accounts.map { a, p in
-            LiveParamsCore(SimulatedBroker(params: p, accountId: a.id, startingCashCents: a.startingCashCents), configured: p)
-        })
+        return try accountsCore(config, params: params,
+                                single: { LiveParamsCore(SimulatedBroker(params: params, accountId: params.account.accountId, startingCashCents: cents), configured: params) },
+                                perAccount: { a, p in LiveParamsCore(SimulatedBroker(params: p, accountId: a.id, startingCashCents: a.startingCashCents), configured: p) })
     }
 
     public static let positionManager = PipelineService(LiveParamsCore(PositionManagerCore(params: TradingParams()), configured: TradingParams()),
                                                         keys: [ServiceOptions.tradingParamsKey, lookaheadKey, accountsKey], replicas: accountState) { config in
         let params = try config.tradingParams()
         let lookahead = config.bool(lookaheadKey.name) ?? false
-        guard let accounts = try accounts(config, params: params) else {
-            return LiveParamsCore(PositionManagerCore(params: params, lookahead: lookahead), configured: params)
-        }
-        return AccountsCore(accounts: accounts.map(\.0.id), cores: accounts.map { LiveParamsCore(PositionManagerCore(params: $0.1, lookahead: lookahead), configured: $0.1) })
+        return try accountsCore(config, params: params, single: { LiveParamsCore(PositionManagerCore(params: params, lookahead: lookahead), configured: params) },
+                                perAccount: { LiveParamsCore(PositionManagerCore(params: $1, lookahead: lookahead), configured: $1) })
     }
 
     /// The services that hold account state, configured per account by `accounts`.
@@ -206,7 +185,7 @@ public struct AnyStreamCore: StreamCore {
     public var outputTopics: [String] { base.outputTopics }
     public var outputCauses: [String: [String: Int64]] { base.outputCauses }
     public var lookahead: Lookahead? { base.lookahead }
-    public var watermarkShare: Watermark.Coverage? { base.watermarkShare }
+    public var accountShare: AccountShare { base.accountShare }
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] { try base.handle(message, from: topic) }
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp { base.restoreStart(topic: topic, after: lastProcessed) }
     public mutating func reset() { base.reset() }

@@ -183,8 +183,8 @@ struct UpPlan: Sendable {
 
     /// The consumer groups of a service's replicas: one, unless replicas share out accounts (each then its own group).
     func groupIds(_ spec: ServiceSpec) -> [String] {
-        let n = replicas[spec.name] ?? 1
-        return accountShare(spec.name, replica: 0) == nil ? [spec.groupId] : (0..<n).map { AccountShare(index: $0, count: n).groupId(service: spec.name) }
+        let shares = (0..<(replicas[spec.name] ?? 1)).compactMap { accountShare(spec.name, replica: $0)?.groupId(service: spec.name) }
+        return shares.isEmpty ? [spec.groupId] : shares
     }
 }
 

@@ -115,7 +115,7 @@ struct AccountsSideBySideTests {
         _ = try core.handle(Envelope(id: sentiment.id(at: t), eventTime: t, causationId: nil, source: "test", payload: sentiment).erased(), from: Topics.sentiment)
         #expect(core.cores[0].seen == ["zz", "a", "market"])
         #expect(core.cores[1].seen == ["c", "market"])
-        #expect(core.watermarkShare == Watermark.Coverage(topic: "probe#accounts", partitions: [0], of: 2))
+        #expect(core.accountShare.coverage(service: core.serviceName) == Watermark.Coverage(topic: "probe#accounts", partitions: [0], of: 2))
     }
 
     @Test("bad account config fails at startup naming the key")
