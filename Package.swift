@@ -33,6 +33,8 @@ let package = Package(
     targets: [
         // C shim over librdkafka (Debian librdkafka-dev, pkg-config rdkafka).
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // glibc's mallopt, for the services' allocator settings (MallocTuning).
+        .systemLibrary(name: "CMalloc"),
         // Swift wrapper: producer, consumer, group lag, embedded mock cluster.
         .target(name: "Kafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // Value types shared by every service: envelope, payloads, topics, ids, time. No I/O.
@@ -56,7 +58,7 @@ let package = Package(
         .target(name: "AlpacaFakeCore", dependencies: ["OpsModel", "MarketData"], swiftSettings: strict),
         // Runtime: config, logging, metrics, the consume→handle→produce→commit loop, DLQ, watermarks.
         .target(name: "OpsRuntime", dependencies: [
-            "OpsModel", "Kafka",
+            "OpsModel", "Kafka", "CMalloc",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

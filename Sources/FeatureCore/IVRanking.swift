@@ -35,20 +35,41 @@ public enum IVRanking {
 }
 
 /// A ticker's daily ATM IVs, and the window of the session being computed (rebuilt when a value arrives or the
-/// session changes, not on every bar).
+/// session changes, not on every bar). Kept as two sorted flat arrays (a day as yyyymmdd): a year of 500 tickers
+/// in hashed `CivilDate` dictionaries took 8 MB, a fifth of the feature-computer's heap.
 struct IVHistory: Sendable {
-    private var byDate: [CivilDate: Double] = [:]
+    private var days: [Int32] = []
+    private var ivs: [Double] = []
     private var cached: (session: CivilDate, window: [Double])? = nil
 
+    private static func day(_ d: CivilDate) -> Int32 { Int32(d.year * 10_000 + d.month * 100 + d.day) }
+
+    /// The first index whose day is not before `day`.
+    private func lowerBound(_ day: Int32) -> Int {
+        var lo = 0, hi = days.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if days[mid] < day { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
     mutating func record(_ date: CivilDate, _ atmIv: Double) {
-        byDate[date] = atmIv
+        let day = Self.day(date)
+        let appends = days.last.map { $0 < day } ?? true   // daily values come in date order
+        let i = appends ? days.count : lowerBound(day)
+        if i < days.count, days[i] == day {
+            ivs[i] = atmIv
+        } else {
+            days.insert(day, at: i); ivs.insert(atmIv, at: i)
+        }
         cached = nil
     }
 
     mutating func window(for session: CivilDate) -> [Double] {
         if let cached, cached.session == session { return cached.window }
-        let start = IVRanking.windowStart(before: session)
-        let window = byDate.filter { $0.key >= start && $0.key < session }.sorted { $0.key < $1.key }.map(\.value)
+        let from = lowerBound(Self.day(IVRanking.windowStart(before: session))), until = lowerBound(Self.day(session))
+        let window = from < until ? Array(ivs[from..<until]) : []
         cached = (session, window)
         return window
     }

@@ -95,6 +95,8 @@ public enum StreamServiceMain {
         }
         LogSetup.bootstrap(level: config.string("log_level"), format: config.string("log_format"))
         let logger = Logger(service: service)
+        let malloc = MallocTuning.apply(environment: ProcessInfo.processInfo.environment)
+        logger.debug("malloc settings", metadata: ["malloc": .string("\(malloc)")])
         ParentWatchdog.startIfRequested(logger: logger)
         var settings = ProcessorSettings(client: try config.kafkaClient(service: service), groupId: config.string("group_id") ?? core.accountShare.groupId(service: service))
         settings.batchSize = try config.int("batch_size", in: 1...100_000)

@@ -69,6 +69,7 @@ enum AlpacaGatewayMain {
         }
         LogSetup.bootstrap(level: config.string("log_level"), format: config.string("log_format"))
         let logger = Logger(service: service)
+        MallocTuning.apply(environment: ProcessInfo.processInfo.environment)
         ParentWatchdog.startIfRequested(logger: logger)
         // Before any counter exists: they bind to whatever factory is bootstrapped when they are made.
         let metrics = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger)

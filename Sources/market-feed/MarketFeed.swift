@@ -97,6 +97,7 @@ struct MarketFeed: AsyncParsableCommand {
         guard LogSetup.formats.contains(logFormat) else { throw ValidationError("--log-format takes text or json; got '\(logFormat)'") }
         LogSetup.bootstrap(level: logLevel, format: logFormat)
         let logger = Logger(service: sourceName)
+        MallocTuning.apply(environment: ProcessInfo.processInfo.environment)
         ParentWatchdog.startIfRequested(logger: logger)
         let client = try connection.client(id: sourceName)
         if source == "alpaca" { return try await runAlpaca(client: client, logger: logger) }

@@ -130,6 +130,20 @@ struct FeatureIVTests {
         #expect(fv.ivRank == nil, "252 days of 0.30: max == min")
     }
 
+    @Test("daily values out of date order, and a day published twice (the later value wins), rank as if in order")
+    func outOfOrderAndCorrected() throws {
+        let dates = IVRankingTests.priorDays(40)
+        let inOrder = dates.enumerated().map { i, d in (d, 0.10 + Double(i) / 200) }
+        var shuffled = Array(inOrder.reversed())                 // newest first
+        shuffled.swapAt(3, 17)
+        shuffled.insert((dates[39], 0.90), at: 0)                // a wrong value for the newest day, corrected later
+        let expected = try Self.features(history: inOrder)
+        let got = try Self.features(history: shuffled)
+        #expect(expected.ivPercentile != nil && expected.ivRank != nil)
+        #expect(got.ivPercentile == expected.ivPercentile)
+        #expect(got.ivRank == expected.ivRank)
+    }
+
     @Test("no current ATM IV: null")
     func noChain() throws {
         var core = FeatureCore()
