@@ -26,7 +26,10 @@ public struct KafkaClientConfig: Sendable {
 public struct KafkaProducerConfig: Sendable {
     /// Idempotent, fully acknowledged, compressed writes, sent at once, one request in flight per connection.
     /// zstd shrinks the pipeline's JSON several times (a batch of option chains about eightfold): less to send, and on
-    /// the embedded broker, which keeps about 5 MiB a partition, several times more history. A service's round
+    /// the embedded broker, which keeps about 5 MiB a partition, several times more history. Level 1, not librdkafka's
+    /// default 3: librdkafka builds a fresh zstd context for every batch, and level 3's 768 KB of match tables cleared
+    /// (and, under `MallocTuning`, freshly mapped) per batch made compression half of the pipeline's system time;
+    /// level 1 clears 32 KB and compresses a chain as small (`opsctl up`: 8–11 s of system time → 4–6 s). A service's round
     /// writes a few messages to several topics and waits for their acknowledgement before committing; measured with
     /// `opsctl bench kafka`, such a write takes about 44 ms with librdkafka's defaults (linger, 5 requests in flight)
     /// and under 1 ms with `linger.ms=0` and one request in flight — each hop of the pipeline pays it.
@@ -36,6 +39,7 @@ public struct KafkaProducerConfig: Sendable {
         "linger.ms": "0",
         "max.in.flight.requests.per.connection": "1",
         "compression.type": "zstd",
+        "compression.level": "1",
         "socket.nagle.disable": "true",
     ]
 

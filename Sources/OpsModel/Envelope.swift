@@ -109,11 +109,20 @@ public struct AnyEnvelope: Sendable {
 /// Decodes envelopes for one topic, which accepts a known set of payload types.
 public struct EnvelopeDecoder: Sendable {
     public let accepted: [String: any Payload.Type]
+    private let acceptedTypes: AcceptedTypes
 
     public init(accepting types: [any Payload.Type]) {
         var map = [String: any Payload.Type]()
         for t in types { map[t.messageType] = t }
         self.accepted = map
+        acceptedTypes = AcceptedTypes(map)
+    }
+
+    static let acceptedKey = CodingUserInfoKey(rawValue: "ops.envelope.accepted")!
+
+    final class AcceptedTypes: Sendable {
+        let map: [String: any Payload.Type]
+        init(_ map: [String: any Payload.Type]) { self.map = map }
     }
 
     struct Header: Decodable {
@@ -126,39 +135,68 @@ public struct EnvelopeDecoder: Sendable {
         var produced_at: Timestamp?
     }
 
-    struct Body<P: Payload>: Decodable { var payload: P }
+    /// Which part of a message failed, so the reason names the envelope or the payload.
+    enum Failure: Error {
+        case header(Error)
+        case refused(MessageError)
+        case payload(type: String, Error)
+    }
+
+    /// The header and the payload in one pass over the bytes: the header names the payload's type, which is then
+    /// decoded from the same parsed document (a 20 KB option chain is scanned once, not twice).
+    struct Whole: Decodable {
+        var header: Header
+        var payload: any Payload
+
+        enum Keys: String, CodingKey { case payload }
+
+        init(from decoder: Decoder) throws {
+            do { header = try Header(from: decoder) } catch { throw Failure.header(error) }
+            let accepted = (decoder.userInfo[EnvelopeDecoder.acceptedKey] as? AcceptedTypes)?.map ?? [:]
+            guard let type = accepted[header.type] else {
+                throw Failure.refused(MessageError(.unknownType, "type '\(header.type)' is not accepted on this topic (accepted: \(accepted.keys.sorted().joined(separator: ", ")))"))
+            }
+            guard header.version == type.version else {
+                throw Failure.refused(MessageError(.unknownVersion, "\(header.type) version \(header.version) is unknown (this build reads version \(type.version))"))
+            }
+            guard !header.id.isEmpty else { throw Failure.refused(MessageError(.malformed, "envelope: empty id")) }
+            guard !header.source.isEmpty else { throw Failure.refused(MessageError(.malformed, "envelope: empty source")) }
+            do {
+                payload = try type.decodePayload(from: decoder.container(keyedBy: Keys.self), forKey: .payload)
+            } catch {
+                throw Failure.payload(type: header.type, error)
+            }
+        }
+    }
 
     /// Parses, checks type and version, decodes and validates. Every failure is a `MessageError` with a reason.
     public func decode(_ bytes: [UInt8]) throws(MessageError) -> AnyEnvelope {
-        let data = Data(bytes)
-        let decoder = JSONDecoder()
-        let header: Header
+        let whole: Whole
         do {
-            header = try decoder.decode(Header.self, from: data)
+            // A decoder per call: one shared across threads crashed in swift-foundation (its userInfo is not safe to read
+            // concurrently), and it is cheap beside the parse.
+            let json = JSONDecoder()
+            json.userInfo[Self.acceptedKey] = acceptedTypes
+            whole = try json.decode(Whole.self, from: Data(bytes))
+        } catch Failure.refused(let e) {
+            throw e
+        } catch Failure.payload(let type, let error) {
+            throw MessageError(.malformed, "\(type) payload: \(JSONText.describe(error))")
+        } catch Failure.header(let error) {
+            throw MessageError(.malformed, "envelope: \(JSONText.describe(error))")
         } catch {
             throw MessageError(.malformed, "envelope: \(JSONText.describe(error))")
         }
-        guard let type = accepted[header.type] else {
-            throw MessageError(.unknownType, "type '\(header.type)' is not accepted on this topic (accepted: \(accepted.keys.sorted().joined(separator: ", ")))")
-        }
-        guard header.version == type.version else {
-            throw MessageError(.unknownVersion, "\(header.type) version \(header.version) is unknown (this build reads version \(type.version))")
-        }
-        guard !header.id.isEmpty else { throw MessageError(.malformed, "envelope: empty id") }
-        guard !header.source.isEmpty else { throw MessageError(.malformed, "envelope: empty source") }
-        let payload: any Payload
-        do {
-            payload = try Self.decodePayload(type, data, decoder)
-        } catch {
-            throw MessageError(.malformed, "\(header.type) payload: \(JSONText.describe(error))")
-        }
-        try payload.validate(eventTime: header.event_time)
+        let header = whole.header
+        try whole.payload.validate(eventTime: header.event_time)
         return AnyEnvelope(type: header.type, version: header.version, id: header.id, eventTime: header.event_time,
-                           causationId: header.causation_id, source: header.source, payload: payload, producedAt: header.produced_at)
+                           causationId: header.causation_id, source: header.source, payload: whole.payload, producedAt: header.produced_at)
     }
+}
 
-    private static func decodePayload<P: Payload>(_: P.Type, _ data: Data, _ decoder: JSONDecoder) throws -> any Payload {
-        try decoder.decode(Body<P>.self, from: data).payload
+extension Payload {
+    static func decodePayload<K: CodingKey>(from container: KeyedDecodingContainer<K>, forKey key: K) throws -> any Payload {
+        try container.decode(Self.self, forKey: key)
     }
 }
 

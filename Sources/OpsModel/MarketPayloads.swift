@@ -97,6 +97,35 @@ public struct OptionQuote: Codable, Sendable, Equatable {
         self.iv = iv; self.delta = delta; self.gamma = gamma; self.theta = theta; self.vega = vega
     }
 
+    /// Written out, field by field with concrete types: the synthesized decoder goes through `Nullable` and a
+    /// generic lookup per field, and every service that reads chains decodes hundreds of quotes a chain
+    /// (`opsctl bench decode`). Same keys, same rules: an optional may be `null` or missing.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        symbol = try c.decode(String.self, forKey: .symbol)
+        let rightText = try c.decode(String.self, forKey: .right)
+        guard let right = OptionRight(rawValue: rightText) else {
+            throw DecodingError.dataCorruptedError(forKey: .right, in: c, debugDescription: "not call or put: \(rightText)")
+        }
+        self.right = right
+        strike = try c.decode(Double.self, forKey: .strike)
+        let expirationText = try c.decode(String.self, forKey: .expiration)
+        guard let expiration = CivilDate(iso: expirationText) else {
+            throw DecodingError.dataCorruptedError(forKey: .expiration, in: c, debugDescription: "not a YYYY-MM-DD date: \(expirationText)")
+        }
+        self.expiration = expiration
+        bid = try c.decode(Double.self, forKey: .bid)
+        ask = try c.decode(Double.self, forKey: .ask)
+        last = try c.decodeIfPresent(Double.self, forKey: .last)
+        volume = try c.decode(Int64.self, forKey: .volume)
+        openInterest = try c.decode(Int64.self, forKey: .openInterest)
+        iv = try c.decodeIfPresent(Double.self, forKey: .iv)
+        delta = try c.decodeIfPresent(Double.self, forKey: .delta)
+        gamma = try c.decodeIfPresent(Double.self, forKey: .gamma)
+        theta = try c.decodeIfPresent(Double.self, forKey: .theta)
+        vega = try c.decodeIfPresent(Double.self, forKey: .vega)
+    }
+
     /// (ask + bid) / 2.
     public var mid: Double { (bid + ask) / 2 }
 

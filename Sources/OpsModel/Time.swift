@@ -121,11 +121,18 @@ public struct CivilDate: Comparable, Hashable, Sendable, Codable, CustomStringCo
 
     /// Parses `YYYY-MM-DD`.
     public init?(iso text: some StringProtocol) {
-        let p = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard p.count == 3, p[0].count == 4, p[1].count == 2, p[2].count == 2,
-              p.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
-              let y = Int(p[0]), let m = Int(p[1]), let d = Int(p[2]), (1...12).contains(m),
-              (1...CivilDate.daysIn(year: y, month: m)).contains(d) else { return nil }
+        guard let d = CivilDate(isoBytes: Array(text.utf8)[...]) else { return nil }
+        self = d
+    }
+
+    /// `YYYY-MM-DD` from its UTF-8 bytes (every accepted character is ASCII, so bytes are enough: chains carry a
+    /// date per contract, and this is on every decode).
+    init?(isoBytes b: ArraySlice<UInt8>) {
+        guard b.count == 10 else { return nil }
+        let i = b.startIndex
+        guard b[i + 4] == UInt8(ascii: "-"), b[i + 7] == UInt8(ascii: "-"),
+              let y = asciiNumber(b[i..<(i + 4)]), let m = asciiNumber(b[(i + 5)..<(i + 7)]), let d = asciiNumber(b[(i + 8)..<(i + 10)]),
+              (1...12).contains(m), (1...CivilDate.daysIn(year: y, month: m)).contains(d) else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
@@ -177,37 +184,44 @@ public struct LocalDateTime: Hashable, Sendable {
 
     /// Parses `YYYY-MM-DD[T| ]HH:MM[:SS[.fff…]]` and returns what follows it.
     static func parsePrefix(_ text: String) -> (local: LocalDateTime, rest: Substring)? {
-        let s = Substring(text.trimmingSpaces)
-        guard s.count >= 16 else { return nil }
-        let dateEnd = s.index(s.startIndex, offsetBy: 10)
-        guard let date = CivilDate(iso: s[s.startIndex..<dateEnd]) else { return nil }
-        let sep = s[dateEnd]
-        guard sep == "T" || sep == " " || sep == "t" else { return nil }
-        var i = s.index(after: dateEnd)
+        // On the UTF-8 bytes: every character the grammar accepts is ASCII (each envelope carries two or three times).
+        let bytes = Array(text.utf8)
+        func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
+        var lo = 0, hi = bytes.count
+        while lo < hi, isSpace(bytes[lo]) { lo += 1 }
+        while hi > lo, isSpace(bytes[hi - 1]) { hi -= 1 }
+        guard hi - lo >= 16, let date = CivilDate(isoBytes: bytes[lo..<(lo + 10)]) else { return nil }
+        let sep = bytes[lo + 10]
+        guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: " ") || sep == UInt8(ascii: "t") else { return nil }
+        var i = lo + 11
         func number(_ n: Int) -> Int? {
-            guard s.distance(from: i, to: s.endIndex) >= n else { return nil }
-            let end = s.index(i, offsetBy: n)
-            guard let v = Int(s[i..<end]), s[i..<end].allSatisfy(\.isASCIIDigit) else { return nil }
-            i = end
+            guard hi - i >= n, let v = asciiNumber(bytes[i..<(i + n)]) else { return nil }
+            i += n
             return v
         }
-        guard let hh = number(2), i < s.endIndex, s[i] == ":" else { return nil }
-        i = s.index(after: i)
+        guard let hh = number(2), i < hi, bytes[i] == UInt8(ascii: ":") else { return nil }
+        i += 1
         guard let mm = number(2), hh < 24, mm < 60 else { return nil }
         var ss = 0, milli = 0
-        if i < s.endIndex, s[i] == ":" {
-            i = s.index(after: i)
+        if i < hi, bytes[i] == UInt8(ascii: ":") {
+            i += 1
             guard let v = number(2), v < 60 else { return nil }
             ss = v
-            if i < s.endIndex, s[i] == "." || s[i] == "," {
-                i = s.index(after: i)
-                var digits = ""
-                while i < s.endIndex, s[i].isASCIIDigit { digits.append(s[i]); i = s.index(after: i) }
-                guard !digits.isEmpty else { return nil }
-                milli = Int(String((digits + "00").prefix(3)))!
+            if i < hi, bytes[i] == UInt8(ascii: ".") || bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                var digits = 0
+                while i < hi, let d = asciiDigit(bytes[i]) {
+                    if digits < 3 { milli = milli * 10 + d }
+                    digits += 1
+                    i += 1
+                }
+                guard digits > 0 else { return nil }
+                for _ in digits..<max(digits, 3) { milli *= 10 }
             }
         }
-        return (LocalDateTime(date: date, hour: hh, minute: mm, second: ss, millisecond: milli), s[i...])
+        let utf8 = text.utf8
+        let rest = text[utf8.index(utf8.startIndex, offsetBy: i)..<utf8.index(utf8.startIndex, offsetBy: hi)]
+        return (LocalDateTime(date: date, hour: hh, minute: mm, second: ss, millisecond: milli), rest)
     }
 
     /// Parses a zone-less `YYYY-MM-DD HH:MM[:SS]`.
@@ -279,15 +293,16 @@ public enum NewYorkTime {
 func pad2(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
 func format4(_ y: Int) -> String { let s = String(y); return String(repeating: "0", count: max(0, 4 - s.count)) + s }
 
-extension Character {
-    var isASCIIDigit: Bool { asciiValue.map { $0 >= 48 && $0 <= 57 } ?? false }
+func asciiDigit(_ c: UInt8) -> Int? { c >= 48 && c <= 57 ? Int(c - 48) : nil }
+
+/// A run of ASCII digits as a number (nil if any byte is not one).
+func asciiNumber(_ b: ArraySlice<UInt8>) -> Int? {
+    guard !b.isEmpty else { return nil }
+    var v = 0
+    for c in b {
+        guard let d = asciiDigit(c) else { return nil }
+        v = v * 10 + d
+    }
+    return v
 }
 
-extension StringProtocol {
-    var trimmingSpaces: Substring {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s = s.dropLast() }
-        return s
-    }
-}

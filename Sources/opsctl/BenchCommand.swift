@@ -13,12 +13,12 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput next to the goals: backtest bars/s, Kafka raw vs pipeline messages/s, market minutes/s end to end, bar → decision latency paced at 60× and 1×, RSS per service with 500 tickers, Greeks + IV solves/s.",
-        discussion: "With section names (greeks, backtest, kafka, latency), only those run. Run from a release build (make bench); a debug build's figures are far lower.")
+        discussion: "With section names (greeks, decode, backtest, kafka, latency), only those run. Run from a release build (make bench); a debug build's figures are far lower.")
 
     @Argument(help: "Sections to run (default: all).") var sections: [String] = []
     @Flag(help: "Small sizes: every figure in seconds (what the tests run), not a measurement to quote.") var quick = false
 
-    static let all: [BenchSection] = [GreeksBench.section, BacktestBench.section, KafkaBench.section, LatencyBench.section]
+    static let all: [BenchSection] = [GreeksBench.section, DecodeBench.section, BacktestBench.section, KafkaBench.section, LatencyBench.section]
 
     func validate() throws {
         for s in sections where !Self.all.contains(where: { $0.name == s }) {
@@ -197,7 +197,7 @@ enum KafkaBench {
         let pipelineRate = Double(written) / wall, minutesRate = Double(minutes) / wall
         try? FileManager.default.removeItem(atPath: dir)
         return [
-            Bench.line("raw produce msgs/s", Bench.grouped(rawProduce)) + "   (\(Bench.grouped(Double(count))) × 380 B, acks=all, zstd)",
+            Bench.line("raw produce msgs/s", Bench.grouped(rawProduce)) + "   (\(Bench.grouped(Double(count))) × 380 B, acks=all, zstd level 1)",
             Bench.line("raw consume msgs/s", Bench.grouped(rawConsume)),
             Bench.line("one-message produce→ack p50/p99 ms", "\(Bench.fixed(hop.produce.p50, 2))/\(Bench.fixed(hop.produce.p99, 2))"),
             Bench.line("commit p50/p99 ms", "\(Bench.fixed(hop.commit.p50, 2))/\(Bench.fixed(hop.commit.p99, 2))"),

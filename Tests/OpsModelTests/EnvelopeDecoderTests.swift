@@ -174,6 +174,51 @@ struct EnvelopeDecoderTests {
         }, .malformed, "payload.contracts[2].expiration")
     }
 
+    /// OptionQuote's decoder is written by hand (speed, `opsctl bench decode`); it keeps the synthesized rules.
+    @Test("a quote's optional fields read as nil whether null or missing; a required one missing is named")
+    func quoteOptionals() throws {
+        let chain = Fx.envelope(Fx.chain())
+        let optional = ["last", "iv", "delta", "gamma", "theta", "vega"]
+        for missing in [false, true] {
+            let bytes = try Fx.editedPayload(chain) { p in
+                var cs = p["contracts"] as! [[String: Any]]
+                for k in optional { cs[1][k] = missing ? nil : NSNull() }
+                p["contracts"] = cs
+            }
+            let back = try #require(try Topics.decoder(for: Topics.chains).decode(bytes).typed(OptionChain.self)?.payload)
+            var expected = Fx.chain()
+            expected.contracts[1].last = nil; expected.contracts[1].iv = nil; expected.contracts[1].delta = nil
+            expected.contracts[1].gamma = nil; expected.contracts[1].theta = nil; expected.contracts[1].vega = nil
+            #expect(back == expected, "missing: \(missing)")
+            #expect(back.contracts[0] == Fx.chain().contracts[0])
+        }
+        for required in ["symbol", "strike", "ask", "volume", "open_interest", "expiration", "right"] {
+            Self.expectRefused(Topics.chains, try Fx.editedPayload(chain) { p in
+                var cs = p["contracts"] as! [[String: Any]]
+                cs[0][required] = nil
+                p["contracts"] = cs
+            }, .malformed, "option_chain payload", "payload.contracts[0].\(required)")
+        }
+    }
+
+    /// One decoder per topic is shared by every consumer thread of a service.
+    @Test("one topic decoder decodes from many threads at once, each result whole")
+    func concurrentDecodes() async throws {
+        let decoder = Topics.decoder(for: Topics.chains)
+        let inputs = try (0..<64).map { i in
+            var c = Fx.chain()
+            c.underlyingPrice = 500 + Double(i)
+            return (c, try Fx.envelope(c).encoded())
+        }
+        let matches = await withTaskGroup(of: Bool.self) { group in
+            for (chain, bytes) in inputs + inputs + inputs {
+                group.addTask { (try? decoder.decode(bytes).typed(OptionChain.self)?.payload) == chain }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(matches == inputs.count * 3)
+    }
+
     @Test("an empty id or source is malformed")
     func emptyHeaderStrings() throws {
         let e = Fx.envelope(Fx.bar())
