@@ -108,13 +108,13 @@ public struct AnyEnvelope: Sendable {
 
 /// Decodes envelopes for one topic, which accepts a known set of payload types.
 public struct EnvelopeDecoder: Sendable {
-    public let accepted: [String: any Payload.Type]
+    /// Held in a class so a decode hands it to `Whole` through the JSONDecoder's userInfo without copying.
     private let acceptedTypes: AcceptedTypes
+    public var accepted: [String: any Payload.Type] { acceptedTypes.map }
 
     public init(accepting types: [any Payload.Type]) {
         var map = [String: any Payload.Type]()
         for t in types { map[t.messageType] = t }
-        self.accepted = map
         acceptedTypes = AcceptedTypes(map)
     }
 
