@@ -111,11 +111,14 @@ public struct EnvelopeDecoder: Sendable {
     /// Held in a class so a decode hands it to `Whole` through the JSONDecoder's userInfo without copying.
     private let acceptedTypes: AcceptedTypes
     public var accepted: [String: any Payload.Type] { acceptedTypes.map }
+    /// Option chains are read from their bytes first (`ChainWireDecoding`), JSONDecoder deciding what that cannot read.
+    private let readsChainsDirectly: Bool
 
     public init(accepting types: [any Payload.Type]) {
         var map = [String: any Payload.Type]()
         for t in types { map[t.messageType] = t }
         acceptedTypes = AcceptedTypes(map)
+        readsChainsDirectly = map[OptionChain.messageType] != nil
     }
 
     static let acceptedKey = CodingUserInfoKey(rawValue: "ops.envelope.accepted")!
@@ -170,7 +173,15 @@ public struct EnvelopeDecoder: Sendable {
     }
 
     /// Parses, checks type and version, decodes and validates. Every failure is a `MessageError` with a reason.
-    public func decode(_ bytes: [UInt8]) throws(MessageError) -> AnyEnvelope {
+    public func decode(_ bytes: [UInt8]) throws(MessageError) -> AnyEnvelope { try decode(bytes, direct: readsChainsDirectly) }
+
+    /// `direct`: an option chain may be read from its bytes (tests turn it off to compare with JSONDecoder's reading).
+    func decode(_ bytes: [UInt8], direct: Bool) throws(MessageError) -> AnyEnvelope {
+        if direct, let d = ChainWireDecoding.decode(bytes), d.version == OptionChain.version, !d.id.isEmpty, !d.source.isEmpty {
+            try d.payload.validate(eventTime: d.eventTime)
+            return AnyEnvelope(type: d.type, version: d.version, id: d.id, eventTime: d.eventTime, causationId: d.causationId,
+                               source: d.source, payload: d.payload, producedAt: d.producedAt)
+        }
         let whole: Whole
         do {
             // A decoder per call: one shared across threads crashed in swift-foundation (its userInfo is not safe to read

@@ -83,7 +83,8 @@ public struct PublishStats: Sendable {
 
 /// Publishes a source's items in event-time order, one event-time group at a time, each group followed by a
 /// watermark on every partition of every source topic (so consumers that join topics know the minute is
-/// complete, and idle partitions still advance). Each group is acknowledged by the broker before the next.
+/// complete, and idle partitions still advance). Each group is acknowledged by the broker before the next. When
+/// paced, the wait for the next group starts with a watermark just before it.
 public final class SourcePublisher {
     public let producer: KafkaProducer
     public let sourceName: String
@@ -156,7 +157,18 @@ public final class SourcePublisher {
             let paced = pacing != .max && paceFrom.map { t > $0 } ?? true
             if let previous {
                 let wait = pacing.wait(from: previous, to: t, paceFrom: paceFrom)
-                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+                if wait > 0 {
+                    let until = Date().addingTimeInterval(wait)
+                    // Nothing comes before `t`: promised now, every service works up to it while the feed waits (the
+                    // loop's positions, fills and account settle before the minute's bars come, which then pass
+                    // feature → signal → decision without waiting on them). What was collected goes first.
+                    try flush(i)
+                    let early = try watermarkRecords(at: Timestamp(ms: t.ms - 1))
+                    stats.watermarks += early.count
+                    try send(early)
+                    let left = until.timeIntervalSinceNow
+                    if left > 0 { Thread.sleep(forTimeInterval: left) }
+                }
             }
             previous = t
             records += group.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value) }

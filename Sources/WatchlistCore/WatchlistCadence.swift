@@ -14,6 +14,20 @@ public enum WatchlistCadence {
         return Timestamp(ms: session.open.ms + k * step)
     }
 
+    /// The first boundary strictly after `t`: on `t`'s date while one is left before its close, else the next trading
+    /// day's open. Once every boundary up to `t` is handled, no watchlist can be due before it.
+    public static func boundary(after t: Timestamp, everyMinutes: Int) -> Timestamp {
+        precondition(everyMinutes >= 1, "watchlist.every_minutes must be ≥ 1")
+        let date = NewYorkTime.date(of: t)
+        if let session = MarketCalendar.session(date) {
+            let step = Int64(everyMinutes) * 60_000
+            let k = t < session.open ? 0 : (t.ms - session.open.ms) / step + 1
+            let next = session.open.ms + k * step
+            if next < session.close.ms { return Timestamp(ms: next) }
+        }
+        return MarketCalendar.session(MarketCalendar.tradingDay(after: date))!.open
+    }
+
     /// Every boundary of a date's session, in order (empty when the market is closed).
     public static func boundaries(of date: CivilDate, everyMinutes: Int) -> [Timestamp] {
         guard let session = MarketCalendar.session(date) else { return [] }

@@ -59,6 +59,16 @@ public struct WatchlistCore: TradingParamsCore {
         lastBoundary = nil
     }
 
+    /// Between boundaries nothing is due: once a boundary is handled the next watchlist can only come with an input at
+    /// or after the next boundary, so the engine promises up to it and the signal-engine does not wait for this hop
+    /// every minute. A parameter change may move the grid (`watchlist.every_minutes`): one still pending bounds the
+    /// promise. Before the first boundary, any regular-session input may publish.
+    public var lookahead: Lookahead? {
+        guard let last = lastBoundary else { return nil }
+        return Lookahead(name: "between-boundaries", causes: [Topics.watchlist: [Topics.params: 0]],
+                         resumesAt: WatchlistCadence.boundary(after: last, everyMinutes: params.everyMinutes))
+    }
+
     public var paramsAccount: String? { nil }
     public mutating func reconfigure(_ params: TradingParams) { self.params = params.watchlist }
 

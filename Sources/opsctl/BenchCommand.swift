@@ -209,7 +209,7 @@ enum KafkaBench {
             "limits: the wall time includes starting seven processes and joining their groups (~4 s); quiet stretches cost no",
             "round trip (lookahead), but a minute with a position open waits for position-manager → broker → position-manager",
             "(an exit decided at a quote may fill at the next: a true dependency), two produce→consume hops above; and every",
-            "process that reads option chains decodes each one (Foundation JSONDecoder), the busiest work on 2 cores",
+            "process that reads option chains decodes each one (five of them; `bench decode`), the busiest work on 2 cores",
         ]
     }
 }

@@ -3,7 +3,8 @@ import OpsModel
 import OpsRuntime
 import Pipeline
 
-/// How fast a service turns a message's bytes into a validated envelope (`EnvelopeDecoder`, Foundation's JSONDecoder):
+/// How fast a service turns a message's bytes into a validated envelope (`EnvelopeDecoder`: Foundation's JSONDecoder,
+/// option chains read straight from their bytes by `ChainWireDecoding`):
 /// every service that reads option chains decodes each one, the largest messages of the pipeline, so this is much of
 /// what a Kafka service spends its CPU on. No goal of its own; it explains the end-to-end figures.
 enum DecodeBench {

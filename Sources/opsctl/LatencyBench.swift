@@ -52,12 +52,17 @@ enum LatencyBench {
         }
         lines.append("decisions come only from signals on watchlist tickers (a few an hour each): at 1× a few minutes give")
         lines.append("few decisions, so bar → features (every bar) is shown next to it; the goal applies to bar → decision")
+        lines.append("limits: a decision is three hops from its bar (features, signal, decision), each a produce → consume through")
+        lines.append("the broker that waits for every input partition's watermark (librdkafka 2.0 sends one partition per request,")
+        lines.append("one request in flight, so a round's writes go out one after another); chain minutes add each chain's")
+        lines.append("decoding in the five processes that read it, on 2 cores")
         return lines
     }
 
     struct Measured {
         var decisions = [Double]()
         var features = [Double]()
+        var signals = [Double]()
         var rssMB = [String: Double]()
 
         func lines(_ w: Window) -> [String] {
@@ -66,6 +71,7 @@ enum LatencyBench {
                            met: decisions.isEmpty ? nil : KafkaBench.percentiles(decisions).p99 < LatencyBench.p99GoalMs, ceiling: true, unit: " ms p99")
                     + "   (\(decisions.count) decisions, \(w.tickers) tickers)",
                 Bench.line("bar → features p50/p99 ms at \(w.label)", pair(features)) + "   (\(features.count) bars)",
+                Bench.line("bar → signal p50/p99 ms at \(w.label)", pair(signals)) + "   (\(signals.count) signals)",
             ]
         }
 
@@ -115,6 +121,7 @@ enum LatencyBench {
         var m = Measured(rssMB: rss)
         m.decisions = watcher.latencies(of: Topics.decisions, from: measureFrom, until: measureUntil)
         m.features = watcher.latencies(of: Topics.features, from: measureFrom, until: measureUntil)
+        m.signals = watcher.latencies(of: Topics.signals, from: measureFrom, until: measureUntil)
         return m
     }
 }
@@ -123,7 +130,7 @@ enum LatencyBench {
 /// minute).
 final class RecordTimes {
     private let consumer: KafkaConsumer
-    private let topics = [Topics.bars, Topics.features, Topics.decisions]
+    private let topics = [Topics.bars, Topics.features, Topics.signals, Topics.decisions]
     private var times = [String: [String: Int64]]()
     private(set) var latestBar = Timestamp(ms: 0)
 
@@ -152,6 +159,7 @@ final class RecordTimes {
         switch env.payload {
         case let b as Bar: ticker = b.ticker; latestBar = max(latestBar, env.eventTime)
         case let f as FeatureVector: ticker = f.ticker
+        case let s as Signal: ticker = s.ticker
         case let d as Decision: ticker = d.ticker
         default: return
         }

@@ -39,6 +39,24 @@ struct WatchlistCadenceTests {
         #expect(WatchlistCadence.boundary(at: c.0, everyMinutes: 30) == c.1, "\(c.2)")
     }
 
+    static let nextCases: [(Timestamp, Timestamp, String)] = [
+        (ny(monday, 8, 0), ny(monday, 9, 30), "before the open: the open"),
+        (ny(monday, 9, 30), ny(monday, 10, 0), "the open: the next half hour"),
+        (ny(monday, 10, 7), ny(monday, 10, 30), "mid-interval"),
+        (ny(monday, 15, 30), ny(tuesday, 9, 30), "the last boundary: the next session's open"),
+        (ny(monday, 20, 0), ny(tuesday, 9, 30), "the evening"),
+        (ny(CivilDate(year: 2024, month: 3, day: 8), 15, 30), ny(CivilDate(year: 2024, month: 3, day: 11), 9, 30), "Friday: Monday's open"),
+        (ny(blackFriday, 12, 30), ny(CivilDate(year: 2024, month: 12, day: 2), 9, 30), "early close: 12:30 is the last, then Monday"),
+        (ny(CivilDate(year: 2024, month: 11, day: 27), 15, 45), ny(blackFriday, 9, 30), "the eve of a holiday: the day after it"),
+    ]
+
+    @Test("the first boundary strictly after an instant", arguments: nextCases)
+    func nextBoundary(_ c: (Timestamp, Timestamp, String)) {
+        #expect(WatchlistCadence.boundary(after: c.0, everyMinutes: 30) == c.1, "\(c.2)")
+        // It is the least boundary after the instant: none lies between.
+        #expect(WatchlistCadence.boundary(at: c.1 - Minutes(1), everyMinutes: 30).map { $0 <= c.0 } ?? true, "\(c.2)")
+    }
+
     @Test("the open is the session's open, on a full and on an early-close day")
     func isOpen() {
         #expect(WatchlistCadence.isOpen(ny(monday, 9, 30)))
@@ -106,5 +124,53 @@ struct WatchlistPublishingTests {
         #expect(entry(out[0].payload, "SPY")?.sentimentCount == 0, "…but is not part of it")
         #expect(entry(out[1].payload, "SPY")?.sentimentMean == 0.9)
         #expect(entry(out[0].payload, "SPY")?.avgDailyVolume == Double(29 * 1000), "bars ending 09:31 … 09:59: today's volume so far")
+    }
+}
+
+/// The watchlist-engine promises past the minutes between boundaries, so the signal-engine does not wait on it every
+/// minute; every promise must hold whatever inputs come next.
+@Suite("Watchlist-engine lookahead")
+struct WatchlistLookaheadTests {
+    /// Feeds the inputs one by one and checks every watchlist against the promise made before it.
+    static func checkPromises(_ core: inout WatchlistCore, _ inputs: [Input]) throws -> (published: Int, promises: [Timestamp]) {
+        var promised: Timestamp?
+        var published = 0
+        var promises = [Timestamp]()
+        for i in inputs.sorted(by: Input.canonical) {
+            for e in try core.handle(i.envelope, from: i.topic) {
+                if let promised { #expect(e.envelope.eventTime >= promised, "a watchlist at \(e.envelope.eventTime) broke the promise of nothing before \(promised)") }
+                published += 1
+            }
+            if let r = core.lookahead?.resumesAt, r != promised { promises.append(r) }
+            promised = core.lookahead?.resumesAt
+        }
+        return (published, promises)
+    }
+
+    @Test("none before the first boundary; then up to the next boundary, the next session's open after the last; no watchlist comes before a promise")
+    func promisesUpToTheNextBoundary() throws {
+        var core = WatchlistCore()
+        #expect(core.lookahead == nil, "before any boundary an input may publish")
+        let inputs = session(monday, ["SPY", "QQQ"]) + session(tuesday, ["SPY", "QQQ"])
+            + [sentiment("SPY", at: ny(tuesday, 7, 0), score: 0.3), chain("SPY", at: ny(tuesday, 10, 0), price: 500, quotes: [(500, 1, 1.1, 10)])]
+        let (published, promises) = try Self.checkPromises(&core, inputs)
+        #expect(published == 12 + 13)
+        #expect(promises == Array(WatchlistCadence.boundaries(of: monday, everyMinutes: 30).dropFirst()) + WatchlistCadence.boundaries(of: tuesday, everyMinutes: 30)
+            + [ny(CivilDate(year: 2024, month: 3, day: 6), 9, 30)])
+        let la = try #require(core.lookahead)
+        #expect(la.causes == [Topics.watchlist: [Topics.params: 0]], "only a pending parameter change narrows it")
+    }
+
+    @Test("a live change of every_minutes moves the promise to the new grid at once")
+    func parameterChangeMovesTheGrid() throws {
+        var core = WatchlistCore()
+        _ = try Self.checkPromises(&core, session(monday, ["SPY"], until: (10, 7)))
+        #expect(core.lookahead?.resumesAt == ny(monday, 10, 30))
+        var params = TradingParams()
+        params.watchlist.everyMinutes = 5
+        core.reconfigure(params)
+        #expect(core.lookahead?.resumesAt == ny(monday, 10, 5), "the first 5-minute boundary after the last handled (10:00)")
+        let (published, _) = try Self.checkPromises(&core, session(monday, ["SPY"]).filter { $0.envelope.eventTime > ny(monday, 10, 7) })
+        #expect(published == (16 * 60 - 10 * 60 - 10) / 5 + 1, "10:05 (with the first input after it, 10:08), 10:10 … 15:55")
     }
 }
