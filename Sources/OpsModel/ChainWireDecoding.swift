@@ -5,25 +5,13 @@
 /// nil on anything else, so `EnvelopeDecoder` falls back to JSONDecoder, which stays the reference for what a message
 /// means and for every error's wording. Where this reader answers, it answers what JSONDecoder would (a test holds
 /// them side by side on real and synthetic chains and on thousands of damaged copies).
-struct ChainWireDecoding {
-    /// A decoded envelope's header and payload, before the checks every envelope goes through.
-    struct Decoded {
-        var type: String
-        var version: Int
-        var id: String
-        var eventTime: Timestamp
-        var causationId: String?
-        var source: String
-        var producedAt: Timestamp?
-        var payload: OptionChain
-    }
-
-    /// The envelope of an option chain, or nil when the bytes are anything but the plain shape (then JSONDecoder
-    /// decides).
-    static func decode(_ bytes: [UInt8]) -> Decoded? {
+enum ChainWireDecoding {
+    /// The envelope of an option chain, before the checks every envelope goes through; nil when the bytes are anything
+    /// but the plain shape (then JSONDecoder decides).
+    static func decode(_ bytes: [UInt8]) -> AnyEnvelope? {
         var r = JSONBytesReader(bytes)
-        guard let d = r.envelope(), r.atEnd() else { return nil }
-        return d
+        guard let e = r.envelope(), r.atEnd() else { return nil }
+        return e
     }
 }
 
@@ -158,7 +146,7 @@ private extension ArraySlice<UInt8> {
 
 extension JSONBytesReader {
     /// The envelope: its header keys, then (after `type` named it) an option-chain payload.
-    mutating func envelope() -> ChainWireDecoding.Decoded? {
+    mutating func envelope() -> AnyEnvelope? {
         var type: String?, version: Int?, id: String?, eventTime: Timestamp?, causation: String?, source: String?
         var producedAt: Timestamp?, payload: OptionChain?
         let seen = object { r, key in
@@ -182,8 +170,8 @@ extension JSONBytesReader {
             }
         }
         guard seen != nil, let type, let version, let id, let eventTime, let source, let payload else { return nil }
-        return ChainWireDecoding.Decoded(type: type, version: version, id: id, eventTime: eventTime, causationId: causation, source: source,
-                                         producedAt: producedAt, payload: payload)
+        return AnyEnvelope(type: type, version: version, id: id, eventTime: eventTime, causationId: causation, source: source,
+                           payload: payload, producedAt: producedAt)
     }
 
     mutating func optionChain() -> OptionChain? {

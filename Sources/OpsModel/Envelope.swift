@@ -177,10 +177,9 @@ public struct EnvelopeDecoder: Sendable {
 
     /// `direct`: an option chain may be read from its bytes (tests turn it off to compare with JSONDecoder's reading).
     func decode(_ bytes: [UInt8], direct: Bool) throws(MessageError) -> AnyEnvelope {
-        if direct, let d = ChainWireDecoding.decode(bytes), d.version == OptionChain.version, !d.id.isEmpty, !d.source.isEmpty {
-            try d.payload.validate(eventTime: d.eventTime)
-            return AnyEnvelope(type: d.type, version: d.version, id: d.id, eventTime: d.eventTime, causationId: d.causationId,
-                               source: d.source, payload: d.payload, producedAt: d.producedAt)
+        if direct, let e = ChainWireDecoding.decode(bytes), e.version == OptionChain.version, !e.id.isEmpty, !e.source.isEmpty {
+            try e.payload.validate(eventTime: e.eventTime)
+            return e
         }
         let whole: Whole
         do {

@@ -111,7 +111,7 @@ struct ChainWireDecodingTests {
     @Test("3,000 damaged copies of a chain (a byte changed, dropped or doubled): every outcome the same either way")
     func damagedCopiesAgree() throws {
         let bytes = try Self.envelope(Self.synthetic(contracts: 6)[0])
-        var rng = SplitMix(seed: 20261204)
+        var rng = SplitMix64(seed: 20261204)
         let alphabet = Array(#"""\0129-+.eE,:{}[]n "#.utf8) + [0x00, 0x1F, 0xC3, 0xFF]
         var directReads = 0
         for _ in 0..<3000 {
@@ -129,18 +129,5 @@ struct ChainWireDecodingTests {
             if direct != reference { break }
         }
         #expect(directReads > 100, "many damaged copies are still plain chains the direct reader takes (\(directReads))")
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
