@@ -84,7 +84,8 @@ public struct PublishStats: Sendable {
 /// Publishes a source's items in event-time order, one event-time group at a time, each group followed by a
 /// watermark on every partition of every source topic (so consumers that join topics know the minute is
 /// complete, and idle partitions still advance). Each group is acknowledged by the broker before the next. When
-/// paced, the wait for the next group starts with a watermark just before it.
+/// paced, the wait for the next group starts with a watermark just before it on the partitions that group writes
+/// to, and at its time on the others (which then get nothing when it goes out).
 public final class SourcePublisher {
     public let producer: KafkaProducer
     public let sourceName: String
@@ -98,8 +99,14 @@ public final class SourcePublisher {
     public var gate: LagGate?
     private var stopFlag: StopFlag?
 
+    /// Where each keyed item lands, chosen here with the producer's own partitioner (nil: one that does not follow
+    /// the key, and every partition is promised only up to just before the next minute).
+    private let partitioner: KafkaPartitioner?
+
     public init(client: KafkaClientConfig, sourceName: String, topics: [String], logger: Logger) throws {
-        self.producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
+        let config = KafkaProducerConfig(client: client)
+        self.producer = try KafkaProducer(config: config, logger: logger)
+        self.partitioner = KafkaPartitioner(config)
         self.sourceName = sourceName
         self.topics = topics
         self.logger = logger
@@ -155,15 +162,25 @@ public final class SourcePublisher {
             if stop?.isStopped == true { break }
             let t = group[0].eventTime
             let paced = pacing != .max && paceFrom.map { t > $0 } ?? true
+            let data = group.map(record)
+            // Partitions already promised through `t` (they get nothing at `t`).
+            var promisedThrough = Set<TopicPartition>()
             if let previous {
                 let wait = pacing.wait(from: previous, to: t, paceFrom: paceFrom)
                 if wait > 0 {
                     let until = Date().addingTimeInterval(wait)
                     // Nothing comes before `t`: promised now, every service works up to it while the feed waits (the
                     // loop's positions, fills and account settle before the minute's bars come, which then pass
-                    // feature → signal → decision without waiting on them). What was collected goes first.
+                    // feature → signal → decision without waiting on them). A partition that gets nothing at `t` is
+                    // promised through `t` itself, so at `t` only the partitions with data are written and waited
+                    // for. What was collected goes first.
                     try flush(i)
-                    let early = try watermarkRecords(at: Timestamp(ms: t.ms - 1))
+                    let landing = partitioner == nil ? nil : Set(data.compactMap { r in r.partition.map { TopicPartition(topic: r.topic, partition: $0) } })
+                    let early = watermarkRecords { tp in
+                        guard let landing, !landing.contains(tp) else { return Timestamp(ms: t.ms - 1) }
+                        promisedThrough.insert(tp)
+                        return t
+                    }
                     stats.watermarks += early.count
                     try send(early)
                     let left = until.timeIntervalSinceNow
@@ -171,10 +188,11 @@ public final class SourcePublisher {
                 }
             }
             previous = t
-            records += group.map { ProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value) }
+            records += data
             for item in group { stats.messages[item.topic, default: 0] += 1 }
-            // Each minute's data, then its watermark on every partition: one producer keeps that order per partition.
-            let wms = try watermarkRecords(at: t)
+            // Each minute's data, then its watermark on every partition not yet promised through it: one producer
+            // keeps that order per partition.
+            let wms = watermarkRecords { promisedThrough.contains($0) ? nil : t }
             stats.watermarks += wms.count
             records += wms
             batchGroups += 1
@@ -188,10 +206,19 @@ public final class SourcePublisher {
         return stats
     }
 
-    func watermarkRecords(at t: Timestamp) throws -> [ProducerRecord] {
+    /// An item as a record: on the partition the producer's partitioner would choose, set here so that what the
+    /// early promise assumed is where it lands.
+    private func record(_ item: SourceItem) -> ProducerRecord {
+        let key = Array(item.key.utf8)
+        let partition = partitioner.flatMap { p in partitions[item.topic].map { p.partition(key: key, count: $0) } }
+        return ProducerRecord(topic: item.topic, key: key, value: item.value, partition: partition)
+    }
+
+    /// A watermark on every partition of the source's topics at the time `time` gives it (nil: none there).
+    func watermarkRecords(_ time: (TopicPartition) -> Timestamp?) -> [ProducerRecord] {
         let byProducer = Dictionary(grouping: topics) { producerOf[$0] ?? sourceName }
         return byProducer.keys.sorted().flatMap { name in
-            SourceWatermarks(producer: name, partitions: partitions).records(at: t, topics: byProducer[name]!)
+            SourceWatermarks(producer: name, partitions: partitions).records(topics: byProducer[name]!, time: time)
         }
     }
 }
@@ -205,10 +232,16 @@ public struct SourceWatermarks: Sendable {
     public init(producer: String, partitions: [String: Int32]) { self.producer = producer; self.partitions = partitions }
 
     public func records(at t: Timestamp, topics: [String]) -> [ProducerRecord] {
+        records(topics: topics) { _ in t }
+    }
+
+    /// One per partition at the time `time` gives it (nil: none on that partition).
+    public func records(topics: [String], time: (TopicPartition) -> Timestamp?) -> [ProducerRecord] {
         let wm = Watermark(producer: producer, covers: [Watermark.Coverage(topic: "source:\(producer)", partitions: [0], of: 1)])
         var out = [ProducerRecord]()
         for topic in topics {
             for p in 0..<(partitions[topic] ?? 1) {
+                guard let t = time(TopicPartition(topic: topic, partition: p)) else { continue }
                 let env = Envelope(id: Watermark.id(producer: producer, topic: topic, partition: p, time: t), eventTime: t,
                                    causationId: nil, source: producer, payload: wm).erased()
                 guard let value = try? env.encoded() else { continue }
