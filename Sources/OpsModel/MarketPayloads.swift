@@ -138,12 +138,17 @@ public struct OptionQuote: Codable, Sendable, Equatable {
               abs(occ.strike - strike) < 0.0005 else {
             throw .invalid("contract '\(symbol)': symbol disagrees with its fields (\(underlying) \(expiration) \(right.rawValue) \(strike))")
         }
-        for (name, v) in [("bid", bid), ("ask", ask), ("strike", strike)] {
-            try Validate.price(v, "\(symbol) \(name)")
-            guard v >= 0 else { throw .invalid("contract '\(symbol)': negative \(name) \(v)") }
-        }
+        try Self.nonNegative(bid, "bid", symbol)
+        try Self.nonNegative(ask, "ask", symbol)
+        try Self.nonNegative(strike, "strike", symbol)
         try validateRest()
         return occ
+    }
+
+    /// A finite price at or above zero (written out per field: a chain checks hundreds of quotes).
+    private static func nonNegative(_ v: Double, _ name: StaticString, _ symbol: String) throws(MessageError) {
+        try Validate.price(v, "\(symbol) \(name)")
+        guard v >= 0 else { throw .invalid("contract '\(symbol)': negative \(name) \(v)") }
     }
 
     private func validateRest() throws(MessageError) {
@@ -154,9 +159,10 @@ public struct OptionQuote: Codable, Sendable, Equatable {
         guard openInterest >= 0 else { throw .invalid("contract '\(symbol)': negative open interest \(openInterest)") }
         if let last { try Validate.price(last, "\(symbol) last"); guard last >= 0 else { throw .invalid("contract '\(symbol)': negative last") } }
         if let iv { try Validate.price(iv, "\(symbol) iv"); guard iv >= 0 else { throw .invalid("contract '\(symbol)': negative iv") } }
-        for (name, g) in [("delta", delta), ("gamma", gamma), ("theta", theta), ("vega", vega)] {
-            if let g { try Validate.price(g, "\(symbol) \(name)") }
-        }
+        if let delta { try Validate.price(delta, "\(symbol) delta") }
+        if let gamma { try Validate.price(gamma, "\(symbol) gamma") }
+        if let theta { try Validate.price(theta, "\(symbol) theta") }
+        if let vega { try Validate.price(vega, "\(symbol) vega") }
         if let delta, abs(delta) > 1.0000001 { throw .invalid("contract '\(symbol)': |delta| \(delta) > 1") }
     }
 }
@@ -188,10 +194,12 @@ public struct OptionChain: Payload {
         try Validate.price(underlyingPrice, "underlying_price")
         guard underlyingPrice > 0 else { throw .invalid("underlying_price \(underlyingPrice) must be > 0") }
         guard eventTime == asOf else { throw .invalid("event_time \(eventTime) must equal as_of \(asOf)") }
-        var seen = Set<OCCSymbol>(minimumCapacity: contracts.count)
-        for c in contracts {
-            // Keyed by the parsed symbol, so the padded and compact spellings of one contract collide.
-            guard seen.insert(try c.validated(underlying: underlying)).inserted else { throw .invalid("contract '\(c.symbol)' appears twice") }
+        var seen = Set<UInt64>(minimumCapacity: contracts.count)
+        for i in contracts.indices {
+            // Keyed by the parsed symbol (its root is the underlying, checked), so the padded and compact spellings
+            // of one contract collide.
+            let occ = try contracts[i].validated(underlying: underlying)
+            guard seen.insert(occ.contractKey).inserted else { throw .invalid("contract '\(contracts[i].symbol)' appears twice") }
         }
     }
 

@@ -11,6 +11,12 @@ public struct OCCSymbol: Hashable, Sendable, CustomStringConvertible {
         self.root = root; self.expiration = expiration; self.right = right; self.strike = strike
     }
 
+    /// Expiration, right and strike in one number: what tells apart the contracts of one root (a chain's).
+    var contractKey: UInt64 {
+        let thousandths = UInt64(max(0, (strike * 1000).rounded()))
+        return UInt64(truncatingIfNeeded: expiration.daysSinceEpoch) << 34 | (right == .call ? 1 << 33 : 0) | (thousandths & (1 << 33 - 1))
+    }
+
     public init?(_ text: String) {
         var text = text
         guard let parsed = text.withUTF8({ Self.parse($0) }) else { return nil }
