@@ -108,6 +108,31 @@ struct ChainWireDecodingTests {
         }
     }
 
+    @Test("numbers read without a string (Clinger's fast path) are bit for bit what Double(String) reads: 40,000 random decimals and the edges")
+    func numbersMatchTheTextReading() {
+        var rng = SplitMix64(seed: 4_12_2026)
+        func digits(_ n: Int) -> String { String((0..<n).map { _ in Character(String(rng.next() % 10)) }) }
+        var texts = ["0", "-0", "0.0", "-0.0", "0.1", "0.2", "0.3", "1.005", "4.35", "512.35", "9007199254740992", "9007199254740993",
+                     "900719925474099.3", "1234567890123456", "12345678901234567", "0.0000000000000000000001", "0.00000000000000000000001",
+                     "1e22", "1.5E-7", "123.4500000000000000", "99999999999999.99", "0.30000000000000004", "2.2250738585072014e-308"]
+        for _ in 0..<40_000 {
+            let whole = rng.next() % 4 == 0 ? "0" : String(1 + rng.next() % 9) + digits(Int(rng.next() % 9))
+            let fraction = rng.next() % 5 == 0 ? "" : "." + digits(1 + Int(rng.next() % 18))
+            texts.append((rng.next() % 3 == 0 ? "-" : "") + whole + fraction)
+        }
+        var fast = 0
+        for text in texts {
+            let bytes = Array(text.utf8)
+            var reader = JSONBytesReader(bytes)
+            #expect(reader.double()?.bitPattern == Double(text)?.bitPattern, "\(text)")
+            if let v = JSONBytesReader(bytes).exactDouble(0..<bytes.count) {
+                fast += 1
+                #expect(v.bitPattern == Double(text)?.bitPattern, "fast path: \(text)")
+            }
+        }
+        #expect(fast > 20_000, "the fast path answers for most of them (\(fast) of \(texts.count))")
+    }
+
     @Test("3,000 damaged copies of a chain (a byte changed, dropped or doubled): every outcome the same either way")
     func damagedCopiesAgree() throws {
         let bytes = try Self.envelope(Self.synthetic(contracts: 6)[0])
