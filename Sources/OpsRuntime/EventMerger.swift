@@ -49,6 +49,9 @@ public struct EventMerger: Sendable {
     private var nextOffset: [PartitionID: Int64] = [:]
     private var lastReleased: [PartitionID: Timestamp] = [:]
     private var floors: [PartitionID: Timestamp] = [:]
+    /// Each partition's watermark as last computed: it changes only with a watermark message or a floor, and is read
+    /// many times a round (the input watermark, every output's promise, the pending limit, the stall check).
+    private var watermarks: [PartitionID: Timestamp?] = [:]
 
     struct UpstreamState: Sendable {
         var of: Int32
@@ -75,12 +78,14 @@ public struct EventMerger: Sendable {
         nextOffset = [:]
         lastReleased = [:]
         floors = [:]
+        watermarks = [:]
     }
 
     /// A watermark the partition had reached before a restart (from the commit metadata): promises only move
     /// forward, so it holds until the partition's own watermark messages pass it.
     public mutating func restoreWatermark(_ w: Timestamp, at p: PartitionID) {
         floors[p] = max(floors[p] ?? .distantPast, w)
+        watermarks[p] = computedWatermark(of: p)
     }
 
     public var assignedPartitions: [PartitionID] { assigned.sorted() }
@@ -92,6 +97,11 @@ public struct EventMerger: Sendable {
     /// service's promise, so a service not heard again yet counts at the floor instead of blocking the partition.
     public func watermark(of p: PartitionID) -> Timestamp? {
         if sideTopics.contains(p.topic) { return .distantFuture }
+        if let w = watermarks[p] { return w }
+        return computedWatermark(of: p)
+    }
+
+    private func computedWatermark(of p: PartitionID) -> Timestamp? {
         let floor = floors[p]
         var byProducer = [String: Timestamp?]()
         for (slot, u) in upstream[p] ?? [:] {
@@ -179,6 +189,7 @@ public struct EventMerger: Sendable {
             ups[slot] = u
         }
         upstream[p] = ups
+        watermarks[p] = computedWatermark(of: p)
     }
 
     /// Buffers an event. An event at or behind what its own partition already promised is late: a producer broke
