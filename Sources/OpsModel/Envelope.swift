@@ -86,18 +86,20 @@ public struct AnyEnvelope: Sendable {
     public func encoded() throws -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(512)
-        out += Array("{\"type\":".utf8) + JSONText.string(type)
-        out += Array(",\"version\":\(version),\"id\":".utf8) + JSONText.string(id)
-        out += Array(",\"event_time\":".utf8) + JSONText.string(eventTime.iso8601)
-        out += Array(",\"causation_id\":".utf8) + (causationId.map(JSONText.string) ?? Array("null".utf8))
-        out += Array(",\"source\":".utf8) + JSONText.string(source)
-        out += Array(",\"payload\":".utf8)
+        out.append(contentsOf: #"{"type":"#.utf8); JSONText.append(type, to: &out)
+        out.append(contentsOf: #","version":"#.utf8); out.append(contentsOf: String(version).utf8)
+        out.append(contentsOf: #","id":"#.utf8); JSONText.append(id, to: &out)
+        out.append(contentsOf: #","event_time":"#.utf8); JSONText.append(eventTime.iso8601, to: &out)
+        out.append(contentsOf: #","causation_id":"#.utf8)
+        if let causationId { JSONText.append(causationId, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        out.append(contentsOf: #","source":"#.utf8); JSONText.append(source, to: &out)
+        out.append(contentsOf: #","payload":"#.utf8)
         do {
-            out += try JSONText.encodePayload(payload)
+            out.append(contentsOf: try JSONText.encodePayload(payload))
         } catch {
             throw MessageError.invalid("payload does not encode as JSON: \(error)")
         }
-        if let producedAt { out += Array(",\"produced_at\":".utf8) + JSONText.string(producedAt.iso8601) }
+        if let producedAt { out.append(contentsOf: #","produced_at":"#.utf8); JSONText.append(producedAt.iso8601, to: &out) }
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -111,14 +113,14 @@ public struct EnvelopeDecoder: Sendable {
     /// Held in a class so a decode hands it to `Whole` through the JSONDecoder's userInfo without copying.
     private let acceptedTypes: AcceptedTypes
     public var accepted: [String: any Payload.Type] { acceptedTypes.map }
-    /// Option chains are read from their bytes first (`ChainWireDecoding`), JSONDecoder deciding what that cannot read.
-    private let readsChainsDirectly: Bool
+    /// The accepted types that are read from their bytes first (`DirectWire`), JSONDecoder deciding what that cannot read.
+    private let directReaders: [String: DirectWire.Reader]
 
     public init(accepting types: [any Payload.Type]) {
         var map = [String: any Payload.Type]()
         for t in types { map[t.messageType] = t }
         acceptedTypes = AcceptedTypes(map)
-        readsChainsDirectly = map[OptionChain.messageType] != nil
+        directReaders = DirectWire.readers(map)
     }
 
     static let acceptedKey = CodingUserInfoKey(rawValue: "ops.envelope.accepted")!
@@ -173,11 +175,11 @@ public struct EnvelopeDecoder: Sendable {
     }
 
     /// Parses, checks type and version, decodes and validates. Every failure is a `MessageError` with a reason.
-    public func decode(_ bytes: [UInt8]) throws(MessageError) -> AnyEnvelope { try decode(bytes, direct: readsChainsDirectly) }
+    public func decode(_ bytes: [UInt8]) throws(MessageError) -> AnyEnvelope { try decode(bytes, direct: true) }
 
-    /// `direct`: an option chain may be read from its bytes (tests turn it off to compare with JSONDecoder's reading).
+    /// `direct`: a message may be read from its bytes (tests turn it off to compare with JSONDecoder's reading).
     func decode(_ bytes: [UInt8], direct: Bool) throws(MessageError) -> AnyEnvelope {
-        if direct, let e = ChainWireDecoding.decode(bytes), e.version == OptionChain.version, !e.id.isEmpty, !e.source.isEmpty {
+        if direct, let e = readDirectly(bytes), e.version == acceptedTypes.map[e.type]?.version, !e.id.isEmpty, !e.source.isEmpty {
             try e.payload.validate(eventTime: e.eventTime)
             return e
         }
@@ -204,6 +206,13 @@ public struct EnvelopeDecoder: Sendable {
     }
 }
 
+extension EnvelopeDecoder {
+    /// The envelope as `DirectWire` reads it (nil: JSONDecoder decides); tests compare it with JSONDecoder's reading.
+    func readDirectly(_ bytes: [UInt8]) -> AnyEnvelope? {
+        directReaders.isEmpty ? nil : DirectWire.decode(bytes, readers: directReaders)
+    }
+}
+
 extension Payload {
     static func decodePayload<K: CodingKey>(from container: KeyedDecodingContainer<K>, forKey key: K) throws -> any Payload {
         try container.decode(Self.self, forKey: key)
@@ -214,7 +223,14 @@ extension Payload {
 /// (JSONEncoder's unsorted key order is hash-seeded per process, which would break byte-for-byte determinism).
 public enum JSONText {
     public static func string(_ s: String) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "\"")]
+        var out = [UInt8]()
+        append(s, to: &out)
+        return out
+    }
+
+    /// `s` as a JSON string literal, appended.
+    public static func append(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         for u in s.utf8 {
             switch u {
             case UInt8(ascii: "\""): out += [92, 34]
@@ -229,12 +245,14 @@ public enum JSONText {
             }
         }
         out.append(UInt8(ascii: "\""))
-        return out
     }
 
-    public static func encodePayload(_ p: any Payload) throws -> [UInt8] {
-        // Watermarks are most of what a busy service writes: their few fields are written directly (the same bytes).
-        if let w = p as? Watermark { return w.jsonBytes }
+    public static func encodePayload(_ p: any Payload) throws -> [UInt8] { try encodePayload(p, direct: true) }
+
+    /// `direct`: the messages every minute carries are written without JSONEncoder, the same bytes (`DirectWire`);
+    /// tests turn it off to compare.
+    static func encodePayload(_ p: any Payload, direct: Bool) throws -> [UInt8] {
+        if direct, let bytes = DirectWire.encode(p) { return bytes }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try enc.encode(p))

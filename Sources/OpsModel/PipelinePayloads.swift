@@ -167,19 +167,6 @@ public struct Watermark: Payload {
     public static func id(producer: String, topic: String, partition: Int32, time: Timestamp) -> String {
         DeterministicID.make("wm", producer, topic, String(partition), time.iso8601)
     }
-
-    /// The payload as JSON with sorted keys, byte for byte what `JSONEncoder` writes.
-    public var jsonBytes: [UInt8] {
-        var out = Array(#"{"covers":["#.utf8)
-        for (i, c) in covers.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out += Array(#"{"of":\#(c.of),"partitions":["#.utf8)
-            out += Array(c.partitions.map(String.init).joined(separator: ",").utf8)
-            out += Array(#"],"topic":"#.utf8) + JSONText.string(c.topic) + [UInt8(ascii: "}")]
-        }
-        out += Array(#"],"producer":"#.utf8) + JSONText.string(producer) + [UInt8(ascii: "}")]
-        return out
-    }
 }
 
 /// RFC 4648 base64 without line breaks.

@@ -3,10 +3,11 @@ import OpsModel
 import OpsRuntime
 import Pipeline
 
-/// How fast a service turns a message's bytes into a validated envelope (`EnvelopeDecoder`: Foundation's JSONDecoder,
-/// option chains read straight from their bytes by `ChainWireDecoding`):
-/// every service that reads option chains decodes each one, the largest messages of the pipeline, so this is much of
-/// what a Kafka service spends its CPU on. No goal of its own; it explains the end-to-end figures.
+/// How fast a service turns a message's bytes into a validated envelope (`EnvelopeDecoder`) and an envelope into bytes:
+/// the messages every minute carries (option chains, bars, feature vectors, watermarks) are read and written straight
+/// from their bytes by `DirectWire`, the rest through Foundation's JSONDecoder and JSONEncoder. Each bar is decoded by
+/// three services and each feature vector by two, so this is much of what a Kafka service spends its CPU on. No goal of
+/// its own; it explains the end-to-end and latency figures.
 enum DecodeBench {
     static let section = BenchSection(
         name: "decode",
@@ -26,8 +27,10 @@ enum DecodeBench {
                                  payload: Watermark(producer: "market-feed", covers: [.init(topic: "source:market-feed", partitions: [0], of: 1)]))
             .erased()
         let seconds = quick ? 0.2 : 2
+        let features = Envelope(id: "features-bench", eventTime: bar.eventTime, causationId: bar.id, source: "feature-computer",
+                                payload: Self.features(bar.payload as! Bar)).erased()
         var lines = [String]()
-        for (label, envelope) in [("option chain", chain), ("bar", bar), ("watermark", watermark)] {
+        for (label, envelope) in [("option chain", chain), ("bar", bar), ("feature vector", features), ("watermark", watermark)] {
             let bytes = try envelope.encoded()
             let decoder = EnvelopeDecoder(accepting: [type(of: envelope.payload), Watermark.self])
             let m = try Bench.measure(seconds: seconds) {
@@ -39,6 +42,22 @@ enum DecodeBench {
             if let c = envelope.payload as? OptionChain { detail += ", \(c.contracts.count) contracts" }
             lines.append(Bench.line("\(label) decodes/s", Bench.grouped(m.perSecond)) + "   (\(Bench.fixed(m.nanosecondsPerOperation / 1000, 1)) µs each; \(detail))")
         }
+        for (label, envelope) in [("bar", bar), ("feature vector", features)] {
+            let m = try Bench.measure(seconds: seconds) {
+                Sink.value += Double(try envelope.encoded().count & 1)
+                return 1
+            }
+            lines.append(Bench.line("\(label) encodes/s", Bench.grouped(m.perSecond)) + "   (\(Bench.fixed(m.nanosecondsPerOperation / 1000, 1)) µs each)")
+        }
         return lines
+    }
+
+    /// A feature vector with every field set, as the feature-computer writes one mid-session.
+    static func features(_ bar: Bar) -> FeatureVector {
+        FeatureVector(ticker: bar.ticker, interval: bar.interval, sessionDate: CivilDate(year: 2024, month: 3, day: 4), sessionBarIndex: 95,
+                      gapMinutes: nil, bar: bar, sma20: bar.close * 0.999, distanceSma20: 0.0010010010010009, sma20Slope: 0.000213,
+                      slopeLookback: 5, volumeRatio: 1.2345678901234, close5mAgo: bar.close * 0.998, close15mAgo: bar.close * 1.001,
+                      ret1m: 0.00012, ret5m: -0.0020040080160321, ret15m: 0.00099, atr14: 0.4321, sentimentScore: 0.25,
+                      sentimentTime: bar.start, atmIv: 0.1834, chainTime: bar.start, ivPercentile: 42.5, ivRank: 37.25)
     }
 }

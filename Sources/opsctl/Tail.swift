@@ -13,6 +13,8 @@ struct Tail: AsyncParsableCommand {
     @OptionGroup var connection: KafkaConnection
     @Flag(help: "Start from the oldest retained message instead of the end.") var fromBeginning = false
     @Flag(help: "Also print watermark messages.") var watermarks = false
+    @Flag(help: "Wrap each line with where and when Kafka holds it: {\"partition\",\"offset\",\"record_time_ms\" (the producer's wall clock),\"message\"}.")
+    var recordInfo = false
     @Option(help: "Stop after this many messages.") var count: Int?
     @Option(help: "Stop after this many seconds without a message.") var idleExit: Double?
 
@@ -21,6 +23,7 @@ struct Tail: AsyncParsableCommand {
         let logger = Logger(service: "tail")
         let client = try connection.client(id: "opsctl-tail")
         let topic = self.topic, fromBeginning = self.fromBeginning, watermarks = self.watermarks, count = self.count, idleExit = self.idleExit
+        let recordInfo = self.recordInfo
         try await runOnDedicatedThread(name: "tail") {
             let consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: "opsctl-tail-\(getpid())"), logger: logger)
             defer { consumer.close() }
@@ -38,9 +41,15 @@ struct Tail: AsyncParsableCommand {
                 idleSince = Date()
                 let line = RecordedLine(message: m, decoder: decoder)
                 if !watermarks, line.envelope?.payload is Watermark { continue }
-                FileHandle.standardOutput.write(Data((line.text + "\n").utf8))
+                let text = recordInfo ? Self.withRecordInfo(line.text, m) : line.text
+                FileHandle.standardOutput.write(Data((text + "\n").utf8))
                 printed += 1
             }
         }
+    }
+
+    /// One JSON object: the record's place and Kafka timestamp around the message line (already one JSON value).
+    static func withRecordInfo(_ text: String, _ m: KafkaMessage) -> String {
+        "{\"partition\":\(m.partition),\"offset\":\(m.offset),\"record_time_ms\":\(m.timestampMs.map(String.init) ?? "null"),\"message\":\(text)}"
     }
 }

@@ -50,7 +50,7 @@ extension PipelineTests {
             #expect(HaltState.inForce(at: t, commands: commands)?.reason == "desk review")
         }
 
-        @Test("opsctl tail prints a topic as JSON lines")
+        @Test("opsctl tail prints a topic as JSON lines; --record-info adds partition, offset and the Kafka record time")
         func tail() throws {
             let broker = try Harness.BrokerProcess()
             defer { broker.stop() }
@@ -63,6 +63,15 @@ extension PipelineTests {
             #expect(r.status == 0, "\(r.stderr)")
             let line = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
             #expect(line?["id"] as? String == env.id)
+            let before = Int64(Date().timeIntervalSince1970 * 1000)
+            let w = try Harness.run("opsctl", ["tail", Topics.bars, "--brokers", broker.bootstrap, "--from-beginning", "--count", "1", "--idle-exit", "20", "--record-info"])
+            #expect(w.status == 0, "\(w.stderr)")
+            let wrapped = try JSONSerialization.jsonObject(with: Data(w.stdout.utf8)) as? [String: Any]
+            #expect((wrapped?["message"] as? [String: Any])?["id"] as? String == env.id)
+            #expect(wrapped?["offset"] as? Int == 0)
+            #expect((0..<4).contains(wrapped?["partition"] as? Int ?? -1))
+            let recorded = (wrapped?["record_time_ms"] as? NSNumber)?.int64Value ?? 0
+            #expect(recorded > before - 600_000 && recorded <= before, "the producer's wall clock when it wrote the bar, not the bar's 2024 event time")
         }
 
         @Test("--log-format json: a service logs one JSON object a line")
