@@ -54,13 +54,17 @@ enum LatencyBench {
         lines.append("few decisions, so bar → features (every bar) is shown next to it; the goal applies to bar → decision")
         lines.append("limits: a decision is three hops from its bar (features, signal, decision), each a produce → consume through")
         lines.append("the broker that waits for every input partition's watermark (librdkafka 2.0 sends one partition per request,")
-        lines.append("one request in flight, so a round's writes go out one after another); chain minutes add each chain's")
-        lines.append("decoding in the five processes that read it, on 2 cores")
+        lines.append("one request in flight, so a round's writes go out one after another); on chain minutes the five processes")
+        lines.append("that read chains decode and handle every one at once on 2 cores, so the feature-computer, which waits for")
+        lines.append("the minute's chains before its bars, gets them and the CPU later")
         return lines
     }
 
     struct Measured {
         var decisions = [Double]()
+        /// Bar → decision on minutes with and without option chains (every chain reader decodes and handles them).
+        var decisionsChainMinutes = [Double]()
+        var decisionsOtherMinutes = [Double]()
         var features = [Double]()
         var signals = [Double]()
         var rssMB = [String: Double]()
@@ -70,6 +74,8 @@ enum LatencyBench {
                 Bench.line("bar → decision p50/p99 ms at \(w.label)", pair(decisions), goal: LatencyBench.p99GoalMs,
                            met: decisions.isEmpty ? nil : KafkaBench.percentiles(decisions).p99 < LatencyBench.p99GoalMs, ceiling: true, unit: " ms p99")
                     + "   (\(decisions.count) decisions, \(w.tickers) tickers)",
+                Bench.line("  on chain minutes / the others", "\(pair(decisionsChainMinutes)) / \(pair(decisionsOtherMinutes))")
+                    + "   (\(decisionsChainMinutes.count) / \(decisionsOtherMinutes.count), a chain every \(w.chainEvery) minutes)",
                 Bench.line("bar → features p50/p99 ms at \(w.label)", pair(features)) + "   (\(features.count) bars)",
                 Bench.line("bar → signal p50/p99 ms at \(w.label)", pair(signals)) + "   (\(signals.count) signals)",
             ]
@@ -120,6 +126,11 @@ enum LatencyBench {
         try watcher.poll(for: 1)
         var m = Measured(rssMB: rss)
         m.decisions = watcher.latencies(of: Topics.decisions, from: measureFrom, until: measureUntil)
+        // The synthetic market writes chains at bar ends a multiple of `chainEvery` minutes after the open.
+        let open = NewYorkTime.utc(date: SyntheticMarketConfig().startDate, hour: 9, minute: 30)
+        let chainMinute = { (ms: Int64) in ((ms - open.ms) / 60_000) % Int64(w.chainEvery) == 0 }
+        m.decisionsChainMinutes = watcher.latencies(of: Topics.decisions, from: measureFrom, until: measureUntil, where: chainMinute)
+        m.decisionsOtherMinutes = watcher.latencies(of: Topics.decisions, from: measureFrom, until: measureUntil, where: { !chainMinute($0) })
         m.features = watcher.latencies(of: Topics.features, from: measureFrom, until: measureUntil)
         m.signals = watcher.latencies(of: Topics.signals, from: measureFrom, until: measureUntil)
         return m
@@ -168,11 +179,12 @@ final class RecordTimes {
         if times[m.topic]?[key] == nil { times[m.topic, default: [:]][key] = ts }
     }
 
-    /// Milliseconds from each bar to the `topic` message of its ticker and minute, for minutes in [from, until).
-    func latencies(of topic: String, from: Timestamp, until: Timestamp) -> [Double] {
+    /// Milliseconds from each bar to the `topic` message of its ticker and minute, for minutes in [from, until) that
+    /// `minute` (on the event time, ms) accepts.
+    func latencies(of topic: String, from: Timestamp, until: Timestamp, where minute: (Int64) -> Bool = { _ in true }) -> [Double] {
         let bars = times[Topics.bars] ?? [:]
         return (times[topic] ?? [:]).compactMap { key, ts in
-            guard let at = key.split(separator: "@").last.flatMap({ Int64($0) }), at >= from.ms, at < until.ms,
+            guard let at = key.split(separator: "@").last.flatMap({ Int64($0) }), at >= from.ms, at < until.ms, minute(at),
                   let bar = bars[key] else { return nil }
             return Double(ts - bar)
         }

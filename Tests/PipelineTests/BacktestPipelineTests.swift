@@ -98,10 +98,11 @@ struct BenchQuick {
     func printsEveryFigure() throws {
         let r = try Harness.run("opsctl", ["bench", "--quick"], timeout: 900)
         #expect(r.status == 0, "\(r.stderr)\n\(r.stdout)")
-        for figure in ["greeks+iv solves/s", "option chain decodes/s", "bar decodes/s", "watermark decodes/s", "backtest bars/s", "market minutes/s (in process)", "raw produce msgs/s", "raw consume msgs/s", "one-message produce→ack p50/p99 ms", "commit p50/p99 ms",
+        for figure in ["greeks+iv solves/s", "option chain decodes/s", "bar decodes/s", "feature vector decodes/s", "watermark decodes/s",
+                       "bar encodes/s", "feature vector encodes/s", "backtest bars/s", "market minutes/s (in process)", "raw produce msgs/s", "raw consume msgs/s", "one-message produce→ack p50/p99 ms", "commit p50/p99 ms",
                        "produce→consume p50/p99 ms", "same after 2 s idle p50/p99 ms",
                        "pipeline msgs/s (all topics)", "pipeline / raw produce", "market minutes/s end to end",
-                       "bar → decision p50/p99 ms at 60×", "bar → features p50/p99 ms at 60×", "bar → decision p50/p99 ms at 1×",
+                       "bar → decision p50/p99 ms at 60×", "on chain minutes / the others", "bar → features p50/p99 ms at 60×", "bar → decision p50/p99 ms at 1×",
                        "bar → features p50/p99 ms at 1×", "RSS MB feature-computer", "RSS MB position-manager"] {
             #expect(r.stdout.contains(figure), "\(figure) is printed:\n\(r.stdout)")
         }
