@@ -24,7 +24,7 @@ struct DirectWireTests {
         #expect((DirectWire.encode(w) != nil) == plain, "the writer declines only what JSONEncoder escapes")
     }
 
-    static let oddTickers = ["SPY", "BRK/B", "ÜBER", "A\"B", "A\\B", "A\u{7}B", "A\u{1F}B", "", "12345678901234567890"]
+    static let oddTickers = ["SPY", "BRK/B", "ÜBER", "A\"B", "A\\B", "A\u{7}B", "A\u{1F}B", "", "12345678901234567890", "A\u{7F}B", "A\u{2028}B", "📈"]
 
     /// A Double from every corner: prices, integers, tiny and huge magnitudes, random bit patterns, signed zeros.
     static func anyDouble(_ rng: inout SplitMix64) -> Double {
