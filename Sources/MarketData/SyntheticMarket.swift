@@ -118,6 +118,16 @@ public struct SyntheticMarketConfig: Sendable {
         self.seed = seed; self.tickers = tickers; self.startDate = startDate; self.sessions = sessions
         self.chainEveryMinutes = chainEveryMinutes; self.sentimentEveryMinutes = sentimentEveryMinutes; self.chain = chain
     }
+
+    /// Whether the bar ending `minutesAfterOpen` minutes after the session's open comes with an option chain.
+    public func writesChain(minutesAfterOpen: Int) -> Bool {
+        chainEveryMinutes > 0 && minutesAfterOpen % chainEveryMinutes == 0
+    }
+
+    /// The session's open on `date`.
+    public static func open(on date: CivilDate) -> Timestamp {
+        NewYorkTime.utc(date: date, hour: SyntheticCalendar.openMinute / 60, minute: SyntheticCalendar.openMinute % 60)
+    }
 }
 
 /// The hidden state of a ticker's price process. A Markov chain switches between regimes minute by minute
@@ -280,7 +290,7 @@ struct TickerProcess: Sendable {
             price *= exp(gap)
             enter(drawRegime())
         }
-        let open = NewYorkTime.utc(date: date, hour: SyntheticCalendar.openMinute / 60, minute: SyntheticCalendar.openMinute % 60)
+        let open = SyntheticMarketConfig.open(on: date)
         for i in 0..<minutes {
             switchRegimeMaybe()
             let x = Double(i) / Double(minutes - 1)
@@ -328,7 +338,7 @@ struct TickerProcess: Sendable {
 
             relaxImpliedLevel()
             let minuteNumber = i + 1
-            if config.chainEveryMinutes > 0, minuteNumber % config.chainEveryMinutes == 0 {
+            if config.writesChain(minutesAfterOpen: minuteNumber) {
                 let seed = StableHash.combine(config.seed, values: [StableHash.fnv1a(ticker.symbol), UInt64(bitPattern: bar.end.ms)])
                 let chain = synthesizer.chain(underlying: ticker.symbol, price: c, at: bar.end, baseVolatility: impliedLevel, seed: seed)
                 events.append(.chain(ticker.pennyProgram ? chain : Self.outsidePennyProgram(chain)))

@@ -165,12 +165,6 @@ public struct JSONBytesReader {
     /// 10^0 … 10^22, each exact in a Double.
     private static let powersOfTen: [Double] = (0...22).reduce(into: [Double]()) { p, k in p.append(k == 0 ? 1 : p[k - 1] * 10) }
 
-    /// `null` or a Double: .some(nil) for null.
-    mutating func optionalDouble() -> Double?? {
-        if null() { return .some(nil) }
-        return double().map { .some($0) }
-    }
-
     /// An integer written as one (no fraction, no exponent) that fits.
     mutating func int64() -> Int64? {
         guard let (r, integral) = number(), integral else { return nil }
@@ -186,6 +180,26 @@ public struct JSONBytesReader {
             k += 1
         }
         return v
+    }
+
+    /// `null` (nil) or a value `read` reads: false when neither.
+    mutating func optional<T>(_ into: inout T?, _ read: (inout JSONBytesReader) -> T?) -> Bool {
+        if null() { into = nil; return true }
+        guard let v = read(&self) else { return false }
+        into = v
+        return true
+    }
+
+    /// An array of values `read` reads.
+    mutating func array<T>(_ read: (inout JSONBytesReader) -> T?) -> [T]? {
+        guard take(UInt8(ascii: "[")) else { return nil }
+        var out = [T]()
+        if take(UInt8(ascii: "]")) { return out }
+        repeat {
+            guard let x = read(&self) else { return nil }
+            out.append(x)
+        } while take(UInt8(ascii: ","))
+        return take(UInt8(ascii: "]")) ? out : nil
     }
 
     /// Reads an object's members: `member` is called with each key's bytes and must read its value (false: give up).
@@ -255,27 +269,12 @@ extension JSONBytesReader {
         return OptionChain(underlying: underlying, underlyingPrice: price, asOf: asOf, contracts: contracts)
     }
 
-    mutating func quotes() -> [OptionQuote]? {
-        guard take(UInt8(ascii: "[")) else { return nil }
-        var out = [OptionQuote]()
-        if take(UInt8(ascii: "]")) { return out }
-        repeat {
-            guard let q = quote() else { return nil }
-            out.append(q)
-        } while take(UInt8(ascii: ","))
-        return take(UInt8(ascii: "]")) ? out : nil
-    }
+    mutating func quotes() -> [OptionQuote]? { array { $0.quote() } }
 
     mutating func quote() -> OptionQuote? {
         var symbol: String?, right: OptionRight?, strike: Double?, expiration: CivilDate?, bid: Double?, ask: Double?
         var volume: Int64?, openInterest: Int64?
         var last: Double?, iv: Double?, delta: Double?, gamma: Double?, theta: Double?, vega: Double?
-        // An optional: null or a number (the bit only when read).
-        func optional(_ r: inout JSONBytesReader, _ into: inout Double?, _ bit: UInt32) -> UInt32? {
-            guard let v = r.optionalDouble() else { return nil }
-            into = v
-            return bit
-        }
         let seen = object { r, key in
             switch true {
             case key.is("symbol"): symbol = r.string(); return symbol == nil ? nil : 1
@@ -286,12 +285,12 @@ extension JSONBytesReader {
             case key.is("ask"): ask = r.double(); return ask == nil ? nil : 32
             case key.is("volume"): volume = r.int64(); return volume == nil ? nil : 64
             case key.is("open_interest"): openInterest = r.int64(); return openInterest == nil ? nil : 128
-            case key.is("last"): return optional(&r, &last, 256)
-            case key.is("iv"): return optional(&r, &iv, 512)
-            case key.is("delta"): return optional(&r, &delta, 1024)
-            case key.is("gamma"): return optional(&r, &gamma, 2048)
-            case key.is("theta"): return optional(&r, &theta, 4096)
-            case key.is("vega"): return optional(&r, &vega, 8192)
+            case key.is("last"): return r.optional(&last) { $0.double() } ? 256 : nil
+            case key.is("iv"): return r.optional(&iv) { $0.double() } ? 512 : nil
+            case key.is("delta"): return r.optional(&delta) { $0.double() } ? 1024 : nil
+            case key.is("gamma"): return r.optional(&gamma) { $0.double() } ? 2048 : nil
+            case key.is("theta"): return r.optional(&theta) { $0.double() } ? 4096 : nil
+            case key.is("vega"): return r.optional(&vega) { $0.double() } ? 8192 : nil
             default: return nil
             }
         }

@@ -156,26 +156,6 @@ extension Watermark: DirectlyRead, DirectlyWritten {
 }
 
 extension JSONBytesReader {
-    /// `null` (nil) or a value `read` reads: false when neither.
-    mutating func optional<T>(_ into: inout T?, _ read: (inout JSONBytesReader) -> T?) -> Bool {
-        if null() { into = nil; return true }
-        guard let v = read(&self) else { return false }
-        into = v
-        return true
-    }
-
-    /// An array of values `read` reads.
-    mutating func array<T>(_ read: (inout JSONBytesReader) -> T?) -> [T]? {
-        guard take(UInt8(ascii: "[")) else { return nil }
-        var out = [T]()
-        if take(UInt8(ascii: "]")) { return out }
-        repeat {
-            guard let x = read(&self) else { return nil }
-            out.append(x)
-        } while take(UInt8(ascii: ","))
-        return take(UInt8(ascii: "]")) ? out : nil
-    }
-
     mutating func coverage() -> Watermark.Coverage? {
         var topic: String?, partitions: [Int32]?, of: Int32?
         let seen = object { r, key in

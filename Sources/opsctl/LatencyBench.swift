@@ -126,9 +126,11 @@ enum LatencyBench {
         try watcher.poll(for: 1)
         var m = Measured(rssMB: rss)
         m.decisions = watcher.latencies(of: Topics.decisions, from: measureFrom, until: measureUntil)
-        // The synthetic market writes chains at bar ends a multiple of `chainEvery` minutes after the open.
-        let open = NewYorkTime.utc(date: SyntheticMarketConfig().startDate, hour: 9, minute: 30)
-        let chainMinute = { (ms: Int64) in ((ms - open.ms) / 60_000) % Int64(w.chainEvery) == 0 }
+        // The window lies in the first session: its minutes after that open say which had chains.
+        var market = SyntheticMarketConfig()
+        market.chainEveryMinutes = w.chainEvery
+        let open = SyntheticMarketConfig.open(on: market.startDate)
+        let chainMinute = { (ms: Int64) in market.writesChain(minutesAfterOpen: Int((ms - open.ms) / 60_000)) }
         m.decisionsChainMinutes = watcher.latencies(of: Topics.decisions, from: measureFrom, until: measureUntil, where: chainMinute)
         m.decisionsOtherMinutes = watcher.latencies(of: Topics.decisions, from: measureFrom, until: measureUntil, where: { !chainMinute($0) })
         m.features = watcher.latencies(of: Topics.features, from: measureFrom, until: measureUntil)
