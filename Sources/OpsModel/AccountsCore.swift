@@ -148,6 +148,17 @@ public struct AccountsCore<Core: StreamCore>: StreamCore {
         return Lookahead(name: names.joined(separator: "+"), causes: causes, resumesAt: resumesAt)
     }
 
+    /// What every account's state vouches for together. None while another replica owns accounts: their messages come
+    /// on the same topics at any time (and are left to it), so nothing here can vouch for a topic.
+    public var quietInputs: QuietInputs? {
+        guard elsewhere.isEmpty, var q = cores[0].quietInputs else { return nil }
+        for core in cores.dropFirst() {
+            guard let other = core.quietInputs else { return nil }
+            q = q.merged(with: other)
+        }
+        return q.enders.isEmpty ? nil : q
+    }
+
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
         cores.map { $0.restoreStart(topic: topic, after: lastProcessed) }.min()!
     }

@@ -25,6 +25,8 @@ public struct LiveParamsCore<Core: TradingParamsCore>: StreamCore {
     /// A change causes nothing by itself: what it changes shows at the inputs after it.
     public var outputCauses: [String: [String: Int64]] { core.outputCauses }
     public var lookahead: Lookahead? { core.lookahead }
+    /// A change makes no order by itself, so it ends no quiet.
+    public var quietInputs: QuietInputs? { core.quietInputs }
 
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
         if let change = message.payload as? ParamsChange {

@@ -28,6 +28,11 @@ public protocol StreamCore: Sendable {
     /// of inputs, it lets a quiet service promise past its next input: a broker with no working order fills nothing
     /// until an order comes, so its fills watermark follows the orders topic instead of every quote.
     var lookahead: Lookahead? { get }
+    /// The consumer side of `lookahead`: input topics the state says can bring nothing for now (nil: none). Asked
+    /// before every release, it lets a service go on without waiting for a topic's watermark while nothing it has
+    /// seen can still be answered there: a position-manager with no order out needs no fill or order event until an
+    /// order is made, so it does not wait on the broker minute by minute while it only holds.
+    var quietInputs: QuietInputs? { get }
     /// The share of the accounts this replica owns where replicas split them by configuration (Kafka's assignment
     /// cannot): it names the replica's consumer group and is added to its watermarks' coverage, so a consumer waits
     /// for every share's promise. `.whole` when it runs alone.
@@ -66,8 +71,41 @@ public struct Lookahead: Sendable, Equatable {
     }
 }
 
+/// Input topics whose next message can only answer something the service has not seen yet, e.g. fills and order
+/// events while no order is out: each can bring nothing before the first input of its `enders` (plus that input's least
+/// delay) — the inputs that can make what it would answer — nor, with `until`, before that time (e.g. the expiry close
+/// of an option held, where the broker settles without an order). The runner then treats such a topic as promised up
+/// to there (`EventMerger.vouch`), and a message that arrives behind such a promise is refused as late: the state
+/// vouched for something untrue. Like `Lookahead`, it must hold for every input sequence from now on; the state may
+/// only leave it through an input of `enders` (or by passing `until`).
+public struct QuietInputs: Sendable, Equatable {
+    /// Names the claim (logs and tests).
+    public var name: String
+    /// Per quiet input topic, the input topics whose messages can end the quiet, each with the least event time
+    /// between such an input and a message on the quiet topic.
+    public var enders: [String: [String: Int64]]
+    /// From this event time on, the quiet topics count only their own watermarks again (nil: not before an ender).
+    public var until: Timestamp?
+
+    public init(name: String, enders: [String: [String: Int64]], until: Timestamp? = nil) {
+        self.name = name; self.enders = enders; self.until = until
+    }
+
+    /// Claims that hold together: each topic quiet in both, until the earlier bound, ended by either's enders.
+    public func merged(with other: QuietInputs) -> QuietInputs {
+        var enders = [String: [String: Int64]]()
+        for (topic, mine) in self.enders {
+            guard let theirs = other.enders[topic] else { continue }
+            enders[topic] = mine.merging(theirs, uniquingKeysWith: min)
+        }
+        let until = [self.until, other.until].compactMap { $0 }.min()
+        return QuietInputs(name: name == other.name ? name : "\(name)+\(other.name)", enders: enders, until: until)
+    }
+}
+
 extension StreamCore {
     public var lookahead: Lookahead? { nil }
+    public var quietInputs: QuietInputs? { nil }
     public var accountShare: AccountShare { .whole }
     public func snapshotState() throws -> String? { nil }
     public mutating func restoreState(_ state: String) throws { throw SnapshotMismatch("\(serviceName) takes no snapshots") }

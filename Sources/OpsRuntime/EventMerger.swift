@@ -52,6 +52,10 @@ public struct EventMerger: Sendable {
     /// Each partition's watermark as last computed: it changes only with a watermark message or a floor, and is read
     /// many times a round (the input watermark, every output's promise, the pending limit, the stall check).
     private var watermarks: [PartitionID: Timestamp?] = [:]
+    /// Per quiet input topic, what the service's state vouches for now (`vouch`), used above the topic's own watermark.
+    private var vouched: [String: Timestamp] = [:]
+    /// Per topic, the most ever vouched: nothing may arrive at or behind it (a promise of the state's, kept).
+    private var vouchedEver: [String: Timestamp] = [:]
 
     struct UpstreamState: Sendable {
         var of: Int32
@@ -79,6 +83,8 @@ public struct EventMerger: Sendable {
         lastReleased = [:]
         floors = [:]
         watermarks = [:]
+        vouched = [:]
+        vouchedEver = [:]
     }
 
     /// A watermark the partition had reached before a restart (from the commit metadata): promises only move
@@ -143,6 +149,28 @@ public struct EventMerger: Sendable {
         return (partition: p, producer: producer, watermark: watermark(of: p))
     }
 
+    /// Takes what the service's state vouches for (`QuietInputs`; nil: nothing) until the next call: each quiet topic
+    /// counts as promised up to just before the first input its enders could still bring (pending or behind their
+    /// watermarks), plus that input's delay, and no later than just before `until`. Releasing, promising outputs and
+    /// refusing late events then use it; a restart's commit keeps only the topics' own watermarks.
+    public mutating func vouch(_ quiet: QuietInputs?) {
+        vouched = [:]
+        guard let quiet else { return }
+        for (topic, enders) in quiet.enders where !enders.isEmpty && !sideTopics.contains(topic) {
+            guard var w = outputWatermark(causes: enders) else { continue }
+            if let until = quiet.until { w = min(w, until.adding(ms: -1)) }
+            vouched[topic] = w
+            vouchedEver[topic] = max(vouchedEver[topic] ?? .distantPast, w)
+        }
+    }
+
+    /// A partition's watermark or, above it, what the state vouches for its topic now.
+    func effectiveWatermark(of p: PartitionID) -> Timestamp? {
+        let w = watermark(of: p)
+        guard let v = vouched[p.topic] else { return w }
+        return max(w ?? v, v)
+    }
+
     /// The minimum over assigned partitions; nil while any of them has no watermark yet.
     public var inputWatermark: Timestamp? {
         guard !assigned.isEmpty else { return nil }
@@ -199,6 +227,10 @@ public struct EventMerger: Sendable {
             consumed(event.source, offset: event.offset)
             throw MessageError(.late, "event time \(event.envelope.eventTime) is at or before the watermark \(w) already promised on \(event.source)")
         }
+        if let v = vouchedEver[event.source.topic], event.envelope.eventTime <= v {
+            consumed(event.source, offset: event.offset)
+            throw MessageError(.late, "event time \(event.envelope.eventTime) is at or before \(v), up to which this service's state had vouched that nothing could come on \(event.source.topic) (quiet inputs)")
+        }
         if let last = pending.last, !Self.canonical(last, event) { unsorted = true }
         pending.append(event)
         let topic = event.source.topic
@@ -217,7 +249,7 @@ public struct EventMerger: Sendable {
         var byRank = [Timestamp?](repeating: .distantFuture, count: maxRank + 1)
         for p in assigned {
             let r = ranks[p.topic] ?? 0
-            guard let w = watermark(of: p) else { byRank[r] = nil; continue }
+            guard let w = effectiveWatermark(of: p) else { byRank[r] = nil; continue }
             if let cur = byRank[r] { byRank[r] = min(cur, w) }
         }
         // prefix[r] = min over ranks ≤ r; suffix[r] = min over ranks > r (nil = some partition promised nothing).
@@ -281,7 +313,7 @@ public struct EventMerger: Sendable {
             // Inputs still to come are after the topic's watermark (promise: watermark + delay); pending ones at their
             // own times (time + delay − 1).
             for p in assigned where p.topic == topic {
-                guard let w = watermark(of: p) else { return nil }
+                guard let w = effectiveWatermark(of: p) else { return nil }
                 if w < .distantFuture { low = min(low, max(w.ms &+ delay, floor)) }
             }
             if let m = minPending[topic] { low = min(low, max(m.ms &+ delay &- 1, floor)) }

@@ -304,13 +304,30 @@ extension StreamMachine {
         var actions = RoundActions()
         let batch = startChecks.isEmpty ? polled : checkingStarts(polled, into: &actions.control)
         for m in batch { ingest(m, into: &actions.produce) }
-        let released = settings.useWatermarks ? merger.release() : merger.releaseAll()
-        for e in released { apply(e, into: &actions) }
+        if settings.useWatermarks { releaseVouched(into: &actions) } else { for e in merger.releaseAll() { apply(e, into: &actions) } }
         appendWatermarks(into: &actions.produce)
         limitPending(into: &actions.control)
         pendingGauge.record(merger.pendingCount)
         outCounter.increment(by: actions.produce.count)
         return actions
+    }
+
+    /// Releases what the watermarks and the state's quiet inputs allow, again after each batch while the state vouches
+    /// for something (each batch moves what it vouches for: a position-manager with nothing ordered goes through every
+    /// minute it holds that it has bars for, without a round trip to the broker per minute).
+    private mutating func releaseVouched(into actions: inout RoundActions) {
+        var quiet = restoreReleased() ? core.quietInputs : nil
+        while true {
+            merger.vouch(quiet)
+            let released = merger.release()
+            for e in released { apply(e, into: &actions) }
+            let before = quiet
+            quiet = restoreReleased() ? core.quietInputs : nil
+            // Again while the state vouches for something, before or after the batch (a batch ending an order's
+            // answer makes it quiet: what it lets through must not wait for the next poll).
+            if released.isEmpty || (before == nil && quiet == nil) { break }
+        }
+        merger.vouch(quiet)
     }
 
     /// librdkafka 2.0.2, given back partitions it has just been asked to give up (a quick eager revoke and re-assign,

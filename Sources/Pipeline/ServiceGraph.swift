@@ -185,6 +185,7 @@ public struct AnyStreamCore: StreamCore {
     public var outputTopics: [String] { base.outputTopics }
     public var outputCauses: [String: [String: Int64]] { base.outputCauses }
     public var lookahead: Lookahead? { base.lookahead }
+    public var quietInputs: QuietInputs? { base.quietInputs }
     public var accountShare: AccountShare { base.accountShare }
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] { try base.handle(message, from: topic) }
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp { base.restoreStart(topic: topic, after: lastProcessed) }

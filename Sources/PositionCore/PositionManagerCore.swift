@@ -69,13 +69,12 @@ public struct PositionManagerCore: TradingParamsCore {
     /// Position events and portfolio Greeks come from fills (opened, closed), bars and chains (marked,
     /// exit_requested); exit orders only from bars and chains. Decisions, signals and order events only change state.
     /// All at the input's own time.
-    public var outputCauses: [String: [String: Int64]] {
-        [
-            Topics.positions: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0],
-            Topics.orders: [Topics.bars: 0, Topics.chains: 0],
-            Topics.greeks: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0],
-        ]
-    }
+    public var outputCauses: [String: [String: Int64]] { Self.declaredCauses }
+    static let declaredCauses: [String: [String: Int64]] = [
+        Topics.positions: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0],
+        Topics.orders: [Topics.bars: 0, Topics.chains: 0],
+        Topics.greeks: [Topics.fills: 0, Topics.bars: 0, Topics.chains: 0],
+    ]
 
     var positions: [String: OpenPosition] = [:]
     /// Positions closed so far (a late entry fill must not reopen one).
@@ -121,6 +120,25 @@ public struct PositionManagerCore: TradingParamsCore {
         guard lookaheadEnabled, positions.isEmpty, unanswered.isEmpty else { return nil }
         return Lookahead(name: "nothing-held", causes: Self.idleCauses)
     }
+
+    /// No order out — no entry decided and unanswered, no exit sent and unanswered or still worked — so a fill or an
+    /// order event can only answer an order made later: an entry at its decision, an exit at a bar or a chain (the
+    /// order's acceptance at its time, its fills strictly after). Holding then costs no wait on the broker per
+    /// minute. An option held settles at its expiry close without an order, so the quiet ends there. Only where every
+    /// order is one decided or sent here (the simulated broker, as `lookahead`).
+    public var quietInputs: QuietInputs? {
+        guard lookaheadEnabled, unanswered.isEmpty,
+              positions.values.allSatisfy({ $0.exitOrdersAtBroker.isEmpty && $0.exitWork?.order == nil }) else { return nil }
+        let expiry = positions.values.compactMap { $0.expiration.map(MarketCalendar.close(of:)) }.min()
+        return QuietInputs(name: "nothing-ordered", enders: Self.orderAnswers, until: expiry)
+    }
+
+    /// What can make an order (the dispatcher's decisions and this service's own exits), and so the least event time to
+    /// its acceptance (order events) and to its fills.
+    static let orderAnswers: [String: [String: Int64]] = {
+        let orders = declaredCauses[Topics.orders]!.merging([Topics.decisions: 0]) { min($0, $1) }
+        return [Topics.orderEvents: orders, Topics.fills: orders.mapValues { $0 + 1 }]
+    }()
 
     static let idleCauses: [String: [String: Int64]] = [
         Topics.positions: [Topics.decisions: 1], Topics.orders: [Topics.decisions: 1], Topics.greeks: [Topics.decisions: 1],

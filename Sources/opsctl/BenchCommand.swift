@@ -206,10 +206,10 @@ enum KafkaBench {
             Bench.line("pipeline msgs/s (all topics)", Bench.grouped(pipelineRate)) + "   (\(Bench.grouped(Double(written))) messages incl. watermarks in \(Bench.fixed(wall, 1)) s)",
             Bench.line("pipeline / raw produce", Bench.fixed(pipelineRate / rawProduce, 3)),
             Bench.line("market minutes/s end to end", Bench.fixed(minutesRate, 1), goal: minutesGoal, met: minutesRate >= minutesGoal),
-            "limits: the wall time includes starting seven processes and joining their groups (~4 s); quiet stretches cost no",
-            "round trip (lookahead), but a minute with a position open waits for position-manager → broker → position-manager",
-            "(an exit decided at a quote may fill at the next: a true dependency), two produce→consume hops above; and every",
-            "process that reads option chains decodes each one (five of them; `bench decode`), the busiest work on 2 cores",
+            "limits: the wall time includes starting seven processes and joining their groups (~3 s of it); quiet stretches",
+            "cost no round trip (lookahead), nor does holding with no order out (quiet inputs: the position-manager does not",
+            "wait on the broker), but each option chain while a position is open waits for dispatcher → position-manager →",
+            "broker → dispatcher (the dispatcher sizes against the account as of just before it), three produce→consume hops",
         ]
     }
 }

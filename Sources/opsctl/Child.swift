@@ -89,6 +89,13 @@ final class Child: @unchecked Sendable {
         if !wait(timeout: grace) { killNow(); wait(timeout: 5) }
     }
 
+    /// SIGTERM to every one at once (each shuts down on its own: leaves its group, writes a last snapshot), then
+    /// SIGKILL to any not ended within its `grace` seconds.
+    static func stopAll(_ children: [Child], grace: (Child) -> TimeInterval) {
+        for c in children { c.terminate() }
+        for c in children where !c.wait(timeout: grace(c)) { c.killNow(); c.wait(timeout: 5) }
+    }
+
     /// A new process with the same command line (a supervisor's restart).
     func restarted() throws -> Child {
         try Child(name: name, executable: executable, arguments: arguments, logPath: logPath, captureStdout: stdoutPipe != nil)

@@ -57,6 +57,10 @@ struct RunSummary {
 
     static let killSwitchGates = KillSwitches.gates
 
+    /// The topics `collect` reads (a Kafka source reads them together).
+    static let topicsRead = [Topics.features, Topics.signals, Topics.decisions, Topics.orders, Topics.orderEvents, Topics.fills,
+                             Topics.positions, Topics.greeks, Topics.accounts, Topics.watchlist, Topics.deadLetter]
+
     static func collect(source: SummarySource) throws -> RunSummary {
         var s = RunSummary()
         var seen = Set<String>()
@@ -297,8 +301,18 @@ struct RunSummary {
 struct SummarySource {
     let envelopes: (String) throws -> [AnyEnvelope]
 
-    static func kafka(_ client: KafkaClientConfig, logger: Logger) -> SummarySource {
-        SummarySource { try TopicReader.envelopes(client: client, topic: $0, logger: logger) }
+    /// `prefetch`: topics read together with one consumer at the first request (others are read when asked for).
+    static func kafka(_ client: KafkaClientConfig, logger: Logger, prefetch: [String] = []) -> SummarySource {
+        let fetched = Mutex<[String: [AnyEnvelope]]?>(nil)
+        return SummarySource { topic in
+            if prefetch.contains(topic) {
+                if let hit = fetched.withLock({ $0?[topic] }) { return hit }
+                let all = try TopicReader.envelopes(client: client, topics: prefetch, logger: logger)
+                fetched.withLock { $0 = all }
+                return all[topic] ?? []
+            }
+            return try TopicReader.envelopes(client: client, topic: topic, logger: logger)
+        }
     }
 
     /// Reads each topic once, however often it is asked for (a summary per account asks again).

@@ -250,7 +250,7 @@ final class UpRunner: @unchecked Sendable {
         let bin = BinDir.path
         var brokerChild: Child?
         defer {
-            for c in children.reversed() where c.isRunning { c.stop(grace: 10) }
+            Child.stopAll(children.reversed().filter(\.isRunning)) { _ in 10 }
             brokerChild?.stop(grace: 5)
         }
 
@@ -430,16 +430,14 @@ final class UpRunner: @unchecked Sendable {
             if behind.isEmpty, previousEnds == ends, storms.allSatisfy(\.done) { break }
             lastBehind = behind.sorted()
             previousEnds = behind.isEmpty ? ends : nil
-            Thread.sleep(forTimeInterval: 0.3)
+            Thread.sleep(forTimeInterval: 0.1)
         }
         note("every consumer group has caught up")
 
         // 5. Summary from the topics (the recording when there is one), then a graceful stop of every process.
-        let summary = try RunSummary.collect(source: plan.record.map { SummarySource.recording($0) } ?? .kafka(client, logger: logger))
-        for c in children.reversed() {
-            // The recorder rewrites every file in canonical order when it stops: long for a long run.
-            c.stop(grace: c.name == "recorder" ? 600 : 15)
-        }
+        let summary = try RunSummary.collect(source: plan.record.map { SummarySource.recording($0) } ?? .kafka(client, logger: logger, prefetch: RunSummary.topicsRead))
+        // The recorder rewrites every file in canonical order when it stops: long for a long run.
+        Child.stopAll(children.reversed()) { $0.name == "recorder" ? 600 : 15 }
         var statuses = [(String, String)]()
         statuses.append(("market-feed", feed.exitDescription))
         var failed = [String]()

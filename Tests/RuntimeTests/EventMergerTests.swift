@@ -75,6 +75,47 @@ struct EventMergerTests {
         #expect(m.watermark(of: p0) == Self.t0 + Minutes(5), "the partition promised past its buffered input")
     }
 
+    /// `QuietInputs`: a topic the state vouches for is taken as promised up to just before what its enders could still
+    /// bring, one step at a time as the enders' inputs are handled; never past `until`; and what then arrives behind
+    /// such a promise is refused as late. The partition's own watermark (what a commit stores) is left alone.
+    @Test func quietInputsReleaseWithoutTheirWatermarksAndRefuseWhatComesBehind() throws {
+        let decisions = PartitionID("decisions", 0), fills = PartitionID("fills", 0), bars = PartitionID("bars", 0)
+        let events = PartitionID("events", 0)
+        func setUp() throws -> EventMerger {
+            var m = EventMerger(topicRanks: ["decisions", "fills", "bars", "events"])
+            m.assign([decisions, fills, bars, events])
+            for minute in 1...3 { try m.add(Self.pending(Self.bar("SPY", minute), bars, Int64(minute - 1), rank: 2)) }
+            m.watermark(Self.wm(10, topic: "bars"), time: Self.t0 + Minutes(10), at: bars, offset: 3)
+            m.watermark(Self.wm(10, topic: "signals"), time: Self.t0 + Minutes(10), at: decisions, offset: 0)
+            return m
+        }
+        let quiet = QuietInputs(name: "nothing-ordered", enders: ["events": ["decisions": 0, "bars": 0], "fills": ["decisions": 1, "bars": 1]])
+        var m = try setUp()
+        #expect(m.release().isEmpty, "the broker's topics have promised nothing")
+        var released = [String]()
+        for _ in 0..<5 {
+            m.vouch(quiet)
+            released += m.release().map(\.envelope.id)
+        }
+        #expect(released == (1...3).map { Self.bar("SPY", $0).id }, "each bar once its earlier ones are handled: one a release")
+        #expect(m.watermark(of: fills) == nil && m.watermark(of: events) == nil, "a commit keeps only the topics' own promises")
+        #expect(m.outputWatermark(causes: ["fills": 0]) == (Self.t0 + Minutes(10)).adding(ms: 1), "outputs caused by fills follow the vouched promise (a fill comes strictly after its order)")
+        let late = Self.pending(Self.bar("SPY", 2), events, 0, rank: 3)
+        #expect(throws: MessageError.self, "an answer behind what the state vouched for") { try m.add(late) }
+        m.vouch(nil)
+        #expect(m.outputWatermark(causes: ["fills": 0]) == nil, "nothing vouched: the topic's own promise (none)")
+
+        var capped = try setUp()
+        var withUntil = quiet
+        withUntil.until = Self.t0 + Minutes(2)
+        var first = [String]()
+        for _ in 0..<5 {
+            capped.vouch(withUntil)
+            first += capped.release().map(\.envelope.id)
+        }
+        #expect(first == [Self.bar("SPY", 1).id], "from `until` on a fill may come without an order (a settlement)")
+    }
+
     @Test func releaseOrderIsCanonicalWhateverTheArrival() throws {
         let p0 = PartitionID("bars", 0), p1 = PartitionID("bars", 1), s0 = PartitionID("sentiment", 0)
         let events: [(AnyEnvelope, PartitionID, Int)] = [
