@@ -28,9 +28,10 @@ public struct DispatchCore: TradingParamsCore {
     public var outputTopics: [String] { [Topics.decisions, Topics.orders] }
     /// Signals cause entries; chains cause scale-in adds and rolls' opening legs (see `chainTriggers`). Everything
     /// else is state.
-    public var outputCauses: [String: [String: Int64]] {
-        [Topics.decisions: [Topics.signals: 0, Topics.chains: 0], Topics.orders: [Topics.signals: 0, Topics.chains: 0]]
-    }
+    public var outputCauses: [String: [String: Int64]] { Self.outputCausesDeclared }
+    static let outputCausesDeclared: [String: [String: Int64]] = [
+        Topics.decisions: [Topics.signals: 0, Topics.chains: 0], Topics.orders: [Topics.signals: 0, Topics.chains: 0],
+    ]
 
     struct PendingEntry: Sendable, Codable {
         var ticker: String
@@ -71,6 +72,8 @@ public struct DispatchCore: TradingParamsCore {
     var rollsSeen: Set<String> = []
     /// Accounts the broker reported while this one had no snapshot yet (a mismatch shows in the account gate).
     var otherAccounts: Set<String> = []
+    /// The account's orders the broker may still answer (`quietInputs`).
+    var ordersOut = OrdersOut()
 
     /// Promise past the next chain while the account is flat (`lookahead`). Only where every position opens from this
     /// dispatcher's own orders (the simulated broker): an Alpaca account can report a position nobody here ordered.
@@ -98,6 +101,7 @@ public struct DispatchCore: TradingParamsCore {
         chains = [:]; account = nil; openPositions = [:]; pending = [:]; realizedByDay = [:]
         controls = []; dailyLossTripped = [:]; entries = [:]
         latestSignals = [:]; portfolioGreeks = nil; closedPnls = []; addsDecided = []; pendingRolls = [:]; rollsSeen = []; exitingToday = []; otherAccounts = []
+        ordersOut = OrdersOut()
     }
 
     /// Everything the dispatcher derives from its inputs, the latest chain of every underlying included (parameters
@@ -122,6 +126,7 @@ public struct DispatchCore: TradingParamsCore {
         var exitingToday: Set<ScaleIn.AddKey>
         var rollsSeen: Set<String>
         var otherAccounts: Set<String>
+        var ordersOut: OrdersOut?
     }
 
     public func snapshotState() throws -> String? {
@@ -132,7 +137,7 @@ public struct DispatchCore: TradingParamsCore {
             latestSignals: latestSignals.map { Saved.LatestSignal(key: $0.key, signal: $0.value.signal, id: $0.value.id, time: $0.value.time) },
             portfolioGreeks: portfolioGreeks, closedPnls: closedPnls, addsDecided: addsDecided,
             pendingRolls: pendingRolls.map { Saved.PendingRoll(key: $0.key, position: $0.value.0, time: $0.value.1) },
-            exitingToday: exitingToday, rollsSeen: rollsSeen, otherAccounts: otherAccounts))
+            exitingToday: exitingToday, rollsSeen: rollsSeen, otherAccounts: otherAccounts, ordersOut: ordersOut))
     }
 
     public mutating func restoreState(_ text: String) throws {
@@ -144,6 +149,7 @@ public struct DispatchCore: TradingParamsCore {
         portfolioGreeks = s.portfolioGreeks; closedPnls = s.closedPnls; addsDecided = s.addsDecided
         pendingRolls = Dictionary(s.pendingRolls.map { ($0.key, ($0.position, $0.time)) }, uniquingKeysWith: { a, _ in a })
         exitingToday = s.exitingToday; rollsSeen = s.rollsSeen; otherAccounts = s.otherAccounts
+        ordersOut = s.ordersOut ?? OrdersOut()
     }
 
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
@@ -157,6 +163,12 @@ public struct DispatchCore: TradingParamsCore {
     }
 
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
+        let out = apply(message)
+        ordersOut.sent(out)
+        return out
+    }
+
+    private mutating func apply(_ message: AnyEnvelope) -> [Emit] {
         switch message.payload {
         case let c as OptionChain:
             chains[c.underlying] = c
@@ -168,6 +180,7 @@ public struct DispatchCore: TradingParamsCore {
         case let a as AccountSnapshot where account == nil && otherAccounts.count < 16:
             otherAccounts.insert(a.accountId)
         case let p as PositionEvent where p.accountId == accountId:
+            ordersOut.requested(p, at: message.eventTime)
             onPosition(p, at: message.eventTime)
             if p.event == .exitRequested { exitingToday.insert(ScaleIn.AddKey(position: p.positionId, day: NewYorkTime.date(of: message.eventTime))) }
             if p.event == .exitRequested, p.exitReason == "roll", let roll = p.rollId, rollsSeen.insert(roll).inserted {
@@ -176,6 +189,7 @@ public struct DispatchCore: TradingParamsCore {
         case let g as PortfolioGreeks where g.accountId == accountId:
             portfolioGreeks = g
         case let e as OrderEvent where e.accountId == accountId:
+            ordersOut.answered(e)
             if var entry = pending[e.clientOrderId] {
                 switch e.status {
                 case .accepted: entry.acknowledged = true; pending[e.clientOrderId] = entry

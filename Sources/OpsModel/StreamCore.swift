@@ -73,32 +73,34 @@ public struct Lookahead: Sendable, Equatable {
 
 /// Input topics whose next message can only answer something the service has not seen yet, e.g. fills and order
 /// events while no order is out: each can bring nothing before the first input of its `enders` (plus that input's least
-/// delay) — the inputs that can make what it would answer — nor, with `until`, before that time (e.g. the expiry close
-/// of an option held, where the broker settles without an order). The runner then treats such a topic as promised up
-/// to there (`EventMerger.vouch`), and a message that arrives behind such a promise is refused as late: the state
-/// vouched for something untrue. Like `Lookahead`, it must hold for every input sequence from now on; the state may
-/// only leave it through an input of `enders` (or by passing `until`).
+/// delay) — the inputs that can make what it would answer — nor, with an `until` time for it, at or after that time
+/// only its own watermark counts (e.g. an order already out, or the expiry close of an option held, where the broker
+/// settles without an order). The runner then treats such a topic as promised up to there (`EventMerger.vouch`), and a
+/// message that arrives behind such a promise is refused as late: the state vouched for something untrue. Like
+/// `Lookahead`, it must hold for every input sequence from now on; the state may only leave it through an input of
+/// `enders` (or by passing `until`).
 public struct QuietInputs: Sendable, Equatable {
     /// Names the claim (logs and tests).
     public var name: String
     /// Per quiet input topic, the input topics whose messages can end the quiet, each with the least event time
     /// between such an input and a message on the quiet topic.
     public var enders: [String: [String: Int64]]
-    /// From this event time on, the quiet topics count only their own watermarks again (nil: not before an ender).
-    public var until: Timestamp?
+    /// Per quiet topic, the event time from which a message may come whatever the enders do (absent: none).
+    public var until: [String: Timestamp]
 
-    public init(name: String, enders: [String: [String: Int64]], until: Timestamp? = nil) {
+    public init(name: String, enders: [String: [String: Int64]], until: [String: Timestamp] = [:]) {
         self.name = name; self.enders = enders; self.until = until
     }
 
     /// Claims that hold together: each topic quiet in both, until the earlier bound, ended by either's enders.
     public func merged(with other: QuietInputs) -> QuietInputs {
         var enders = [String: [String: Int64]]()
+        var until = [String: Timestamp]()
         for (topic, mine) in self.enders {
             guard let theirs = other.enders[topic] else { continue }
             enders[topic] = mine.merging(theirs, uniquingKeysWith: min)
+            if let u = [self.until[topic], other.until[topic]].compactMap({ $0 }).min() { until[topic] = u }
         }
-        let until = [self.until, other.until].compactMap { $0 }.min()
         return QuietInputs(name: name == other.name ? name : "\(name)+\(other.name)", enders: enders, until: until)
     }
 }

@@ -153,15 +153,35 @@ public struct EventMerger: Sendable {
     /// counts as promised up to just before the first input its enders could still bring (pending or behind their
     /// watermarks), plus that input's delay, and no later than just before `until`. Releasing, promising outputs and
     /// refusing late events then use it; a restart's commit keeps only the topics' own watermarks.
+    ///
+    /// A quiet topic may end another's quiet (fills open positions a decision may add to; decisions make orders that
+    /// fill). Each starts from what its other enders allow; then each quiet ender lowers it to that ender's promise
+    /// (its watermark or what is vouched for it so far, and its buffered inputs) plus the delay, until nothing moves —
+    /// the earliest any chain of causes from an input still to come could reach it (every such loop has a positive
+    /// delay, so it settles within as many passes as there are quiet topics).
     public mutating func vouch(_ quiet: QuietInputs?) {
         vouched = [:]
         guard let quiet else { return }
-        for (topic, enders) in quiet.enders where !enders.isEmpty && !sideTopics.contains(topic) {
-            guard var w = outputWatermark(causes: enders) else { continue }
-            if let until = quiet.until { w = min(w, until.adding(ms: -1)) }
-            vouched[topic] = w
-            vouchedEver[topic] = max(vouchedEver[topic] ?? .distantPast, w)
+        let topics = Set(quiet.enders.keys.filter { !(quiet.enders[$0]!.isEmpty) && !sideTopics.contains($0) })
+        func capped(_ w: Timestamp, _ topic: String) -> Timestamp { quiet.until[topic].map { min(w, $0.adding(ms: -1)) } ?? w }
+        var start = [String: Timestamp]()
+        for topic in topics {
+            let others = quiet.enders[topic]!.filter { !topics.contains($0.key) }
+            if others.isEmpty { start[topic] = capped(.distantFuture, topic); continue }
+            guard let w = outputWatermark(causes: others) else { continue }
+            start[topic] = capped(w, topic)
         }
+        vouched = start
+        for _ in 0...topics.count {
+            var next = vouched
+            for (topic, w) in vouched {
+                guard let b = outputWatermark(causes: quiet.enders[topic]!) else { next[topic] = nil; continue }
+                next[topic] = min(w, capped(b, topic))
+            }
+            if next == vouched { break }
+            vouched = next
+        }
+        for (topic, w) in vouched { vouchedEver[topic] = max(vouchedEver[topic] ?? .distantPast, w) }
     }
 
     /// A partition's watermark or, above it, what the state vouches for its topic now.

@@ -105,4 +105,6 @@ struct SentExit: Sendable, Equatable, Codable {
     var clientOrderId: String
     var limitCents: Cents
     var quantity: Int
+    /// When it was sent (nil in snapshots taken before this was kept).
+    var sentAt: Timestamp? = nil
 }

@@ -121,16 +121,42 @@ public struct PositionManagerCore: TradingParamsCore {
         return Lookahead(name: "nothing-held", causes: Self.idleCauses)
     }
 
-    /// No order out — no entry decided and unanswered, no exit sent and unanswered or still worked — so a fill or an
-    /// order event can only answer an order made later: an entry at its decision, an exit at a bar or a chain (the
-    /// order's acceptance at its time, its fills strictly after). Holding then costs no wait on the broker per
-    /// minute. An option held settles at its expiry close without an order, so the quiet ends there. Only where every
-    /// order is one decided or sent here (the simulated broker, as `lookahead`).
+    /// Fills and order events answer orders: the entries decided (and not yet answered) and the exits sent here. So
+    /// nothing comes on them before the earliest order still out — nor, with none out, before an order made later: an
+    /// entry at its decision, an exit at a bar or a chain (the order's acceptance at its time, its fills strictly
+    /// after). Holding then costs no wait on the broker per minute, and running ahead to an exit sent later does not
+    /// hold this core's promises back to the broker's. An option held settles at its expiry close without an order, so
+    /// the quiet ends there too. Only where every order is one decided or sent here (the simulated broker, as
+    /// `lookahead`).
+    ///
+    /// Decisions too while none can come at a chain: the dispatcher decides at a chain only a scale-in add (for a position
+    /// with an add pending) or a roll's opening leg (at the first chain of the underlying after the roll was requested,
+    /// the same day); otherwise only at a signal, which this core reads too. So a held position does not wait on the
+    /// dispatcher at every chain either.
     public var quietInputs: QuietInputs? {
-        guard lookaheadEnabled, unanswered.isEmpty,
-              positions.values.allSatisfy({ $0.exitOrdersAtBroker.isEmpty && $0.exitWork?.order == nil }) else { return nil }
+        guard lookaheadEnabled else { return nil }
+        var enders = Self.orderAnswers
+        var names = ["orders-answered"]
         let expiry = positions.values.compactMap { $0.expiration.map(MarketCalendar.close(of:)) }.min()
-        return QuietInputs(name: "nothing-ordered", enders: Self.orderAnswers, until: expiry)
+        var until = [String: Timestamp]()
+        if let u = [expiry, earliestOrderOut].compactMap({ $0 }).min() { until = [Topics.fills: u, Topics.orderEvents: u] }
+        if rollLegsDue.isEmpty, positions.values.allSatisfy({ $0.scaleInPending == 0 }) {
+            enders[Topics.decisions] = Self.signalDecisions
+            names.append("no-chain-decisions")
+        }
+        return QuietInputs(name: names.joined(separator: "+"), enders: enders, until: until)
+    }
+
+    /// The time of the earliest order the broker may still answer (nil: none out); `.distantPast` for a sell at the
+    /// broker whose time this core does not know (one of an earlier work, day or run).
+    var earliestOrderOut: Timestamp? {
+        var earliest = unanswered.values.min()
+        for p in positions.values {
+            let current = p.exitWork?.order
+            if p.exitOrdersAtBroker.contains(where: { $0 != current?.clientOrderId }) { return .distantPast }
+            if let o = current { earliest = min(earliest ?? .distantFuture, o.sentAt ?? .distantPast) }
+        }
+        return earliest
     }
 
     /// What can make an order (the dispatcher's decisions and this service's own exits), and so the least event time to
@@ -139,6 +165,36 @@ public struct PositionManagerCore: TradingParamsCore {
         let orders = declaredCauses[Topics.orders]!.merging([Topics.decisions: 0]) { min($0, $1) }
         return [Topics.orderEvents: orders, Topics.fills: orders.mapValues { $0 + 1 }]
     }()
+
+    /// A decision at a signal's time; one at a chain only after a fill opened a position with an add pending or after
+    /// this core requested a roll at a bar or a chain (the dispatcher reads both at their time, after that time's chains).
+    static let signalDecisions: [String: Int64] = [Topics.signals: 0, Topics.fills: 1, Topics.bars: 1, Topics.chains: 1]
+
+    /// Rolls requested whose opening leg the dispatcher may still decide: by roll id, the underlying and the first
+    /// request's time (it decides at the first chain of the underlying after it, the same New York day).
+    var rollLegsDue: [String: RollLegDue] = [:]
+
+    struct RollLegDue: Codable, Equatable, Sendable {
+        var underlying: String
+        var requestedAt: Timestamp
+    }
+
+    /// Keeps `rollLegsDue` as the dispatcher's waiting rolls: a roll's first request adds it; a chain of its underlying
+    /// after it, or any input on a later day, ends it.
+    mutating func trackRollLegs(_ out: [Emit], _ message: AnyEnvelope) {
+        let t = message.eventTime, day = NewYorkTime.date(of: t)
+        if !rollLegsDue.isEmpty {
+            let chain = message.payload as? OptionChain
+            rollLegsDue = rollLegsDue.filter { _, due in
+                NewYorkTime.date(of: due.requestedAt) == day && !(chain?.underlying == due.underlying && t > due.requestedAt)
+            }
+        }
+        for emit in out where emit.topic == Topics.positions {
+            guard let e = emit.envelope.payload as? PositionEvent, e.event == .exitRequested, e.exitReason == "roll",
+                  let roll = e.rollId, rollLegsDue[roll] == nil else { continue }
+            rollLegsDue[roll] = RollLegDue(underlying: e.underlying, requestedAt: t)
+        }
+    }
 
     static let idleCauses: [String: [String: Int64]] = [
         Topics.positions: [Topics.decisions: 1], Topics.orders: [Topics.decisions: 1], Topics.greeks: [Topics.decisions: 1],
@@ -151,6 +207,7 @@ public struct PositionManagerCore: TradingParamsCore {
         plans = [:]
         lastSignal = [:]
         unanswered = [:]
+        rollLegsDue = [:]
     }
 
     /// Everything the positions derive from their inputs (parameters and rules come from the configuration and
@@ -162,17 +219,18 @@ public struct PositionManagerCore: TradingParamsCore {
         var plans: [String: EntryPlan]
         var lastSignal: [String: Timestamp]
         var unanswered: [String: Timestamp]
+        var rollLegsDue: [String: RollLegDue]?
     }
 
     public func snapshotState() throws -> String? {
         try SnapshotCoding.encode(Saved(positions: positions, closed: closed, controls: controls.mapValues { $0.map { TimedControl($0.0, $0.1) } },
-                                        plans: plans, lastSignal: lastSignal, unanswered: unanswered))
+                                        plans: plans, lastSignal: lastSignal, unanswered: unanswered, rollLegsDue: rollLegsDue))
     }
 
     public mutating func restoreState(_ text: String) throws {
         let s = try SnapshotCoding.decode(Saved.self, text)
         positions = s.positions; closed = s.closed; controls = s.controls.mapValues { $0.map(\.pair) }
-        plans = s.plans; lastSignal = s.lastSignal; unanswered = s.unanswered
+        plans = s.plans; lastSignal = s.lastSignal; unanswered = s.unanswered; rollLegsDue = s.rollLegsDue ?? [:]
     }
 
     /// Fills, order events and controls from the beginning (positions live for days). Chains, bars and decisions
@@ -194,6 +252,12 @@ public struct PositionManagerCore: TradingParamsCore {
     }
 
     public mutating func handle(_ message: AnyEnvelope, from topic: String) throws(MessageError) -> [Emit] {
+        let out = try apply(message)
+        trackRollLegs(out, message)
+        return out
+    }
+
+    private mutating func apply(_ message: AnyEnvelope) throws(MessageError) -> [Emit] {
         switch message.payload {
         case let fill as Fill:
             return try onFill(fill, message)

@@ -186,7 +186,7 @@ extension PositionManagerCore {
                                  positionId: p.positionId, strategy: p.strategy, reason: reason, replacesClientOrderId: replaces)
         order.rollId = p.exitWork?.rollId
         p.exitWork!.step = step
-        p.exitWork!.order = SentExit(clientOrderId: clientId, limitCents: limit, quantity: qty)
+        p.exitWork!.order = SentExit(clientOrderId: clientId, limitCents: limit, quantity: qty, sentAt: q)
         p.exitWork!.clientOrderIds.insert(clientId)
         var e = requested(p, rule: p.exitWork!.rule, step: step, mark: mark, unrealized: unrealized)
         e.detail = reason

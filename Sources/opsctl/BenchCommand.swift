@@ -206,10 +206,10 @@ enum KafkaBench {
             Bench.line("pipeline msgs/s (all topics)", Bench.grouped(pipelineRate)) + "   (\(Bench.grouped(Double(written))) messages incl. watermarks in \(Bench.fixed(wall, 1)) s)",
             Bench.line("pipeline / raw produce", Bench.fixed(pipelineRate / rawProduce, 3)),
             Bench.line("market minutes/s end to end", Bench.fixed(minutesRate, 1), goal: minutesGoal, met: minutesRate >= minutesGoal),
-            "limits: the wall time includes starting seven processes and joining their groups (~3 s of it); quiet stretches",
-            "cost no round trip (lookahead), nor does holding with no order out (quiet inputs: the position-manager does not",
-            "wait on the broker), but each option chain while a position is open waits for dispatcher → position-manager →",
-            "broker → dispatcher (the dispatcher sizes against the account as of just before it), three produce→consume hops",
+            "limits: the wall time includes starting seven processes and the embedded broker's first group join (~3 s of",
+            "it); quiet stretches cost no round trip (lookahead), nor does holding (quiet inputs: fills, order events and",
+            "decisions answer orders and signals the readers know of); an order out still waits for its answer, two",
+            "produce→consume hops above, and every process reading chains decodes each one on 2 cores",
         ]
     }
 }

@@ -107,13 +107,30 @@ struct EventMergerTests {
 
         var capped = try setUp()
         var withUntil = quiet
-        withUntil.until = Self.t0 + Minutes(2)
+        withUntil.until = ["fills": Self.t0 + Minutes(2), "events": Self.t0 + Minutes(2)]
         var first = [String]()
         for _ in 0..<5 {
             capped.vouch(withUntil)
             first += capped.release().map(\.envelope.id)
         }
         #expect(first == [Self.bar("SPY", 1).id], "from `until` on a fill may come without an order (a settlement)")
+
+        // Quiet topics ending each other's quiet (decisions open positions whose fills… ; fills make positions a
+        // chain's decision adds to): neither producer has promised anything, the loop's delays are positive, and the
+        // bars go through as they would with one of them promised by its own watermark.
+        var both = EventMerger(topicRanks: ["decisions", "fills", "bars", "events"])
+        both.assign([decisions, fills, bars, events])
+        for minute in 1...3 { try both.add(Self.pending(Self.bar("SPY", minute), bars, Int64(minute - 1), rank: 2)) }
+        both.watermark(Self.wm(10, topic: "bars"), time: Self.t0 + Minutes(10), at: bars, offset: 3)
+        let loop = QuietInputs(name: "loop", enders: ["decisions": ["fills": 1, "bars": 1], "fills": ["decisions": 1, "bars": 1],
+                                                      "events": ["decisions": 0, "bars": 0]])
+        var all = [String]()
+        for _ in 0..<5 {
+            both.vouch(loop)
+            all += both.release().map(\.envelope.id)
+        }
+        #expect(all == (1...3).map { Self.bar("SPY", $0).id })
+        #expect(both.outputWatermark(causes: ["decisions": 0]) == (Self.t0 + Minutes(10)).adding(ms: 1), "a decision only after a bar past 10")
     }
 
     @Test func releaseOrderIsCanonicalWhateverTheArrival() throws {
