@@ -1,5 +1,7 @@
 import CRdKafka
+import Foundation
 import Logging
+import Synchronization
 
 /// An in-process Kafka cluster (librdkafka's mock cluster) speaking the real
 /// Kafka protocol over loopback TCP, for tests.
@@ -53,6 +55,40 @@ public final class MockCluster: @unchecked Sendable {
                 throw KafkaError.from(err, context: "mock topic create '\(name)'")
             }
         }
+    }
+
+    /// Creates several topics at once. librdkafka 2.0.2's mock thread sometimes misses the wake-up for a request and
+    /// serves it at its next 1 s poll timeout (measured: 0–5 s for the project's topics, one by one); a connection to
+    /// a mock broker wakes it, so while the creations wait, each broker is connected to (and let go) every few ms.
+    public func createTopics(_ topics: [(name: String, partitions: Int32)]) throws {
+        let pending = DispatchGroup()
+        let errors = Mutex<[Error]>([])
+        for t in topics {
+            pending.enter()
+            Thread {
+                defer { pending.leave() }
+                do { try self.createTopic(t.name, partitions: t.partitions) } catch { errors.withLock { $0.append(error) } }
+            }.start()
+        }
+        let listeners = bootstrapServers.split(separator: ",").compactMap { hostPort -> UInt16? in
+            hostPort.split(separator: ":").last.flatMap { UInt16($0) }
+        }
+        while pending.wait(timeout: .now() + .milliseconds(5)) == .timedOut {
+            for port in listeners { Self.poke(port: port) }
+        }
+        if let first = errors.withLock({ $0.first }) { throw first }
+    }
+
+    /// Opens and closes a loopback TCP connection to `port`.
+    static func poke(port: UInt16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { Glibc.close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     }
 
     /// Takes broker `id` down: its connections are closed and new ones refused.

@@ -53,7 +53,7 @@ struct Broker: AsyncParsableCommand {
         ParentWatchdog.startIfRequested(logger: logger)
         let cluster = try MockCluster(brokers: brokerCount, logger: logger)
         let plan = Self.partitionPlan(default: partitions, overrides: try parsedTopicPartitions())
-        for (name, n) in plan { try cluster.createTopic(name, partitions: n) }
+        try cluster.createTopics(plan.map { (name: $0.0, partitions: $0.1) })
         let count = brokerCount
         let control = try TinyTCPServer(port: controlPort, isComplete: { $0.contains(10) }) { req in
             let words = String(decoding: req, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" })

@@ -42,7 +42,7 @@ enum DecodeBench {
             if let c = envelope.payload as? OptionChain { detail += ", \(c.contracts.count) contracts" }
             lines.append(Bench.line("\(label) decodes/s", Bench.grouped(m.perSecond)) + "   (\(Bench.fixed(m.nanosecondsPerOperation / 1000, 1)) µs each; \(detail))")
         }
-        for (label, envelope) in [("bar", bar), ("feature vector", features)] {
+        for (label, envelope) in [("option chain", chain), ("bar", bar), ("feature vector", features)] {
             let m = try Bench.measure(seconds: seconds) {
                 Sink.value += Double(try envelope.encoded().count & 1)
                 return 1

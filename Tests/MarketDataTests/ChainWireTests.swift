@@ -43,6 +43,47 @@ struct ChainWireTests {
         }
     }
 
+    /// The writer writes JSONEncoder's bytes, or declines (then JSONEncoder writes them).
+    static func writtenAsJSONEncoderDoes(_ chain: OptionChain) throws -> Bool {
+        let reference = try JSONText.encodePayload(chain, direct: false)
+        guard let direct = DirectWire.encode(chain) else { return false }
+        #expect(direct == reference, "\(chain.underlying) at \(chain.asOf.iso8601)")
+        return true
+    }
+
+    @Test("chains are written as JSONEncoder writes them: synthetic ones, random quotes with nulls and odd numbers, a real one")
+    func chainsWrittenAsJSONEncoderDoes() throws {
+        for chain in Self.synthetic() { #expect(try Self.writtenAsJSONEncoderDoes(chain)) }
+        var rng = SplitMix64(seed: 2026)
+        func number() -> Double {
+            switch rng.next() % 6 {
+            case 0: return Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF)   // any finite positive
+            case 1: return Double(rng.next() % 100_000) / 100
+            case 2: return -Double(rng.next() % 1000) / 1e6
+            case 3: return 0
+            case 4: return 1e-7 * Double(rng.next() % 1000)
+            default: return Double(rng.next() % 1_000_000_000)
+            }
+        }
+        func maybe() -> Double? { rng.next() % 3 == 0 ? nil : number() }
+        var written = 0
+        for i in 0..<300 {
+            let base = Self.synthetic(contracts: 6)[i % 3]
+            var chain = base
+            chain.underlyingPrice = number()
+            chain.contracts = base.contracts.map { q in
+                var q = q
+                q.bid = number(); q.ask = number(); q.strike = number(); q.last = maybe()
+                q.iv = maybe(); q.delta = maybe(); q.gamma = maybe(); q.theta = maybe(); q.vega = maybe()
+                q.volume = Int64(bitPattern: rng.next()); q.openInterest = Int64(rng.next() % 100_000)
+                return q
+            }
+            if i % 50 == 7 { chain.underlying = "BRK\"B" }
+            if try Self.writtenAsJSONEncoderDoes(chain) { written += 1 }
+        }
+        #expect(written == 294, "declines only the underlying JSONEncoder escapes")
+    }
+
     @Test("a real chain (TDA SPY 2020-01-29, 462 contracts with nulls and greeks): the same either way",
           .enabled(if: CSVSharedData.available, CSVSharedData.skipMessage))
     func realChainsAgree() throws {
@@ -55,6 +96,7 @@ struct ChainWireTests {
                 let bytes = try Self.envelope(chain)
                 #expect(Self.decoder.readDirectly(bytes) != nil, "\(chain.underlying)")
                 #expect(Self.outcome(bytes, direct: true) == Self.outcome(bytes, direct: false), "\(chain.underlying)")
+                #expect(try Self.writtenAsJSONEncoderDoes(chain))
                 read += 1
             }
         }
