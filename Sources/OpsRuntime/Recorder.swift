@@ -93,7 +93,11 @@ public final class Recorder: @unchecked Sendable {
     private var partitionTimes: [TopicPartition: Timestamp] = [:]
     private let decoders: [String: EnvelopeDecoder]
 
-    public init(client: KafkaClientConfig, groupId: String, dir: String, topics: [String], withWatermarks: Bool, logger: Logger) throws {
+    let assignment: PartitionAssignment
+
+    public init(client: KafkaClientConfig, groupId: String, dir: String, topics: [String], withWatermarks: Bool,
+                assignment: PartitionAssignment = .group, logger: Logger) throws {
+        self.assignment = assignment
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: groupId), logger: logger)
         self.dir = dir
@@ -106,7 +110,14 @@ public final class Recorder: @unchecked Sendable {
     }
 
     public func run(stop: StopFlag) throws {
-        try consumer.subscribe(topics: topics)
+        switch assignment {
+        case .group:
+            try consumer.subscribe(topics: topics)
+        case .all:
+            // From the group's commits, or the beginning of a partition it has none for (auto.offset.reset).
+            let parts = try topics.flatMap { t in (0..<Int32(try consumer.partitionCount(topic: t))).map { TopicPartition(topic: t, partition: $0) } }
+            try consumer.assign(parts.map { TopicPartitionOffset($0, offset: KafkaOffset.invalid) })
+        }
         defer {
             consumer.close()
             for (_, h) in handles { try? h.close() }

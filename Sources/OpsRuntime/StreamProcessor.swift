@@ -27,8 +27,22 @@ public struct ProcessorSettings: Sendable {
     /// Event-time milliseconds between state snapshots of a core that takes them (`ops.snapshots.v1`); 0: none, a
     /// restart re-reads its inputs from `restoreStart`.
     public var snapshotEveryMs: Int64 = 3_600_000
+    /// How the input partitions come to this process: by joining the consumer group (replicas share them out), or
+    /// all of them at once without a group (one replica only: it starts without waiting for a group to form).
+    public var assignment: PartitionAssignment = .group
 
     public init(client: KafkaClientConfig, groupId: String) { self.client = client; self.groupId = groupId }
+}
+
+/// How a service gets its input partitions.
+public enum PartitionAssignment: String, Sendable, CaseIterable {
+    /// Join the consumer group: replicas share the partitions out, and a rebalance moves them between replicas.
+    case group
+    /// Take every partition of every input without joining a group, starting from the group's committed offsets.
+    /// Only for a service run as one replica: a group's first join waits for other members to turn up (3 s on the
+    /// embedded broker), which this skips. Commits still go to the group, so a restart — in either mode — resumes
+    /// where this one left off.
+    case all
 }
 
 /// The consume → decode → handle → produce → commit loop every service shares: the driver of a `StreamMachine`
@@ -94,9 +108,16 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             outputs[t] = Int32(try retrying("metadata") { try producer.partitionCount(topic: t) })
         }
         machine.partitionCounts(inputs: inputs, outputs: outputs)
-        try consumer.subscribe(topics: inputTopics, onAssign: { [unowned self] parts in try self.onAssign(parts) },
-                               onRevoke: { [unowned self] parts in self.machine.revoked(parts) })
-        logger.info("consuming", metadata: ["kafka.topics": .string(inputTopics.joined(separator: ",")), "kafka.group": .string(settings.groupId)])
+        switch settings.assignment {
+        case .group:
+            try consumer.subscribe(topics: inputTopics, onAssign: { [unowned self] parts in try self.onAssign(parts) },
+                                   onRevoke: { [unowned self] parts in self.machine.revoked(parts) })
+        case .all:
+            let parts = inputTopics.flatMap { t in (0..<(inputs[t] ?? 0)).map { TopicPartition(topic: t, partition: $0) } }
+            try consumer.assign(try onAssign(parts))
+        }
+        logger.info("consuming", metadata: ["kafka.topics": .string(inputTopics.joined(separator: ",")), "kafka.group": .string(settings.groupId),
+                                            "kafka.assignment": .string(settings.assignment.rawValue)])
         defer {
             consumer.close()
             producer.close()
@@ -194,6 +215,10 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         guard !offsets.isEmpty else { return }
         do {
             try consumer.commit(offsets)
+        } catch let e as KafkaError where e.action == .rejoin && settings.assignment == .all {
+            // No assignment will come to end it: the group has members (another replica), which owns these commits.
+            throw ConfigError("assignment=all, but group \(settings.groupId) has members of its own (\(e)): two processes would read the same "
+                + "partitions; run one process, or every replica with assignment=group")
         } catch let e as KafkaError where e.action != .fatal {
             machine.commitFailed(e, clock: clock, unit: settings.retry.random())
             return

@@ -8,19 +8,7 @@ import OpsModel
 /// Joins no group and commits nothing.
 public enum TopicReader {
     public static func readAll(client: KafkaClientConfig, topic: String, logger: Logger, timeoutMs: Int32 = 30_000) throws -> [KafkaMessage] {
-        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: "topic-reader"), logger: logger)
-        defer { consumer.close() }
-        let n = Int32(try consumer.partitionCount(topic: topic))
-        var remaining = [Int32: Int64]()
-        var assign = [TopicPartitionOffset]()
-        for p in 0..<n {
-            let w = try consumer.watermarkOffsets(topic: topic, partition: p)
-            if w.high > w.low { remaining[p] = w.high }
-            assign.append(TopicPartitionOffset(topic: topic, partition: p, offset: KafkaOffset.beginning))
-        }
-        guard !remaining.isEmpty else { return [] }
-        try consumer.assign(assign)
-        return try drain(consumer, to: remaining, topic: topic, timeoutMs: timeoutMs)
+        try readAll(client: client, topics: [topic], logger: logger, timeoutMs: timeoutMs)[topic] ?? []
     }
 
     /// Several whole topics with one consumer (a consumer per topic costs a connection, metadata and a close each:
@@ -33,30 +21,12 @@ public enum TopicReader {
         let counts = try concurrently(names) { try Int32(consumer.partitionCount(topic: $0)) }
         let parts = zip(names, counts).flatMap { topic, n in (0..<n).map { TopicPartition(topic: topic, partition: $0) } }
         let marks = try concurrently(parts) { try consumer.watermarkOffsets(topic: $0.topic, partition: $0.partition) }
-        var remaining = [TopicPartition: Int64]()
-        for (tp, w) in zip(parts, marks) where w.high > w.low { remaining[tp] = w.high }
-        let assign = parts.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: KafkaOffset.beginning) }
+        var ends = [TopicPartition: Int64]()
+        for (tp, w) in zip(parts, marks) where w.high > w.low { ends[tp] = w.high }
         var out = Dictionary(uniqueKeysWithValues: names.map { ($0, [KafkaMessage]()) })
-        guard !remaining.isEmpty else { return out }
-        try consumer.assign(assign)
-        var idle: Int32 = 0
-        while !remaining.isEmpty {
-            let batch = try consumer.pollBatch(max: 5000, timeoutMs: 100)
-            guard !batch.isEmpty else {
-                idle += 100
-                if idle > timeoutMs {
-                    throw KafkaError(code: -185, message: "timed out reading \(remaining.keys.map { "\($0.topic)/\($0.partition)" }.sorted()): not read to their end")
-                }
-                continue
-            }
-            idle = 0
-            for m in batch {
-                let tp = TopicPartition(topic: m.topic, partition: m.partition)
-                guard let end = remaining[tp] else { continue }
-                out[m.topic, default: []].append(m)
-                if m.offset + 1 >= end { remaining[tp] = nil }
-            }
-        }
+        guard !ends.isEmpty else { return out }
+        try consumer.assign(parts.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: KafkaOffset.beginning) })
+        for m in try drain(consumer, to: ends, timeoutMs: timeoutMs) { out[m.topic, default: []].append(m) }
         return out
     }
 
@@ -85,23 +55,30 @@ public enum TopicReader {
         let end = try consumer.watermarkOffsets(topic: topic, partition: partition).high
         guard end > offset else { return [] }
         try consumer.assign([TopicPartitionOffset(topic: topic, partition: partition, offset: offset)])
-        return try drain(consumer, to: [partition: end], topic: topic, timeoutMs: timeoutMs)
+        return try drain(consumer, to: [TopicPartition(topic: topic, partition: partition): end], timeoutMs: timeoutMs)
     }
 
-    /// Polls until every partition in `ends` has been read up to its end offset.
-    private static func drain(_ consumer: KafkaConsumer, to ends: [Int32: Int64], topic: String, timeoutMs: Int32) throws -> [KafkaMessage] {
+    /// Polls until every partition in `ends` has been read up to its end offset; the messages in the order polled.
+    private static func drain(_ consumer: KafkaConsumer, to ends: [TopicPartition: Int64], timeoutMs: Int32) throws -> [KafkaMessage] {
         var remaining = ends
         var out = [KafkaMessage]()
         var idle: Int32 = 0
         while !remaining.isEmpty {
-            guard let m = try consumer.poll(timeoutMs: 100) else {
+            let batch = try consumer.pollBatch(max: 5000, timeoutMs: 100)
+            guard !batch.isEmpty else {
                 idle += 100
-                if idle > timeoutMs { throw KafkaError(code: -185, message: "timed out reading \(topic): partitions \(remaining.keys.sorted()) not read to their end") }
+                if idle > timeoutMs {
+                    throw KafkaError(code: -185, message: "timed out reading \(remaining.keys.map { "\($0.topic)/\($0.partition)" }.sorted()): not read to their end")
+                }
                 continue
             }
             idle = 0
-            out.append(m)
-            if let end = remaining[m.partition], m.offset + 1 >= end { remaining[m.partition] = nil }
+            for m in batch {
+                let tp = TopicPartition(topic: m.topic, partition: m.partition)
+                guard let end = remaining[tp] else { continue }
+                out.append(m)
+                if m.offset + 1 >= end { remaining[tp] = nil }
+            }
         }
         return out
     }

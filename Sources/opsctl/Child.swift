@@ -73,7 +73,13 @@ final class Child: @unchecked Sendable {
         return String(decoding: rest, as: UTF8.self)
     }
 
-    func terminate() { if isRunning { kill(pid, SIGTERM) } }
+    private var terminated = false
+    /// SIGTERM, once: a second one could cut short the graceful stop the first began.
+    func terminate() {
+        guard isRunning, !terminated else { return }
+        terminated = true
+        kill(pid, SIGTERM)
+    }
     func killNow() { if isRunning { kill(pid, SIGKILL) } }
 
     @discardableResult

@@ -181,6 +181,12 @@ struct UpPlan: Sendable {
         return n > 1 && ServiceGraph.accountShared.contains(service) ? AccountShare(index: i, count: n) : nil
     }
 
+    /// A service run as one process for the whole run takes all its partitions without joining a group (no wait for
+    /// the group to form); replicas, and a service a storm adds replicas to, join their group.
+    func runsAlone(_ service: String) -> Bool {
+        (replicas[service] ?? 1) == 1 && storm[service] == nil
+    }
+
     /// The consumer groups of a service's replicas: one, unless replicas share out accounts (each then its own group).
     func groupIds(_ spec: ServiceSpec) -> [String] {
         let shares = (0..<(replicas[spec.name] ?? 1)).compactMap { accountShare(spec.name, replica: $0)?.groupId(service: spec.name) }
@@ -307,15 +313,16 @@ final class UpRunner: @unchecked Sendable {
             let n = plan.replicas[spec.name] ?? 1
             for i in 0..<n {
                 let share = plan.accountShare(spec.name, replica: i)
-                let c = try launch(spec, instance: "\(i)", name: n > 1 ? "\(spec.name)#\(i)" : spec.name,
-                                   extra: share.map { ["--set", "\(ServiceGraph.accountReplicaKey.name)=\($0.description)"] } ?? [])
+                let extra = (share.map { ["--set", "\(ServiceGraph.accountReplicaKey.name)=\($0.description)"] } ?? [])
+                    + (plan.runsAlone(spec.name) ? ["--set", "assignment=\(PartitionAssignment.all.rawValue)"] : [])
+                let c = try launch(spec, instance: "\(i)", name: n > 1 ? "\(spec.name)#\(i)" : spec.name, extra: extra)
                 children.append(c)
                 serviceChildren[spec.name, default: []].append(c)
             }
         }
         var recorder: Child?
         if let dir = plan.record {
-            let r = try Child(name: "recorder", executable: "\(bin)/opsctl", arguments: ["record", "--dir", dir, "--brokers", bootstrap] + kafkaArgs,
+            let r = try Child(name: "recorder", executable: "\(bin)/opsctl", arguments: ["record", "--dir", dir, "--brokers", bootstrap, "--assignment", PartitionAssignment.all.rawValue] + kafkaArgs,
                               logPath: "\(logDir)/recorder.log", captureStdout: false)
             children.append(r)
             recorder = r
@@ -434,10 +441,13 @@ final class UpRunner: @unchecked Sendable {
         }
         note("every consumer group has caught up")
 
-        // 5. Summary from the topics (the recording when there is one), then a graceful stop of every process.
+        // 5. Summary from the topics (the recording when there is one), then a graceful stop of every process. The
+        // services' outputs are complete: they write their last snapshots and commits while the summary is read.
+        // The recorder rewrites every file in canonical order when it stops: not while the summary reads them.
+        for c in children where c !== recorder { c.terminate() }
         let summary = try RunSummary.collect(source: plan.record.map { SummarySource.recording($0) } ?? .kafka(client, logger: logger, prefetch: RunSummary.topicsRead))
-        // The recorder rewrites every file in canonical order when it stops: long for a long run.
-        Child.stopAll(children.reversed()) { $0.name == "recorder" ? 600 : 15 }
+        // The recorder's rewrite is long for a long run.
+        Child.stopAll(children.reversed()) { $0 === recorder ? 600 : 15 }
         var statuses = [(String, String)]()
         statuses.append(("market-feed", feed.exitDescription))
         var failed = [String]()
