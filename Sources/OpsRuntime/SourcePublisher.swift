@@ -83,7 +83,8 @@ public struct PublishStats: Sendable {
 
 /// Publishes a source's items in event-time order, one event-time group at a time, each group followed by a
 /// watermark on every partition of every source topic (so consumers that join topics know the minute is
-/// complete, and idle partitions still advance). Each group is acknowledged by the broker before the next. When
+/// complete, and idle partitions still advance) — at full speed only on the partitions it wrote, each promised up to
+/// its next item (`SourceLookahead`). Each group is acknowledged by the broker before the next. When
 /// paced, the wait for the next group starts with a watermark just before it on the partitions that group writes
 /// to, and at its time on the others (which then get nothing when it goes out).
 public final class SourcePublisher {
@@ -146,6 +147,9 @@ public final class SourcePublisher {
                 groups.append([item])
             }
         }
+        // At full speed nothing waits for the clock, so every partition is promised as far as the data allows.
+        let groupRecords = groups.map { $0.map(record) }
+        var ahead = pacing == .max && partitioner != nil ? SourceLookahead(zip(groups, groupRecords).map { ($0[0].eventTime, $1) }) : nil
         let sent = Counter(label: "ops_source_messages_total")
         var previous: Timestamp?
         var records = [ProducerRecord]()
@@ -162,7 +166,7 @@ public final class SourcePublisher {
             if stop?.isStopped == true { break }
             let t = group[0].eventTime
             let paced = pacing != .max && paceFrom.map { t > $0 } ?? true
-            let data = group.map(record)
+            let data = groupRecords[i]
             // Partitions already promised through `t` (they get nothing at `t`).
             var promisedThrough = Set<TopicPartition>()
             if let previous {
@@ -192,7 +196,8 @@ public final class SourcePublisher {
             for item in group { stats.messages[item.topic, default: 0] += 1 }
             // Each minute's data, then its watermark on every partition not yet promised through it: one producer
             // keeps that order per partition.
-            let wms = watermarkRecords { promisedThrough.contains($0) ? nil : t }
+            let wms = ahead.map { a in watermarkRecords { a.promise($0, at: t) } } ?? watermarkRecords { promisedThrough.contains($0) ? nil : t }
+            ahead?.advance(past: t)
             stats.watermarks += wms.count
             records += wms
             batchGroups += 1
@@ -219,6 +224,48 @@ public final class SourcePublisher {
         let byProducer = Dictionary(grouping: topics) { producerOf[$0] ?? sourceName }
         return byProducer.keys.sorted().flatMap { name in
             SourceWatermarks(producer: name, partitions: partitions).records(topics: byProducer[name]!, time: time)
+        }
+    }
+}
+
+/// A source that knows all its items promises each partition up to just before its next item (the last time when
+/// none is left), so it writes a partition a watermark only when it writes it data (and once at the start) instead
+/// of at every time any partition has data: a chain partition is promised minutes ahead, an empty one to the end.
+/// What it promises is a fact of the data, so a restarted source promises the same.
+struct SourceLookahead {
+    /// Each partition's times with data, ascending, and how many of them are past.
+    private var times: [TopicPartition: [Timestamp]] = [:]
+    private var passed: [TopicPartition: Int] = [:]
+    private let end: Timestamp?
+    private var started = false
+
+    init(_ groups: [(time: Timestamp, records: [ProducerRecord])]) {
+        for (t, records) in groups {
+            for r in records {
+                guard let p = r.partition else { continue }
+                let tp = TopicPartition(topic: r.topic, partition: p)
+                if times[tp]?.last != t { times[tp, default: []].append(t) }
+            }
+        }
+        end = groups.last?.time
+    }
+
+    /// The watermark `tp` gets with the group at `t` (nil: none, its promise already covers `t`).
+    func promise(_ tp: TopicPartition, at t: Timestamp) -> Timestamp? {
+        let list = times[tp] ?? []
+        let i = passed[tp] ?? 0
+        let hasData = i < list.count && list[i] == t
+        guard hasData || !started else { return nil }
+        let next = list.dropFirst(hasData ? i + 1 : i).first
+        return next.map { Timestamp(ms: $0.ms - 1) } ?? end ?? t
+    }
+
+    /// After the group at `t` went out.
+    mutating func advance(past t: Timestamp) {
+        started = true
+        for (tp, list) in times {
+            let i = passed[tp] ?? 0
+            if i < list.count, list[i] == t { passed[tp] = i + 1 }
         }
     }
 }

@@ -83,10 +83,23 @@ struct SourcePublisherTests {
         #expect(parts.map { $0.filter { $0.0 == "bar" }.count }.reduce(0, +) == 6)
     }
 
-    @Test("at full speed, and before --pace-from, only each minute's own watermark")
-    func unpacedWritesOneWatermarkAMinute() throws {
-        let full = try Self.publish(minutes: [1, 2, 3], pacing: .max, paceFrom: nil)
-        #expect(full.partitions.allSatisfy { $0.filter { $0.0 == "wm" }.map(\.1) == [1, 2, 3].map { Self.t0 + Minutes($0) } })
+    @Test("at full speed each partition is promised up to just before its next datum (to the end when none is left): a watermark only with data; no datum behind one")
+    func unpacedPromisesUpToTheNextDatum() throws {
+        let full = try Self.publish(minutes: [1, 2, 4, 5], pacing: .max, paceFrom: nil)
+        let t = { (m: Int) in Self.t0 + Minutes(m) }
+        #expect(full.stats.watermarks == 4 * Self.withData.count + (Int(Self.partitionCount) - Self.withData.count))
+        for (p, messages) in full.partitions.enumerated() {
+            let expected = Self.withData.contains(Int32(p)) ? [before(t(2)), before(t(4)), before(t(5)), t(5)] : [t(5)]
+            #expect(messages.filter { $0.0 == "wm" }.map(\.1) == expected, "partition \(p)")
+            var promised = Timestamp.distantPast
+            for (kind, time) in messages {
+                if kind == "wm" { promised = max(promised, time) } else { #expect(time > promised, "a bar at \(time) behind the watermark \(promised)") }
+            }
+        }
+    }
+
+    @Test("before --pace-from, each minute's own watermark; then the wait before each minute starts with the early one")
+    func beforePaceFromOneWatermarkAMinute() throws {
         let from = try Self.publish(minutes: [1, 2, 3, 4], pacing: .factor(6000), paceFrom: Self.t0 + Minutes(2))
         let t = { (m: Int) in Self.t0 + Minutes(m) }
         for (p, messages) in from.partitions.enumerated() {
