@@ -48,9 +48,8 @@ extension DispatchCore {
     public var quietInputs: QuietInputs? {
         guard lookaheadEnabled, account != nil else { return nil }
         let expiry = openPositions.values.compactMap { p in p.expiration.map(MarketCalendar.close(of:)) }.min()
-        let until = [expiry, ordersOut.earliest].compactMap { $0 }.min()
         return QuietInputs(name: "orders-answered", enders: Self.orderAnswers,
-                           until: until.map { u in Dictionary(uniqueKeysWithValues: Self.orderAnswers.keys.map { ($0, u) }) } ?? [:])
+                           until: QuietInputs.until([expiry, ordersOut.earliest].compactMap { $0 }.min(), on: Self.orderAnswers.keys))
     }
 
     /// What makes an order this account's broker answers, at the order's time: its own decisions (signals, chains)

@@ -1,7 +1,6 @@
 import CRdKafka
 import Foundation
 import Logging
-import Synchronization
 
 /// An in-process Kafka cluster (librdkafka's mock cluster) speaking the real
 /// Kafka protocol over loopback TCP, for tests.
@@ -61,22 +60,12 @@ public final class MockCluster: @unchecked Sendable {
     /// serves it at its next 1 s poll timeout (measured: 0–5 s for the project's topics, one by one); a connection to
     /// a mock broker wakes it, so while the creations wait, each broker is connected to (and let go) every few ms.
     public func createTopics(_ topics: [(name: String, partitions: Int32)]) throws {
-        let pending = DispatchGroup()
-        let errors = Mutex<[Error]>([])
-        for t in topics {
-            pending.enter()
-            Thread {
-                defer { pending.leave() }
-                do { try self.createTopic(t.name, partitions: t.partitions) } catch { errors.withLock { $0.append(error) } }
-            }.start()
-        }
         let listeners = bootstrapServers.split(separator: ",").compactMap { hostPort -> UInt16? in
             hostPort.split(separator: ":").last.flatMap { UInt16($0) }
         }
-        while pending.wait(timeout: .now() + .milliseconds(5)) == .timedOut {
-            for port in listeners { Self.poke(port: port) }
+        _ = try eachOnItsOwnThread(topics, whileWaiting: { for port in listeners { Self.poke(port: port) } }) { t in
+            try self.createTopic(t.name, partitions: t.partitions)
         }
-        if let first = errors.withLock({ $0.first }) { throw first }
     }
 
     /// Opens and closes a loopback TCP connection to `port`.

@@ -92,6 +92,13 @@ public struct QuietInputs: Sendable, Equatable {
         self.name = name; self.enders = enders; self.until = until
     }
 
+    /// An `until` bounding each of `topics` at `time` (none when nil): where a message may come on any of them whatever
+    /// the enders do (an order out, an expiry).
+    public static func until(_ time: Timestamp?, on topics: some Sequence<String>) -> [String: Timestamp] {
+        guard let time else { return [:] }
+        return Dictionary(uniqueKeysWithValues: topics.map { ($0, time) })
+    }
+
     /// Claims that hold together: each topic quiet in both, until the earlier bound, ended by either's enders.
     public func merged(with other: QuietInputs) -> QuietInputs {
         var enders = [String: [String: Int64]]()

@@ -14,37 +14,7 @@ public enum TopicReader {
     /// Several whole topics with one consumer (a consumer per topic costs a connection, metadata and a close each:
     /// most of the time of reading a short run's topics). Keyed by topic; a topic without messages maps to [].
     public static func readAll(client: KafkaClientConfig, topics: [String], logger: Logger, timeoutMs: Int32 = 30_000) throws -> [String: [KafkaMessage]] {
-        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: "topic-reader"), logger: logger)
-        defer { consumer.close() }
-        // Each query is a round trip of its own (~40 ms on the embedded broker): asked all at once.
-        let names = Array(Set(topics)).sorted()
-        let counts = try concurrently(names) { try Int32(consumer.partitionCount(topic: $0)) }
-        let parts = zip(names, counts).flatMap { topic, n in (0..<n).map { TopicPartition(topic: topic, partition: $0) } }
-        let marks = try concurrently(parts) { try consumer.watermarkOffsets(topic: $0.topic, partition: $0.partition) }
-        var ends = [TopicPartition: Int64]()
-        for (tp, w) in zip(parts, marks) where w.high > w.low { ends[tp] = w.high }
-        var out = Dictionary(uniqueKeysWithValues: names.map { ($0, [KafkaMessage]()) })
-        guard !ends.isEmpty else { return out }
-        try consumer.assign(parts.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: KafkaOffset.beginning) })
-        for m in try drain(consumer, to: ends, timeoutMs: timeoutMs) { out[m.topic, default: []].append(m) }
-        return out
-    }
-
-    /// `body` over every item at once, results in order; the first error is thrown.
-    private static func concurrently<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) throws -> R) throws -> [R] {
-        // A thread each: the work is waiting, and a dispatch queue would run only as many as there are cores.
-        let results = Mutex([Result<R, Error>?](repeating: nil, count: items.count))
-        let done = DispatchGroup()
-        for i in items.indices {
-            done.enter()
-            Thread {
-                let r = Result { try body(items[i]) }
-                results.withLock { $0[i] = r }
-                done.leave()
-            }.start()
-        }
-        done.wait()
-        return try results.withLock { $0 }.map { try $0!.get() }
+        try TopicFollower(client: client, topics: topics, following: false, logger: logger).finish(timeoutMs: timeoutMs)
     }
 
     /// One partition from `offset` to its current end (what a restore reads of the snapshot topic).
@@ -59,7 +29,7 @@ public enum TopicReader {
     }
 
     /// Polls until every partition in `ends` has been read up to its end offset; the messages in the order polled.
-    private static func drain(_ consumer: KafkaConsumer, to ends: [TopicPartition: Int64], timeoutMs: Int32) throws -> [KafkaMessage] {
+    static func drain(_ consumer: KafkaConsumer, to ends: [TopicPartition: Int64], timeoutMs: Int32) throws -> [KafkaMessage] {
         var remaining = ends
         var out = [KafkaMessage]()
         var idle: Int32 = 0
@@ -90,15 +60,105 @@ public enum TopicReader {
 
     /// The envelopes of several topics read with one consumer (as `envelopes(client:topic:logger:)` each).
     public static func envelopes(client: KafkaClientConfig, topics: [String], logger: Logger) throws -> [String: [AnyEnvelope]] {
-        var out = [String: [AnyEnvelope]]()
-        for (topic, messages) in try readAll(client: client, topics: topics, logger: logger) { out[topic] = decoded(messages, topic: topic) }
-        return out
+        decoded(try readAll(client: client, topics: topics, logger: logger))
+    }
+
+    /// Each topic's messages decoded (as `envelopes`).
+    static func decoded(_ messages: [String: [KafkaMessage]]) -> [String: [AnyEnvelope]] {
+        messages.reduce(into: [:]) { out, entry in out[entry.key] = decoded(entry.value, topic: entry.key) }
     }
 
     private static func decoded(_ messages: [KafkaMessage], topic: String) -> [AnyEnvelope] {
         let decoder = Topics.decoder(for: topic)
         return messages.compactMap { m in
             guard let e = try? decoder.decode(m.value), !(e.payload is Watermark) else { return nil }
+            return e
+        }
+    }
+}
+
+/// Whole topics read from their oldest retained message while they are still written, on a thread of its own, so
+/// that reading them to their end (`finish`) costs only what came last: `opsctl up` reads its summary's topics so
+/// during the run, decoding them as they come (`keep`). Joins no group and commits nothing.
+public final class TopicFollower<Item: Sendable>: @unchecked Sendable {
+    private let consumer: KafkaConsumer
+    private let parts: [TopicPartition]
+    /// What a message becomes (nil: left out).
+    private let keep: @Sendable (KafkaMessage) -> Item?
+    /// What the thread has kept and where each partition stands; the error that stopped it.
+    private let read: Mutex<(items: [String: [Item]], next: [TopicPartition: Int64], error: (any Error)?)>
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let following: Bool
+
+    /// `following: false` reads nothing before `finish` (no thread).
+    public init(client: KafkaClientConfig, topics: [String], following: Bool = true, logger: Logger,
+                keep: @escaping @Sendable (KafkaMessage) -> Item?) throws {
+        // While following, an empty fetch waits 20 ms at the broker rather than the services' 3 (fewer idle round
+        // trips competing with them); the wait at `finish` is at most that.
+        var properties = KafkaConsumerConfig.defaultProperties
+        if following { properties["fetch.wait.max.ms"] = "20" }
+        consumer = try KafkaConsumer(config: KafkaConsumerConfig(client: client, groupId: "topic-reader", properties: properties), logger: logger)
+        // Each query is a round trip of its own (~40 ms on the embedded broker): asked all at once.
+        let names = Array(Set(topics)).sorted()
+        let counts = try eachOnItsOwnThread(names) { [consumer] in try Int32(consumer.partitionCount(topic: $0)) }
+        parts = zip(names, counts).flatMap { topic, n in (0..<n).map { TopicPartition(topic: topic, partition: $0) } }
+        read = Mutex((Dictionary(uniqueKeysWithValues: names.map { ($0, [Item]()) }), [:], nil))
+        self.keep = keep
+        self.following = following
+        try consumer.assign(parts.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: KafkaOffset.beginning) })
+        guard following else { return }
+        Thread { [self] in
+            while !stopping.load(ordering: .acquiring) {
+                do { try take(consumer.pollBatch(max: 5000, timeoutMs: 100)) } catch {
+                    read.withLock { $0.error = error }
+                    break
+                }
+            }
+            stopped.signal()
+        }.start()
+    }
+
+    private func take(_ batch: [KafkaMessage]) {
+        let kept = batch.map { ($0, keep($0)) }
+        read.withLock { r in
+            for (m, item) in kept {
+                if let item { r.items[m.topic, default: []].append(item) }
+                r.next[TopicPartition(topic: m.topic, partition: m.partition)] = m.offset + 1
+            }
+        }
+    }
+
+    /// Everything kept up to each partition's end as it is now, keyed by topic (a topic without any maps to []).
+    public func finish(timeoutMs: Int32 = 30_000) throws -> [String: [Item]] {
+        defer { consumer.close() }
+        if following {
+            stopping.store(true, ordering: .releasing)
+            stopped.wait()
+        }
+        if let error = read.withLock({ $0.error }) { throw error }
+        let next = read.withLock { $0.next }
+        let marks = try eachOnItsOwnThread(parts) { [consumer] in try consumer.watermarkOffsets(topic: $0.topic, partition: $0.partition) }
+        var ends = [TopicPartition: Int64]()
+        for (tp, w) in zip(parts, marks) where w.high > max(w.low, next[tp] ?? 0) { ends[tp] = w.high }
+        take(try TopicReader.drain(consumer, to: ends, timeoutMs: timeoutMs))
+        return read.withLock { $0.items }
+    }
+}
+
+extension TopicFollower where Item == KafkaMessage {
+    /// Keeps the messages as they are.
+    public convenience init(client: KafkaClientConfig, topics: [String], following: Bool = true, logger: Logger) throws {
+        try self.init(client: client, topics: topics, following: following, logger: logger) { $0 }
+    }
+}
+
+extension TopicFollower where Item == AnyEnvelope {
+    /// Keeps the envelopes (what does not decode and watermarks left out), decoded as they come.
+    public static func envelopes(client: KafkaClientConfig, topics: [String], logger: Logger) throws -> TopicFollower<AnyEnvelope> {
+        let decoders = Dictionary(uniqueKeysWithValues: Set(topics).map { ($0, Topics.decoder(for: $0)) })
+        return try TopicFollower(client: client, topics: topics, logger: logger) { m in
+            guard let e = try? decoders[m.topic]?.decode(m.value), !(e.payload is Watermark) else { return nil }
             return e
         }
     }

@@ -138,8 +138,7 @@ public struct PositionManagerCore: TradingParamsCore {
         var enders = Self.orderAnswers
         var names = ["orders-answered"]
         let expiry = positions.values.compactMap { $0.expiration.map(MarketCalendar.close(of:)) }.min()
-        var until = [String: Timestamp]()
-        if let u = [expiry, earliestOrderOut].compactMap({ $0 }).min() { until = [Topics.fills: u, Topics.orderEvents: u] }
+        let until = QuietInputs.until([expiry, earliestOrderOut].compactMap { $0 }.min(), on: Self.orderAnswers.keys)
         if rollLegsDue.isEmpty, positions.values.allSatisfy({ $0.scaleInPending == 0 }) {
             enders[Topics.decisions] = Self.signalDecisions
             names.append("no-chain-decisions")

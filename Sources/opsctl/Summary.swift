@@ -301,13 +301,14 @@ struct RunSummary {
 struct SummarySource {
     let envelopes: (String) throws -> [AnyEnvelope]
 
-    /// `prefetch`: topics read together with one consumer at the first request (others are read when asked for).
-    static func kafka(_ client: KafkaClientConfig, logger: Logger, prefetch: [String] = []) -> SummarySource {
+    /// `prefetch`: topics read together with one consumer at the first request (others are read when asked for) —
+    /// the rest of what `follower` has read of them, when given.
+    static func kafka(_ client: KafkaClientConfig, logger: Logger, prefetch: [String] = [], follower: TopicFollower<AnyEnvelope>? = nil) -> SummarySource {
         let fetched = Mutex<[String: [AnyEnvelope]]?>(nil)
         return SummarySource { topic in
             if prefetch.contains(topic) {
                 if let hit = fetched.withLock({ $0?[topic] }) { return hit }
-                let all = try TopicReader.envelopes(client: client, topics: prefetch, logger: logger)
+                let all = try follower?.finish() ?? TopicReader.envelopes(client: client, topics: prefetch, logger: logger)
                 fetched.withLock { $0 = all }
                 return all[topic] ?? []
             }

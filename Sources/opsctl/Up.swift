@@ -297,6 +297,15 @@ final class UpRunner: @unchecked Sendable {
         }
         let client = KafkaClientConfig(brokers: bootstrap, clientId: "opsctl-up", additional: try KafkaEnvironment.merged(flags: plan.kafka))
         let kafkaArgs = plan.kafka.flatMap { ["--kafka", $0] }
+        // The summary's topics are read while the run goes (without a recording to read them from), so only their
+        // last messages are left to read at the end. Where they cannot be followed (not created yet on a cluster of
+        // one's own), they are read at the end.
+        var follower: TopicFollower<AnyEnvelope>?
+        if plan.record == nil {
+            do { follower = try TopicFollower.envelopes(client: client, topics: RunSummary.topicsRead, logger: logger) } catch {
+                logger.info("the summary's topics are read at the end", metadata: ["error": .string("\(error)")])
+            }
+        }
         try publishScheduledHalts(client: client)
         if let dir = plan.replay, let line = try OperatorInputs(recording: dir).publish(client: client, logger: logger) { note(line) }
 
@@ -437,7 +446,7 @@ final class UpRunner: @unchecked Sendable {
             if behind.isEmpty, previousEnds == ends, storms.allSatisfy(\.done) { break }
             lastBehind = behind.sorted()
             previousEnds = behind.isEmpty ? ends : nil
-            Thread.sleep(forTimeInterval: 0.1)
+            Thread.sleep(forTimeInterval: 0.05)
         }
         note("every consumer group has caught up")
 
@@ -445,7 +454,7 @@ final class UpRunner: @unchecked Sendable {
         // services' outputs are complete: they write their last snapshots and commits while the summary is read.
         // The recorder rewrites every file in canonical order when it stops: not while the summary reads them.
         for c in children where c !== recorder { c.terminate() }
-        let summary = try RunSummary.collect(source: plan.record.map { SummarySource.recording($0) } ?? .kafka(client, logger: logger, prefetch: RunSummary.topicsRead))
+        let summary = try RunSummary.collect(source: plan.record.map { SummarySource.recording($0) } ?? .kafka(client, logger: logger, prefetch: RunSummary.topicsRead, follower: follower))
         // The recorder's rewrite is long for a long run.
         Child.stopAll(children.reversed()) { $0 === recorder ? 600 : 15 }
         var statuses = [(String, String)]()
