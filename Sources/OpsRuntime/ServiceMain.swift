@@ -39,8 +39,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         ConfigKey("batch_size", .int, default: "1000", help: "most input messages per round"),
         ConfigKey("max_pending", .int, default: "100000", help: "inputs held waiting for the watermark before the partitions ahead are paused"),
         ConfigKey("watermarks", .bool, default: "true", help: "merge inputs in event-time order behind upstream watermarks"),
-        ConfigKey("assignment", .string, default: "group", help: "group: join the consumer group (replicas share the partitions); all: read every input partition without a group (one replica only; starts without the group's join wait)",
-                  choices: PartitionAssignment.allCases.map(\.rawValue)),
+        PartitionAssignment.configKey,
         ConfigKey("snapshot_minutes", .int, default: "60", help: "event-time minutes between state snapshots of a stateful service (0: none; a restart re-reads its inputs)"),
     ]
 
@@ -105,7 +104,7 @@ public enum StreamServiceMain {
         settings.maxPending = try config.int("max_pending", in: 2...10_000_000)
         settings.useWatermarks = config.bool("watermarks") ?? true
         settings.snapshotEveryMs = Int64(try config.int("snapshot_minutes", in: 0...10_080)) * 60_000
-        settings.assignment = config.string("assignment").flatMap(PartitionAssignment.init(rawValue:)) ?? .group
+        settings.assignment = config.string(PartitionAssignment.configKey.name).flatMap(PartitionAssignment.init(rawValue:)) ?? .group
         settings.observer = observer
         // Metrics first: the processor creates its counters at init, against whatever factory is bootstrapped then.
         let metrics = try MetricsEndpoint.bootstrap(port: config.int("metrics_port"), logger: logger)

@@ -43,6 +43,14 @@ public enum PartitionAssignment: String, Sendable, CaseIterable {
     /// embedded broker), which this skips. Commits still go to the group, so a restart — in either mode — resumes
     /// where this one left off.
     case all
+
+    /// The service config key that chooses it (`--set assignment=all`).
+    public static let configKey = ConfigKey("assignment", .string, default: PartitionAssignment.group.rawValue,
+                                            help: "group: join the consumer group (replicas share the partitions); all: read every input partition without a group (one replica only; starts without the group's join wait)",
+                                            choices: allCases.map(\.rawValue))
+
+    /// `--set` arguments that choose it.
+    public var setting: [String] { ["--set", "\(Self.configKey.name)=\(rawValue)"] }
 }
 
 /// The consume → decode → handle → produce → commit loop every service shares: the driver of a `StreamMachine`
@@ -217,7 +225,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             try consumer.commit(offsets)
         } catch let e as KafkaError where e.action == .rejoin && settings.assignment == .all {
             // No assignment will come to end it: the group has members (another replica), which owns these commits.
-            throw ConfigError("assignment=all, but group \(settings.groupId) has members of its own (\(e)): two processes would read the same "
+            throw ConfigError("\(PartitionAssignment.configKey.name)=all, but group \(settings.groupId) has members of its own (\(e)): two processes would read the same "
                 + "partitions; run one process, or every replica with assignment=group")
         } catch let e as KafkaError where e.action != .fatal {
             machine.commitFailed(e, clock: clock, unit: settings.retry.random())

@@ -323,7 +323,7 @@ final class UpRunner: @unchecked Sendable {
             for i in 0..<n {
                 let share = plan.accountShare(spec.name, replica: i)
                 let extra = (share.map { ["--set", "\(ServiceGraph.accountReplicaKey.name)=\($0.description)"] } ?? [])
-                    + (plan.runsAlone(spec.name) ? ["--set", "assignment=\(PartitionAssignment.all.rawValue)"] : [])
+                    + (plan.runsAlone(spec.name) ? PartitionAssignment.all.setting : [])
                 let c = try launch(spec, instance: "\(i)", name: n > 1 ? "\(spec.name)#\(i)" : spec.name, extra: extra)
                 children.append(c)
                 serviceChildren[spec.name, default: []].append(c)
