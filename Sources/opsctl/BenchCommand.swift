@@ -181,8 +181,8 @@ enum KafkaBench {
         // 2. The pipeline on a fresh broker, every service its own process.
         let (pipelineBroker, pipelineBootstrap) = try startBroker(dir + "/pipeline")
         defer { pipelineBroker.stop(grace: 5) }
-        // Ten sessions (3,900 market minutes): starting the processes and reading the summary back are fixed costs
-        // (~1 s), which two sessions would measure mostly.
+        // Ten sessions (3,900 market minutes): starting the processes and finishing the summary are fixed costs
+        // (~0.5 s), which two sessions would measure mostly.
         let sessions = quick ? 1 : 10
         let up = try Child(name: "up", executable: "\(BinDir.path)/opsctl",
                            arguments: ["up", "--brokers", pipelineBootstrap, "--sessions", String(sessions),
@@ -212,7 +212,7 @@ enum KafkaBench {
             Bench.line("market minutes/s end to end", Bench.fixed(minutesRate, 1), goal: minutesGoal, met: minutesRate >= minutesGoal)
                 + "   (\(Bench.grouped(Double(minutes))) minutes, \(sessions) sessions, in \(Bench.fixed(wall, 1)) s)",
             "limits: the wall time includes starting seven processes (no group join: each takes all its partitions) and",
-            "reading the summary back (~1 s); quiet stretches cost no round trip (lookahead), nor does holding (quiet",
+            "the summary's last reads (~0.2 s); quiet stretches cost no round trip (lookahead), nor does holding (quiet",
             "inputs: fills, order events and decisions answer orders and signals the readers know of); an order out",
             "still waits for its answer, two produce→consume hops above; eight processes share 2 cores at ~85%, zstd",
             "(a fresh context per batch) ~10% of it: lz4 saves ~1 s here but keeps less history on the embedded broker",
