@@ -10,6 +10,11 @@ public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
         self.partition = partition
     }
 
+    /// Every partition of each topic, given its partition count, topic by topic.
+    public static func all(_ counts: [(topic: String, partitions: Int32)]) -> [TopicPartition] {
+        counts.flatMap { t in (0..<t.partitions).map { TopicPartition(topic: t.topic, partition: $0) } }
+    }
+
     public var description: String { "\(topic)[\(partition)]" }
 }
 

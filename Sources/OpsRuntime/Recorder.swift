@@ -115,7 +115,7 @@ public final class Recorder: @unchecked Sendable {
             try consumer.subscribe(topics: topics)
         case .all:
             // From the group's commits, or the beginning of a partition it has none for (auto.offset.reset).
-            let parts = try topics.flatMap { t in (0..<Int32(try consumer.partitionCount(topic: t))).map { TopicPartition(topic: t, partition: $0) } }
+            let parts = TopicPartition.all(try topics.map { ($0, Int32(try consumer.partitionCount(topic: $0))) })
             try consumer.assign(parts.map { TopicPartitionOffset($0, offset: KafkaOffset.invalid) })
         }
         defer {

@@ -121,7 +121,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
             try consumer.subscribe(topics: inputTopics, onAssign: { [unowned self] parts in try self.onAssign(parts) },
                                    onRevoke: { [unowned self] parts in self.machine.revoked(parts) })
         case .all:
-            let parts = inputTopics.flatMap { t in (0..<(inputs[t] ?? 0)).map { TopicPartition(topic: t, partition: $0) } }
+            let parts = TopicPartition.all(inputTopics.map { ($0, inputs[$0] ?? 0) })
             try consumer.assign(try onAssign(parts))
         }
         logger.info("consuming", metadata: ["kafka.topics": .string(inputTopics.joined(separator: ",")), "kafka.group": .string(settings.groupId),

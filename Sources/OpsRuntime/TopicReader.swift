@@ -102,7 +102,7 @@ public final class TopicFollower<Item: Sendable>: @unchecked Sendable {
         // Each query is a round trip of its own (~40 ms on the embedded broker): asked all at once.
         let names = Array(Set(topics)).sorted()
         let counts = try eachOnItsOwnThread(names) { [consumer] in try Int32(consumer.partitionCount(topic: $0)) }
-        parts = zip(names, counts).flatMap { topic, n in (0..<n).map { TopicPartition(topic: topic, partition: $0) } }
+        parts = TopicPartition.all(Array(zip(names, counts)))
         read = Mutex((Dictionary(uniqueKeysWithValues: names.map { ($0, [Item]()) }), [:], nil))
         self.keep = keep
         self.following = following
