@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
+        // SHA-256 of the deterministic ids (already built for the HTTP stack's TLS).
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C shim over librdkafka (Debian librdkafka-dev, pkg-config rdkafka).
@@ -38,7 +40,7 @@ let package = Package(
         // Swift wrapper: producer, consumer, group lag, embedded mock cluster.
         .target(name: "Kafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // Value types shared by every service: envelope, payloads, topics, ids, time. No I/O.
-        .target(name: "OpsModel", swiftSettings: strict),
+        .target(name: "OpsModel", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // Black-Scholes prices, greeks, implied volatility. No I/O.
         .target(name: "OptionsMath", swiftSettings: strict),
         // Market data sources as pure parsers/generators: CSV bars and chains, synthetic market.

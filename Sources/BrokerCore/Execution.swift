@@ -15,14 +15,20 @@ extension SimulatedBroker {
     }
 
     mutating func onChain(_ chain: OptionChain, _ message: AnyEnvelope) -> [Emit] {
-        // Only contracts held or ordered matter: a chain of hundreds mostly concerns nobody.
+        // Only contracts of this underlying held or ordered matter: a chain of hundreds mostly concerns nobody.
+        var wanted = Set<String>()
+        for (symbol, h) in state.holdings where h.underlying == chain.underlying { wanted.insert(symbol) }
+        for o in state.open where o.command.assetClass == .option && o.command.underlying == chain.underlying { wanted.insert(o.symbol) }
         var quotes = [String: OptionQuote]()
-        let needed = !state.holdings.isEmpty
-            || state.open.contains { $0.command.assetClass == .option && $0.command.underlying == chain.underlying }
-        if needed { for c in chain.contracts { quotes[Self.canonical(c.symbol)] = c } }
+        if !wanted.isEmpty {
+            for c in chain.contracts {
+                let symbol = Self.canonical(c.symbol)
+                if wanted.contains(symbol) { quotes[symbol] = c }
+            }
+        }
         // The chain is the latest market information at its time: mark first, so every snapshot at it uses it.
-        for symbol in state.holdings.keys {
-            if let quote = quotes[symbol], let mark = Self.markCents(quote) { state.holdings[symbol]?.markCents = mark }
+        for (symbol, quote) in quotes where state.holdings[symbol] != nil {
+            if let mark = Self.markCents(quote) { state.holdings[symbol]?.markCents = mark }
         }
         var out = expireOrders(message)
         out += settleExpirations(message, input: .chain(chain))

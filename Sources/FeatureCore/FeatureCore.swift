@@ -90,8 +90,10 @@ public struct FeatureCore: StreamCore {
             let close = MarketCalendar.closeMinute(of: local.date) ?? MarketCalendar.closeMinute
             guard minute >= MarketCalendar.openMinute, minute < close else { return nil }
         }
-        var st = tickers[bar.ticker, default: TickerState()]
+        // Taken out while it changes, so its arrays are not copied (put back below, or as it was when refused).
+        var st = tickers.removeValue(forKey: bar.ticker) ?? TickerState()
         if let lastEnd = st.lastBarEnd, bar.end <= lastEnd {
+            tickers[bar.ticker] = st
             throw MessageError(.late, "bar \(bar.ticker) ending \(bar.end) is not after the previous bar (ending \(lastEnd)); bars must arrive in time order")
         }
         st.lastBarEnd = bar.end

@@ -99,6 +99,22 @@ public final class InProcessPipeline {
 
         var pendingCount: Int { pending.count - head }
 
+        /// The core's lookahead, a function of its state: asked again only after the core handled an input.
+        private var lookaheadCache: Lookahead?? = .none
+        var lookahead: Lookahead? {
+            if let cached = lookaheadCache { return cached }
+            let la = core.lookahead
+            lookaheadCache = .some(la)
+            return la
+        }
+
+        /// Handles one input with the core (its lookahead may change).
+        func handle(_ envelope: AnyEnvelope, from topic: String) throws -> [Emit] {
+            handled += 1
+            lookaheadCache = .none
+            return try core.handle(envelope, from: topic)
+        }
+
         /// Per output topic, the causes under a lookahead: its own (input, delay), then the declared ones it does not
         /// list, which apply only from `resumesAt` on (`resumes` true).
         func narrowedCauses(_ la: Lookahead) -> [Int: [(input: Int, delay: Int64, resumes: Bool)]] {
@@ -193,6 +209,9 @@ public final class InProcessPipeline {
     let sourceTopics: Set<Int>
     var sourceWatermark = Int64.min
     var watermarks: [Int64]
+    /// Watermarks are a function of the source's watermark and every stage's state and pending inputs: they need
+    /// computing again only after one of those changed.
+    var watermarksStale = true
     var seen: [RecentIDs]
     var sequence: [Int64]
     public internal(set) var stats = Stats()
@@ -272,6 +291,7 @@ public final class InProcessPipeline {
     /// Everything up to `time` has been published by the source: handle all that can be handled.
     public func advanceSource(to time: Timestamp) throws {
         sourceWatermark = max(sourceWatermark, time.ms)
+        watermarksStale = true
         stats.sourceGroups += 1
         stats.first = stats.first ?? time
         stats.last = time
@@ -296,10 +316,14 @@ public final class InProcessPipeline {
         while moved {
             moved = false
             for (s, stage) in stages.enumerated() {
-                computeWatermarks()
+                if watermarksStale {
+                    computeWatermarks()
+                    watermarksStale = false
+                }
                 let released = stage.release(watermarks: watermarks)
                 guard !released.isEmpty else { continue }
                 moved = true
+                watermarksStale = true
                 for e in released { handle(e, at: s) }
                 if let broken = brokenPromise { throw Stalled(description: broken) }
                 stage.compact()
@@ -310,7 +334,7 @@ public final class InProcessPipeline {
     /// Every topic's watermark now: the source's for source topics, +∞ for side topics (operator commands), else the
     /// least promise of its writers (a writer promises nothing while an input it depends on has promised nothing).
     func computeWatermarks() {
-        let lookaheads = stages.map { $0.core.lookahead }
+        let lookaheads = stages.map(\.lookahead)
         for t in watermarkOrder {
             if sideTopics.contains(t) { watermarks[t] = .max; continue }
             if sourceTopics.contains(t) { watermarks[t] = sourceWatermark; continue }
@@ -342,9 +366,8 @@ public final class InProcessPipeline {
 
     func handle(_ e: Event, at s: Int) {
         let stage = stages[s]
-        stage.handled += 1
         do {
-            let emits = try stage.core.handle(e.envelope, from: topics[e.topic])
+            let emits = try stage.handle(e.envelope, from: topics[e.topic])
             for emit in emits { output(emit, from: stage) }
         } catch {
             let raw = e.raw ?? ((try? e.envelope.encoded()) ?? [])
@@ -381,6 +404,7 @@ public final class InProcessPipeline {
             for (s, _) in readers[t] { deadLetter(stage: s, topic: t, key: env.partitionKey, raw: bytes, time: env.eventTime.ms, error: error) }
             return
         }
+        watermarksStale = true
         for (s, rank) in readers[t] {
             stages[s].add(Event(envelope: env, time: env.eventTime.ms, rank: rank, topic: t, sequence: sequence[t] - 1, raw: raw))
         }

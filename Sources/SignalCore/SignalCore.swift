@@ -97,16 +97,17 @@ public struct SignalCore: TradingParamsCore {
         var window = chopWindows[fv.ticker, default: ChopWindow()]
         window.append(fv, lookback: params.chopLookback)
         let chop = ChopMeasure(window: window.samples, params: params)
-        guard let evaluation = Self.evaluate(fv, params: params, chop: chop), evaluation.vetoes.isEmpty,
-              evaluation.confidence >= params.minConfidence, watchlist.admits(fv.ticker) else {
+        guard let score = Self.score(fv, params: params, chop: chop), score.vetoes.isEmpty,
+              score.confidence >= params.minConfidence, watchlist.admits(fv.ticker) else {
             chopWindows[fv.ticker] = window
             return []
         }
-        let key = CooldownKey(ticker: fv.ticker, direction: evaluation.direction)
+        let key = CooldownKey(ticker: fv.ticker, direction: score.direction)
         if let last = lastPublished[key], message.eventTime < last + Minutes(params.cooldownMinutes) {
             chopWindows[fv.ticker] = window
             return []
         }
+        let evaluation = Self.explain(score, fv, params: params)
 
         var signal = Signal(
             ticker: fv.ticker, direction: evaluation.direction, instrument: evaluation.instrument,
@@ -148,6 +149,32 @@ public struct SignalCore: TradingParamsCore {
     /// Scores a feature vector; nil when it has no trend (missing SMA features, or no direction). `chop` is the
     /// ticker's chop measure including this vector (the core keeps the window); nil judges this vector alone.
     public static func evaluate(_ fv: FeatureVector, params p: TradingParams.SignalParams, chop: ChopMeasure? = nil) -> Evaluation? {
+        score(fv, params: p, chop: chop).map { explain($0, fv, params: p) }
+    }
+
+    /// A feature vector's score in numbers only: everything the core decides on. Most vectors end here; only one
+    /// that is published gets its rule-by-rule text (`explain`).
+    struct Score {
+        var direction: Direction
+        var trend: Double
+        var volume: Double
+        var breakout: Double
+        var breakoutPassed: Bool
+        /// Momentum confirmed by ret_5m, or else by ret_15m.
+        var by5: Bool
+        var by15: Bool
+        var momentum: Double
+        var sentiment: Double
+        var chop: ChopMeasure
+        var vetoes: [String]
+        var confidence: Double
+        var instrument: Instrument
+        var strategy: TradeStrategy
+        /// +1 for BULL, −1 for BEAR: every "in the trend's direction" test is on sign × value.
+        var sign: Double { direction == .bull ? 1 : -1 }
+    }
+
+    static func score(_ fv: FeatureVector, params p: TradingParams.SignalParams, chop: ChopMeasure?) -> Score? {
         guard let sma = fv.sma20, let slope = fv.sma20Slope, let distance = fv.distanceSma20 else { return nil }
         let close = fv.bar.close
         let direction: Direction
@@ -158,112 +185,119 @@ public struct SignalCore: TradingParamsCore {
         } else {
             return nil
         }
-        // +1 for BULL, −1 for BEAR: every "in the trend's direction" test is on sign × value.
         let sign: Double = direction == .bull ? 1 : -1
+        let trend = round4(p.trendWeight)
+        var volume = 0.0
+        if let ratio = fv.volumeRatio, ratio >= p.volumeSurgeRatio {
+            volume = round4(p.volumeWeight * (p.volumeFullRatio > 0 ? min(1, ratio / p.volumeFullRatio) : 1))
+        }
+        let breakoutPassed = sign * distance >= p.breakoutMinDistance
+        let breakout = breakoutPassed ? round4(p.breakoutWeight) : 0
+        let by5 = fv.ret5m.map { atLeast(sign * $0, p.momentumRet5m) } ?? false
+        let by15 = fv.ret15m.map { atLeast(sign * $0, 2 * p.momentumRet5m) } ?? false
+        let momentum = by5 || by15 ? round4(p.momentumWeight) : 0
+        var sentiment = 0.0
+        if let score = fv.sentimentScore, abs(score) >= p.sentimentThreshold, score != 0 {
+            let size = round4(p.sentimentWeight * min(1, abs(score)))
+            sentiment = (score > 0) == (direction == .bull) ? size : round4(-size)
+        }
+        // Chop: a filter, not a score.
+        let chop = chop ?? ChopMeasure(window: [ChopMeasure.Sample(fv)], params: p)
+        var vetoes = [String]()
+        if p.momentumMode == "required", !(by5 || by15) { vetoes.append("momentum") }
+        if chop.isChop { vetoes.append("chop") }
+        let swing = abs(slope) >= p.swingSlopeMin && (fv.ret15m.map { sign * $0 >= p.swingRet15Min } ?? false)
+        return Score(direction: direction, trend: trend, volume: volume, breakout: breakout, breakoutPassed: breakoutPassed,
+                     by5: by5, by15: by15, momentum: momentum, sentiment: sentiment, chop: chop, vetoes: vetoes,
+                     confidence: round4(min(1, max(0, trend + volume + breakout + momentum + sentiment))),
+                     instrument: p.instrument == "stock" ? .stock : (direction == .bull ? .call : .put),
+                     strategy: swing ? .swingTrade : .dayTrade)
+    }
+
+    /// The score's rules and reason, rule by rule, with each value next to its threshold.
+    static func explain(_ s: Score, _ fv: FeatureVector, params p: TradingParams.SignalParams) -> Evaluation {
+        // `score` returned, so the trend's features are there.
+        let sma = fv.sma20!, slope = fv.sma20Slope!, distance = fv.distanceSma20!
+        let close = fv.bar.close
+        let direction = s.direction, sign = s.sign
         let dir = direction.rawValue
         var rules = [RuleScore]()
         var parts = [String]()
 
         // Trend.
-        let trend = round4(p.trendWeight)
         let cmp = direction == .bull ? ">" : "<"
         let slopeCmp = direction == .bull ? "≥ \(f5(p.slopeMin))" : "≤ \(f5(-p.slopeMin))"
-        rules.append(RuleScore(rule: "trend", passed: true, contribution: trend,
+        rules.append(RuleScore(rule: "trend", passed: true, contribution: s.trend,
                                detail: "\(dir): close \(f2(close)) \(cmp) sma20 \(f2(sma)), slope \(s5(slope))/bar \(slopeCmp)"))
-        parts.append("trend \(dir) (close \(f2(close)) \(cmp) sma20 \(f2(sma)), slope \(s5(slope))/bar) \(s2(trend))")
+        parts.append("trend \(dir) (close \(f2(close)) \(cmp) sma20 \(f2(sma)), slope \(s5(slope))/bar) \(s2(s.trend))")
 
         // Volume surge.
-        let volume: Double
         if let ratio = fv.volumeRatio {
             let passed = ratio >= p.volumeSurgeRatio
-            let scale = p.volumeFullRatio > 0 ? min(1, ratio / p.volumeFullRatio) : 1
-            volume = passed ? round4(p.volumeWeight * scale) : 0
             let detail = passed
                 ? "volume ratio \(f2(ratio))x ≥ surge \(f2(p.volumeSurgeRatio))x; \(f2(p.volumeWeight)) × min(1, \(f2(ratio)) / \(f2(p.volumeFullRatio)))"
                 : "volume ratio \(f2(ratio))x < surge \(f2(p.volumeSurgeRatio))x"
-            rules.append(RuleScore(rule: "volume", passed: passed, contribution: volume, detail: detail))
-            parts.append("volume \(f2(ratio))x \(s2(volume))")
+            rules.append(RuleScore(rule: "volume", passed: passed, contribution: s.volume, detail: detail))
+            parts.append("volume \(f2(ratio))x \(s2(s.volume))")
         } else {
-            volume = 0
             rules.append(RuleScore(rule: "volume", passed: false, contribution: 0, detail: "volume ratio not available yet"))
             parts.append("volume n/a \(s2(0))")
         }
 
         // Breakout.
-        let breakoutPassed = sign * distance >= p.breakoutMinDistance
-        let breakout = breakoutPassed ? round4(p.breakoutWeight) : 0
         let threshold = sign * p.breakoutMinDistance
-        let breakoutCmp = direction == .bull ? (breakoutPassed ? "≥" : "<") : (breakoutPassed ? "≤" : ">")
-        rules.append(RuleScore(rule: "breakout", passed: breakoutPassed, contribution: breakout,
+        let breakoutCmp = direction == .bull ? (s.breakoutPassed ? "≥" : "<") : (s.breakoutPassed ? "≤" : ">")
+        rules.append(RuleScore(rule: "breakout", passed: s.breakoutPassed, contribution: s.breakout,
                                detail: "distance from sma20 \(s4(distance)) \(breakoutCmp) \(s4(threshold))"))
-        parts.append("breakout \(s2(breakout)) (distance \(s4(distance)))")
+        parts.append("breakout \(s2(s.breakout)) (distance \(s4(distance)))")
 
         // Momentum.
         let m5 = p.momentumRet5m, m15 = 2 * p.momentumRet5m
-        let by5 = fv.ret5m.map { atLeast(sign * $0, m5) } ?? false
-        let by15 = fv.ret15m.map { atLeast(sign * $0, m15) } ?? false
-        let momentumPassed = by5 || by15
-        let momentum = momentumPassed ? round4(p.momentumWeight) : 0
         let want = direction == .bull ? "≥" : "≤"
         let momentumDetail: String
         let momentumShown: String
-        if by5 {
+        if s.by5 {
             momentumDetail = "ret_5m \(s4(fv.ret5m!)) \(want) \(s4(sign * m5))"
             momentumShown = "ret_5m \(s4(fv.ret5m!))"
-        } else if by15 {
+        } else if s.by15 {
             momentumDetail = "ret_15m \(s4(fv.ret15m!)) \(want) \(s4(sign * m15))"
             momentumShown = "ret_15m \(s4(fv.ret15m!))"
         } else {
             momentumDetail = "neither ret_5m \(opt4(fv.ret5m)) \(want) \(s4(sign * m5)) nor ret_15m \(opt4(fv.ret15m)) \(want) \(s4(sign * m15))"
             momentumShown = "ret_5m \(opt4(fv.ret5m))"
         }
-        rules.append(RuleScore(rule: "momentum", passed: momentumPassed, contribution: momentum, detail: momentumDetail))
-        parts.append("momentum \(s2(momentum)) (\(momentumShown))")
+        rules.append(RuleScore(rule: "momentum", passed: s.by5 || s.by15, contribution: s.momentum, detail: momentumDetail))
+        parts.append("momentum \(s2(s.momentum)) (\(momentumShown))")
 
         // Sentiment.
-        let sentiment: Double
         if let score = fv.sentimentScore {
             if abs(score) >= p.sentimentThreshold, score != 0 {
                 let aligned = (score > 0) == (direction == .bull)
-                let size = round4(p.sentimentWeight * min(1, abs(score)))
-                sentiment = aligned ? size : round4(-size)
                 let detail = aligned
                     ? "score \(s2(score)) agrees with \(dir) (|score| ≥ \(f2(p.sentimentThreshold))): boost"
                     : "score \(s2(score)) opposes \(dir) (|score| ≥ \(f2(p.sentimentThreshold))): penalty"
-                rules.append(RuleScore(rule: "sentiment", passed: aligned, contribution: sentiment, detail: detail))
-                parts.append("sentiment \(s2(sentiment)) (\(f2(score)) \(aligned ? "aligned" : "opposed"))")
+                rules.append(RuleScore(rule: "sentiment", passed: aligned, contribution: s.sentiment, detail: detail))
+                parts.append("sentiment \(s2(s.sentiment)) (\(f2(score)) \(aligned ? "aligned" : "opposed"))")
             } else {
-                sentiment = 0
                 rules.append(RuleScore(rule: "sentiment", passed: false, contribution: 0,
                                        detail: "score \(s2(score)) weak (|score| < \(f2(p.sentimentThreshold)) or 0): no effect"))
                 parts.append("sentiment \(s2(0)) (\(f2(score)) weak)")
             }
         } else {
-            sentiment = 0
             rules.append(RuleScore(rule: "sentiment", passed: false, contribution: 0,
                                    detail: "no sentiment score this session (absent): no effect"))
             parts.append("sentiment \(s2(0)) (absent)")
         }
 
-        // Chop: a filter, not a score.
-        let chop = chop ?? ChopMeasure(window: [ChopMeasure.Sample(fv)], params: p)
-        rules.append(RuleScore(rule: "chop", passed: !chop.isChop, contribution: 0, detail: chop.detail))
-        parts.append(chop.summary)
+        rules.append(RuleScore(rule: "chop", passed: !s.chop.isChop, contribution: 0, detail: s.chop.detail))
+        parts.append(s.chop.summary)
 
-        var vetoes = [String]()
-        if p.momentumMode == "required", !momentumPassed { vetoes.append("momentum") }
-        if chop.isChop { vetoes.append("chop") }
-
-        let confidence = round4(min(1, max(0, trend + volume + breakout + momentum + sentiment)))
-
-        let swing = abs(slope) >= p.swingSlopeMin && (fv.ret15m.map { sign * $0 >= p.swingRet15Min } ?? false)
-        let instrument: Instrument = p.instrument == "stock" ? .stock : (direction == .bull ? .call : .put)
-        var reason = parts.joined(separator: "; ") + " → confidence \(f2(confidence))"
-        if !vetoes.isEmpty {
-            reason += "; no signal: " + vetoes.map { $0 == "momentum" ? "momentum not confirmed (required)" : "chop" }.joined(separator: ", ")
+        var reason = parts.joined(separator: "; ") + " → confidence \(f2(s.confidence))"
+        if !s.vetoes.isEmpty {
+            reason += "; no signal: " + s.vetoes.map { $0 == "momentum" ? "momentum not confirmed (required)" : "chop" }.joined(separator: ", ")
         }
-        return Evaluation(direction: direction, instrument: instrument, strategy: swing ? .swingTrade : .dayTrade,
-                          confidence: confidence, rules: rules, reason: reason, vetoes: vetoes)
+        return Evaluation(direction: direction, instrument: s.instrument, strategy: s.strategy,
+                          confidence: s.confidence, rules: rules, reason: reason, vetoes: s.vetoes)
     }
 
     /// Rounded to 4 decimals, never −0.
