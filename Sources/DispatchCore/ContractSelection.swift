@@ -45,23 +45,25 @@ public enum ContractSelection {
         var considered = 0, inWindow = 0
         var refusals: [String: Int] = [:]
         var passing: [ContractQuote] = []
-        var lastFailure: OptionGateVerdict?
+        var lastFailed: OptionQuote?
 
         for q in chain.contracts where q.right == right {
             considered += 1
             let dte = today.days(until: q.expiration)
             guard window.contains(dte) else { refusals["dte", default: 0] += 1; continue }
             inWindow += 1
-            let check = OptionGates.validate(q, asOf: asOf, ivPercentile: ivPercentile, ivRank: ivRank, params: params)
+            // Screened without texts; only the last refusal's are kept (below).
+            let check = OptionGates.validate(q, asOf: asOf, ivPercentile: ivPercentile, ivRank: ivRank, params: params, explain: false)
             guard check.verdict.passed else {
                 refusals[check.failedGate ?? "liquidity", default: 0] += 1
-                lastFailure = check.verdict
+                lastFailed = q
                 continue
             }
             passing.append(ContractQuote(symbol: q.symbol, right: q.right, strike: q.strike, expiration: q.expiration, dte: dte,
                                          bid: q.bid, ask: q.ask, mid: check.mid, spreadPct: check.spreadPct ?? 0,
                                          volume: q.volume, openInterest: q.openInterest, delta: q.delta))
         }
+        let lastFailure = lastFailed.map { OptionGates.validate($0, asOf: asOf, ivPercentile: ivPercentile, ivRank: ivRank, params: params).verdict }
         let ranked = ContractScoring.rank(passing, underlyingPrice: chain.underlyingPrice, strategy: strategy, params: params)
 
         let noun = right == .call ? "call" : "put"

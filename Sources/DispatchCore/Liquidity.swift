@@ -40,20 +40,25 @@ public struct LiquidityCheck: Sendable, Equatable {
 public enum Liquidity {
     public static let gateOrder = ["bid_ask", "spread", "premium", "expiration", "open_interest", "volume"]
 
+    /// `explain: false` leaves every gate's detail empty (the verdicts and numbers are the same): for screening a
+    /// chain's contracts, where only the chosen one's texts are kept.
     public static func check(bid: Double, ask: Double, expiration: CivilDate, asOf: Timestamp, volume: Int64?,
-                             openInterest: Int64?, params: TradingParams) -> LiquidityCheck {
+                             openInterest: Int64?, params: TradingParams, explain: Bool = true) -> LiquidityCheck {
         let limits = params.liquidityThresholds
         var gates: [GateResult] = []
+        func gate(_ name: String, _ passed: Bool, _ detail: @autoclosure () -> String) -> GateResult {
+            GateResult(gate: name, passed: passed, detail: explain ? detail() : "")
+        }
 
         // 1. bid/ask
         let pricesValid = bid.isFinite && ask.isFinite && bid > 0 && ask > 0
         let crossed = pricesValid && bid > ask
         if !pricesValid {
-            gates.append(GateResult(gate: "bid_ask", passed: false, detail: "No valid bid/ask prices (bid=\(bid), ask=\(ask))"))
+            gates.append(gate("bid_ask", false, "No valid bid/ask prices (bid=\(bid), ask=\(ask))"))
         } else if crossed {
-            gates.append(GateResult(gate: "bid_ask", passed: false, detail: "Crossed bid/ask prices (bid=\(bid) > ask=\(ask))"))
+            gates.append(gate("bid_ask", false, "Crossed bid/ask prices (bid=\(bid) > ask=\(ask))"))
         } else {
-            gates.append(GateResult(gate: "bid_ask", passed: true, detail: "bid=\(bid), ask=\(ask)"))
+            gates.append(gate("bid_ask", true, "bid=\(bid), ask=\(ask)"))
         }
 
         // 2. spread and 3. premium (need prices)
@@ -64,38 +69,33 @@ public enum Liquidity {
             let spread = (ask - bid) / mid * 100
             spreadPct = spread
             if micro(spread) > micro(limits.maxSpreadPct) {
-                gates.append(GateResult(gate: "spread", passed: false,
-                                        detail: "Spread too wide: \(Fmt.fixed(spread, 1))% > \(limits.maxSpreadPct)%"))
+                gates.append(gate("spread", false, "Spread too wide: \(Fmt.fixed(spread, 1))% > \(limits.maxSpreadPct)%"))
             } else {
-                gates.append(GateResult(gate: "spread", passed: true,
-                                        detail: "Spread \(Fmt.fixed(spread, 2))% ≤ \(limits.maxSpreadPct)%"))
+                gates.append(gate("spread", true, "Spread \(Fmt.fixed(spread, 2))% ≤ \(limits.maxSpreadPct)%"))
             }
             if micro(mid) < micro(limits.minPremium) {
-                gates.append(GateResult(gate: "premium", passed: false,
-                                        detail: "Premium too low: $\(Fmt.fixed(mid, 2)) < $\(Fmt.fixed(limits.minPremium, 2)) (likely worthless)"))
+                gates.append(gate("premium", false, "Premium too low: $\(Fmt.fixed(mid, 2)) < $\(Fmt.fixed(limits.minPremium, 2)) (likely worthless)"))
             } else {
-                gates.append(GateResult(gate: "premium", passed: true,
-                                        detail: "Premium $\(Fmt.fixed(mid, 2)) ≥ $\(Fmt.fixed(limits.minPremium, 2))"))
+                gates.append(gate("premium", true, "Premium $\(Fmt.fixed(mid, 2)) ≥ $\(Fmt.fixed(limits.minPremium, 2))"))
             }
         } else {
-            gates.append(GateResult(gate: "spread", passed: false, detail: "Spread not measurable without valid bid/ask"))
-            gates.append(GateResult(gate: "premium", passed: false, detail: "Premium not measurable without valid bid/ask"))
+            gates.append(gate("spread", false, "Spread not measurable without valid bid/ask"))
+            gates.append(gate("premium", false, "Premium not measurable without valid bid/ask"))
         }
 
         // 4. expiration
         let ends = tradingEnds(expiration: expiration)
-        let endsText = "\(expiration.iso) 16:00 New York (\(ends.iso8601))"
+        func endsText() -> String { "\(expiration.iso) 16:00 New York (\(ends.iso8601))" }
         if asOf > ends {
-            gates.append(GateResult(gate: "expiration", passed: false,
-                                    detail: "Contract expired (trading ended \(endsText); as of \(asOf.iso8601))"))
+            gates.append(gate("expiration", false, "Contract expired (trading ended \(endsText()); as of \(asOf.iso8601))"))
         } else {
-            gates.append(GateResult(gate: "expiration", passed: true, detail: "Trades until \(endsText)"))
+            gates.append(gate("expiration", true, "Trades until \(endsText())"))
         }
 
         // 5. open interest and 6. volume
         gates.append(floorGate("open_interest", label: "Open interest", value: openInterest, minimum: limits.minOpenInterest,
-                               key: "min_open_interest"))
-        gates.append(floorGate("volume", label: "Volume", value: volume, minimum: limits.minVolume, key: "min_volume"))
+                               key: "min_open_interest", explain: explain))
+        gates.append(floorGate("volume", label: "Volume", value: volume, minimum: limits.minVolume, key: "min_volume", explain: explain))
 
         let firstFailure = gates.first { !$0.passed }
         return LiquidityCheck(valid: firstFailure == nil, reason: firstFailure?.detail ?? "OK", mid: mid, spreadPct: spreadPct, gates: gates)
@@ -112,15 +112,13 @@ public enum Liquidity {
         NewYorkTime.utc(date: expiration, hour: 16, minute: 0)
     }
 
-    static func floorGate(_ gate: String, label: String, value: Int64?, minimum: Int, key: String) -> GateResult {
-        let shown = value.map(String.init) ?? "0 (not reported)"
-        guard minimum > 0 else {
-            return GateResult(gate: gate, passed: true, detail: "\(label) \(shown), check off (\(key) 0)")
+    static func floorGate(_ gate: String, label: String, value: Int64?, minimum: Int, key: String, explain: Bool = true) -> GateResult {
+        func result(_ passed: Bool, _ detail: (String) -> String) -> GateResult {
+            GateResult(gate: gate, passed: passed, detail: explain ? detail(value.map(String.init) ?? "0 (not reported)") : "")
         }
-        if (value ?? 0) < Int64(minimum) {
-            return GateResult(gate: gate, passed: false, detail: "\(label) too low: \(shown) < \(minimum)")
-        }
-        return GateResult(gate: gate, passed: true, detail: "\(label) \(shown) ≥ \(minimum)")
+        guard minimum > 0 else { return result(true) { "\(label) \($0), check off (\(key) 0)" } }
+        if (value ?? 0) < Int64(minimum) { return result(false) { "\(label) too low: \($0) < \(minimum)" } }
+        return result(true) { "\(label) \($0) ≥ \(minimum)" }
     }
 
     /// A value in millionths, rounded, for comparisons free of binary noise.

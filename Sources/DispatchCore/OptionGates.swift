@@ -25,14 +25,15 @@ public enum OptionGates {
     static let noFallback: Set<String> = ["expiration"]
 
     public static func validate(bid: Double, ask: Double, expiration: CivilDate, asOf: Timestamp, volume: Int64?, openInterest: Int64?,
-                                ivPercentile: Double?, ivRank: Double?, params: TradingParams) -> OptionGateCheck {
+                                ivPercentile: Double?, ivRank: Double?, params: TradingParams, explain: Bool = true) -> OptionGateCheck {
         let liquidity = Liquidity.check(bid: bid, ask: ask, expiration: expiration, asOf: asOf, volume: volume,
-                                        openInterest: openInterest, params: params)
+                                        openInterest: openInterest, params: params, explain: explain)
         let limits = params.liquidityThresholds
         var gates = liquidity.gates
         gates.append(ceilingGate("iv_percentile", label: "IV", value: ivPercentile, limit: limits.maxIvPercentile,
-                                 key: "max_iv_percentile", unit: "th percentile"))
-        gates.append(ceilingGate("iv_rank", label: "IV Rank", value: ivRank, limit: limits.maxIvRank, key: "max_iv_rank", unit: ""))
+                                 key: "max_iv_percentile", unit: "th percentile", explain: explain))
+        gates.append(ceilingGate("iv_rank", label: "IV Rank", value: ivRank, limit: limits.maxIvRank, key: "max_iv_rank", unit: "",
+                                 explain: explain))
         guard let failed = gates.first(where: { !$0.passed }) else {
             return OptionGateCheck(verdict: OptionGateVerdict(passed: true, reason: "All gates passed", fallback: false),
                                    mid: liquidity.mid, spreadPct: liquidity.spreadPct, gates: gates)
@@ -41,21 +42,26 @@ public enum OptionGates {
                                mid: liquidity.mid, spreadPct: liquidity.spreadPct, gates: gates)
     }
 
-    public static func validate(_ q: OptionQuote, asOf: Timestamp, ivPercentile: Double?, ivRank: Double?, params: TradingParams) -> OptionGateCheck {
+    /// `explain: false`: the same verdicts and numbers, every gate's text left empty (see `Liquidity.check`).
+    public static func validate(_ q: OptionQuote, asOf: Timestamp, ivPercentile: Double?, ivRank: Double?, params: TradingParams,
+                                explain: Bool = true) -> OptionGateCheck {
         validate(bid: q.bid, ask: q.ask, expiration: q.expiration, asOf: asOf, volume: q.volume, openInterest: q.openInterest,
-                 ivPercentile: ivPercentile, ivRank: ivRank, params: params)
+                 ivPercentile: ivPercentile, ivRank: ivRank, params: params, explain: explain)
     }
 
     /// A ceiling that applies only when both the value is known and the limit is set.
-    static func ceilingGate(_ gate: String, label: String, value: Double?, limit: Double?, key: String, unit: String) -> GateResult {
+    static func ceilingGate(_ gate: String, label: String, value: Double?, limit: Double?, key: String, unit: String,
+                            explain: Bool = true) -> GateResult {
+        let failed = value.flatMap { v in limit.map { Liquidity.micro(v) > Liquidity.micro($0) } } ?? false
+        guard explain else { return GateResult(gate: gate, passed: !failed, detail: "") }
         let shown = value.map { Fmt.fixed($0, 1) }
         guard let limit else {
             return GateResult(gate: gate, passed: true, detail: "\(label) \(shown.map { $0 + unit } ?? "unknown"), check off (\(key) null)", value: shown, limit: nil)
         }
-        guard let value, let shown else {
+        guard let shown else {
             return GateResult(gate: gate, passed: true, detail: "\(label) unknown (not enough history), check skipped", value: nil, limit: Fmt.fixed(limit, 1))
         }
-        if Liquidity.micro(value) > Liquidity.micro(limit) {
+        if failed {
             return GateResult(gate: gate, passed: false, detail: "\(label) too high: \(shown)\(unit) > \(Fmt.fixed(limit, 1))", value: shown, limit: Fmt.fixed(limit, 1))
         }
         return GateResult(gate: gate, passed: true, detail: "\(label) \(shown)\(unit) ≤ \(Fmt.fixed(limit, 1))", value: shown, limit: Fmt.fixed(limit, 1))

@@ -459,9 +459,13 @@ extension InProcessPipeline {
             var out = [UInt8]()
             out.reserveCapacity(lines.reduce(0) { $0 + $1.bytes.count + 1 })
             for l in lines { out += l.bytes; out.append(10) }
-            guard FileManager.default.createFile(atPath: "\(dir)/\(topic).jsonl", contents: Data(out)) else {
-                throw ConfigError("cannot write \(dir)/\(topic).jsonl")
+            // Written from the buffer itself: a topic of chains is hundreds of MB, not worth a second copy.
+            let path = "\(dir)/\(topic).jsonl"
+            guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+                throw ConfigError("cannot write \(path)")
             }
+            defer { try? file.close() }
+            try file.write(contentsOf: out)
         }
     }
 }
