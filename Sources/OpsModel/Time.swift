@@ -238,9 +238,31 @@ public struct LocalDateTime: Hashable, Sendable {
 public enum NewYorkTime {
     /// UTC offset in seconds (−14400 in daylight time, −18000 in standard time) at a UTC instant.
     public static func offsetSeconds(at t: Timestamp) -> Int {
-        let approx = CivilDate(daysSinceEpoch: floorDiv(t.ms - 5 * 3_600_000, 86_400_000))
-        let (start, end) = dstBoundsUTC(year: approx.year)
-        return (t.ms >= start.ms && t.ms < end.ms) ? -4 * 3600 : -5 * 3600
+        let (start, end) = dstBounds(at: t)
+        return (t.ms >= start && t.ms < end) ? -4 * 3600 : -5 * 3600
+    }
+
+    /// Daylight time's bounds (UTC ms) in the year of `t` read at UTC−5, from a table for 1900–2199 (every bar and
+    /// order asks; the rules are worked out once a year, not once a call).
+    static func dstBounds(at t: Timestamp) -> (start: Int64, end: Int64) {
+        let table = dstTable
+        let yearMs: Int64 = 31_556_952_000   // a Gregorian year on average: the guess is off by at most one
+        var i = Int(floorDiv(t.ms - table[0].yearStart, yearMs))
+        if i >= 0, i < table.count {
+            if t.ms < table[i].yearStart { i -= 1 } else if i + 1 < table.count, t.ms >= table[i + 1].yearStart { i += 1 }
+        }
+        // The last year only bounds the one before it.
+        guard i >= 0, i + 1 < table.count else {
+            let (start, end) = dstBoundsUTC(year: CivilDate(daysSinceEpoch: floorDiv(t.ms - 5 * 3_600_000, 86_400_000)).year)
+            return (start.ms, end.ms)
+        }
+        return (table[i].start, table[i].end)
+    }
+
+    /// Per year from 1900: its first instant at UTC−5 and its daylight bounds, UTC ms.
+    private static let dstTable: [(yearStart: Int64, start: Int64, end: Int64)] = (1900..<2200).map { year in
+        let (start, end) = dstBoundsUTC(year: year)
+        return (CivilDate(year: year, month: 1, day: 1).daysSinceEpoch * 86_400_000 + 5 * 3_600_000, start.ms, end.ms)
     }
 
     /// The wall-clock time in New York at a UTC instant.

@@ -46,6 +46,26 @@ struct NewYorkTimeTests {
         }
     }
 
+    @Test("around every new year (05:00Z, where the year's table entry changes) and both transitions, 1987–2100")
+    func yearEdges() {
+        let cal = Self.nyCalendar
+        for year in 1987...2100 {
+            let newYear = CivilDate(year: year, month: 1, day: 1).daysSinceEpoch * 86_400_000 + 5 * 3_600_000
+            var instants: [Int64] = [newYear - 1, newYear, newYear + 1]
+            // 06:00Z and 07:00Z of every day of March, April, October and November: each transition ± an hour.
+            for month in [3, 4, 10, 11] {
+                let first = CivilDate(year: year, month: month, day: 1).daysSinceEpoch
+                for day in first..<(first + 30) {
+                    for hour: Int64 in [6, 7] {
+                        let t = day * 86_400_000 + hour * 3_600_000
+                        instants += [t - 1, t]
+                    }
+                }
+            }
+            for t in instants where !Self.check(Timestamp(ms: t), cal) { return }
+        }
+    }
+
     @Test("the 1987–2006 rule (first Sunday of April to last Sunday of October) for 1990–2006")
     func oldRule() {
         let cal = Self.nyCalendar
