@@ -169,6 +169,8 @@ public struct ChainSynthesizer: Sendable {
         }()
         let strikes = strikes(price: price)
         let r = config.riskFreeRate, q = config.dividendYield
+        // The noise seeds' fixed parts, hashed once a chain (`StableHash.combine(_:parts:)` hashes each part).
+        let spreadPart = StableHash.fnv1a("spread"), dayPart = StableHash.fnv1a(today.iso)
         for expiration in expirations(at: at) {
             let t = Self.years(from: at, to: expiration)
             let dte = today.days(until: expiration)
@@ -183,9 +185,10 @@ public struct ChainSynthesizer: Sendable {
                     let symbol = OCCSymbol(root: underlying, expiration: expiration, right: right, strike: k).description
                     let distance = abs(log(k / price))
                     let stdDistance = min(4, distance / (iv * max(t, 1.0 / 365).squareRoot()))
+                    let symbolPart = StableHash.fnv1a(symbol)
                     let (bid, ask) = quote(mid: g.price, stdDistance: stdDistance,
-                                           noise: StableHash.combine(seed, parts: [symbol, "spread"]))
-                    var noise = SeededRandom(seed: StableHash.combine(seed, parts: [symbol, today.iso]))
+                                           noise: StableHash.combine(seed, values: [symbolPart, spreadPart]))
+                    var noise = SeededRandom(seed: StableHash.combine(seed, values: [symbolPart, dayPart]))
                     let oi = config.openInterestScale * oiExpiry * exp(-distance / 0.03) * noise.uniform(0.8, 1.25)
                     let dayVolume = config.dailyVolumeScale * volExpiry * exp(-distance / 0.02) * noise.uniform(0.7, 1.4)
                     let volume = Int64((dayVolume * sessionFraction).rounded())
