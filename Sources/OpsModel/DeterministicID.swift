@@ -22,19 +22,22 @@ public enum DeterministicID {
         id.reserveCapacity(prefix.utf8.count + 25)
         id += prefix.utf8
         id.append(UInt8(ascii: "-"))
-        for b in digest.prefix(12) {
-            id.append(hexDigits[Int(b >> 4)])
-            id.append(hexDigits[Int(b & 15)])
-        }
+        appendHex(digest.prefix(12), to: &id)
         return String(decoding: id, as: UTF8.self)
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
+    static func appendHex(_ bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
+        for b in bytes {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 15)])
+        }
+    }
+
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        appendHex(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 }

@@ -226,7 +226,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         } catch let e as KafkaError where e.action == .rejoin && settings.assignment == .all {
             // No assignment will come to end it: the group has members (another replica), which owns these commits.
             throw ConfigError("\(PartitionAssignment.configKey.name)=all, but group \(settings.groupId) has members of its own (\(e)): two processes would read the same "
-                + "partitions; run one process, or every replica with assignment=group")
+                + "partitions; run one process, or every replica with \(PartitionAssignment.configKey.name)=group")
         } catch let e as KafkaError where e.action != .fatal {
             machine.commitFailed(e, clock: clock, unit: settings.retry.random())
             return

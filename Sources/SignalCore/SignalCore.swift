@@ -157,6 +157,7 @@ public struct SignalCore: TradingParamsCore {
     struct Score {
         var direction: Direction
         var trend: Double
+        var volumePassed: Bool
         var volume: Double
         var breakout: Double
         var breakoutPassed: Bool
@@ -164,6 +165,9 @@ public struct SignalCore: TradingParamsCore {
         var by5: Bool
         var by15: Bool
         var momentum: Double
+        /// The score is strong enough to count (|score| ≥ threshold, not 0), and whether it agrees with the direction.
+        var sentimentCounts: Bool
+        var sentimentAligned: Bool
         var sentiment: Double
         var chop: ChopMeasure
         var vetoes: [String]
@@ -187,8 +191,9 @@ public struct SignalCore: TradingParamsCore {
         }
         let sign: Double = direction == .bull ? 1 : -1
         let trend = round4(p.trendWeight)
+        let volumePassed = fv.volumeRatio.map { $0 >= p.volumeSurgeRatio } ?? false
         var volume = 0.0
-        if let ratio = fv.volumeRatio, ratio >= p.volumeSurgeRatio {
+        if volumePassed, let ratio = fv.volumeRatio {
             volume = round4(p.volumeWeight * (p.volumeFullRatio > 0 ? min(1, ratio / p.volumeFullRatio) : 1))
         }
         let breakoutPassed = sign * distance >= p.breakoutMinDistance
@@ -196,10 +201,12 @@ public struct SignalCore: TradingParamsCore {
         let by5 = fv.ret5m.map { atLeast(sign * $0, p.momentumRet5m) } ?? false
         let by15 = fv.ret15m.map { atLeast(sign * $0, 2 * p.momentumRet5m) } ?? false
         let momentum = by5 || by15 ? round4(p.momentumWeight) : 0
+        let sentimentCounts = fv.sentimentScore.map { abs($0) >= p.sentimentThreshold && $0 != 0 } ?? false
+        let sentimentAligned = fv.sentimentScore.map { ($0 > 0) == (direction == .bull) } ?? false
         var sentiment = 0.0
-        if let score = fv.sentimentScore, abs(score) >= p.sentimentThreshold, score != 0 {
+        if sentimentCounts, let score = fv.sentimentScore {
             let size = round4(p.sentimentWeight * min(1, abs(score)))
-            sentiment = (score > 0) == (direction == .bull) ? size : round4(-size)
+            sentiment = sentimentAligned ? size : round4(-size)
         }
         // Chop: a filter, not a score.
         let chop = chop ?? ChopMeasure(window: [ChopMeasure.Sample(fv)], params: p)
@@ -207,8 +214,9 @@ public struct SignalCore: TradingParamsCore {
         if p.momentumMode == "required", !(by5 || by15) { vetoes.append("momentum") }
         if chop.isChop { vetoes.append("chop") }
         let swing = abs(slope) >= p.swingSlopeMin && (fv.ret15m.map { sign * $0 >= p.swingRet15Min } ?? false)
-        return Score(direction: direction, trend: trend, volume: volume, breakout: breakout, breakoutPassed: breakoutPassed,
-                     by5: by5, by15: by15, momentum: momentum, sentiment: sentiment, chop: chop, vetoes: vetoes,
+        return Score(direction: direction, trend: trend, volumePassed: volumePassed, volume: volume, breakout: breakout,
+                     breakoutPassed: breakoutPassed, by5: by5, by15: by15, momentum: momentum, sentimentCounts: sentimentCounts,
+                     sentimentAligned: sentimentAligned, sentiment: sentiment, chop: chop, vetoes: vetoes,
                      confidence: round4(min(1, max(0, trend + volume + breakout + momentum + sentiment))),
                      instrument: p.instrument == "stock" ? .stock : (direction == .bull ? .call : .put),
                      strategy: swing ? .swingTrade : .dayTrade)
@@ -233,7 +241,7 @@ public struct SignalCore: TradingParamsCore {
 
         // Volume surge.
         if let ratio = fv.volumeRatio {
-            let passed = ratio >= p.volumeSurgeRatio
+            let passed = s.volumePassed
             let detail = passed
                 ? "volume ratio \(f2(ratio))x ≥ surge \(f2(p.volumeSurgeRatio))x; \(f2(p.volumeWeight)) × min(1, \(f2(ratio)) / \(f2(p.volumeFullRatio)))"
                 : "volume ratio \(f2(ratio))x < surge \(f2(p.volumeSurgeRatio))x"
@@ -271,8 +279,8 @@ public struct SignalCore: TradingParamsCore {
 
         // Sentiment.
         if let score = fv.sentimentScore {
-            if abs(score) >= p.sentimentThreshold, score != 0 {
-                let aligned = (score > 0) == (direction == .bull)
+            if s.sentimentCounts {
+                let aligned = s.sentimentAligned
                 let detail = aligned
                     ? "score \(s2(score)) agrees with \(dir) (|score| ≥ \(f2(p.sentimentThreshold))): boost"
                     : "score \(s2(score)) opposes \(dir) (|score| ≥ \(f2(p.sentimentThreshold))): penalty"
