@@ -24,22 +24,20 @@ public struct KafkaClientConfig: Sendable {
 /// (initialised to `KafkaProducerConfig.defaultProperties`), then
 /// `client.additional`.
 public struct KafkaProducerConfig: Sendable {
-    /// Idempotent, fully acknowledged, compressed writes, sent at once, one request in flight per connection.
-    /// zstd shrinks the pipeline's JSON several times (a batch of option chains about eightfold): less to send, and on
-    /// the embedded broker, which keeps about 5 MiB a partition, several times more history. Level 1, not librdkafka's
-    /// default 3: librdkafka builds a fresh zstd context for every batch, and level 3's 768 KB of match tables cleared
-    /// (and, under `MallocTuning`, freshly mapped) per batch made compression half of the pipeline's system time;
-    /// level 1 clears 32 KB and compresses a chain as small (`opsctl up`: 8–11 s of system time → 4–6 s). A service's round
-    /// writes a few messages to several topics and waits for their acknowledgement before committing; measured with
-    /// `opsctl bench kafka`, such a write takes about 44 ms with librdkafka's defaults (linger, 5 requests in flight)
-    /// and under 1 ms with `linger.ms=0` and one request in flight — each hop of the pipeline pays it.
+    /// Idempotent, fully acknowledged, lz4-compressed writes, sent at once, up to five requests in flight per
+    /// connection (the idempotent producer keeps each partition's order). librdkafka 2.0 puts one partition in a
+    /// request, so a service's round — a few messages and a watermark on every partition of its outputs — is several
+    /// requests: in flight together they are acknowledged about as fast as one. lz4, not zstd: librdkafka builds a
+    /// fresh zstd context for every batch, which made compression the larger part of a round's write (a minute's
+    /// option chains took the feed 4–10 ms to write with zstd level 1, 1.3–2 ms with lz4); lz4 shrinks the JSON about
+    /// 3.6× (chains; zstd level 1: 6.5×), so the embedded broker, which keeps about 5 MiB a partition, holds about half
+    /// as much history (`--kafka compression.type=zstd` for more).
     public static let defaultProperties: [String: String] = [
         "enable.idempotence": "true",
         "acks": "all",
         "linger.ms": "0",
-        "max.in.flight.requests.per.connection": "1",
-        "compression.type": "zstd",
-        "compression.level": "1",
+        "max.in.flight.requests.per.connection": "5",
+        "compression.type": "lz4",
         "socket.nagle.disable": "true",
     ]
 

@@ -40,6 +40,32 @@ public final class MockCluster: @unchecked Sendable {
         handle = rk
         self.cluster = cluster
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        Self.disableNagle(onListenersAt: Set(listenerPorts))
+    }
+
+    /// The mock brokers' listening ports.
+    var listenerPorts: [UInt16] {
+        bootstrapServers.split(separator: ",").compactMap { hostPort -> UInt16? in hostPort.split(separator: ":").last.flatMap { UInt16($0) } }
+    }
+
+    /// Sets TCP_NODELAY on the mock brokers' listening sockets, which every accepted connection inherits (Linux).
+    /// librdkafka's mock leaves Nagle's algorithm on: a response written while the client has not yet acknowledged
+    /// the previous one waits for the client's delayed ACK (40 ms), so a producer with several requests in flight got
+    /// each round's acknowledgements ~40 ms late, and a client that pipelines nothing still paid it now and then.
+    /// The sockets are librdkafka's own, so they are found among the process's descriptors by their ports.
+    static func disableNagle(onListenersAt ports: Set<UInt16>) {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? Array(0..<1024)
+        for fd in fds {
+            var listening: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0, listening == 1 else { continue }
+            var addr = sockaddr_in()
+            var alen = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let named = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &alen) } }
+            guard named == 0, addr.sin_family == sa_family_t(AF_INET), ports.contains(UInt16(bigEndian: addr.sin_port)) else { continue }
+            var on: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
     }
 
     deinit {
@@ -60,9 +86,7 @@ public final class MockCluster: @unchecked Sendable {
     /// serves it at its next 1 s poll timeout (measured: 0–5 s for the project's topics, one by one); a connection to
     /// a mock broker wakes it, so while the creations wait, each broker is connected to (and let go) every few ms.
     public func createTopics(_ topics: [(name: String, partitions: Int32)]) throws {
-        let listeners = bootstrapServers.split(separator: ",").compactMap { hostPort -> UInt16? in
-            hostPort.split(separator: ":").last.flatMap { UInt16($0) }
-        }
+        let listeners = listenerPorts
         _ = try eachOnItsOwnThread(topics, whileWaiting: { for port in listeners { Self.poke(port: port) } }) { t in
             try self.createTopic(t.name, partitions: t.partitions)
         }

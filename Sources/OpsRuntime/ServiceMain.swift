@@ -38,6 +38,8 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         ConfigKey("log_format", .string, default: "text", help: "log lines as text or json", choices: LogSetup.formats),
         ConfigKey("batch_size", .int, default: "1000", help: "most input messages per round"),
         ConfigKey("max_pending", .int, default: "100000", help: "inputs held waiting for the watermark before the partitions ahead are paused"),
+        ConfigKey("commit_interval_ms", .int, default: "\(ProcessorSettings.defaultCommitIntervalMs)",
+                  help: "while inputs keep coming, commit offsets at most this often (ms); a round that finds nothing new commits at once"),
         ConfigKey("watermarks", .bool, default: "true", help: "merge inputs in event-time order behind upstream watermarks"),
         PartitionAssignment.configKey,
         ConfigKey("snapshot_minutes", .int, default: "60", help: "event-time minutes between state snapshots of a stateful service (0: none; a restart re-reads its inputs)"),
@@ -102,6 +104,7 @@ public enum StreamServiceMain {
         var settings = ProcessorSettings(client: try config.kafkaClient(service: service), groupId: config.string("group_id") ?? core.accountShare.groupId(service: service))
         settings.batchSize = try config.int("batch_size", in: 1...100_000)
         settings.maxPending = try config.int("max_pending", in: 2...10_000_000)
+        settings.commitIntervalMs = Int64(try config.int("commit_interval_ms", in: 0...60_000))
         settings.useWatermarks = config.bool("watermarks") ?? true
         settings.snapshotEveryMs = Int64(try config.int("snapshot_minutes", in: 0...10_080)) * 60_000
         settings.assignment = config.string(PartitionAssignment.configKey.name).flatMap(PartitionAssignment.init(rawValue:)) ?? .group

@@ -87,6 +87,8 @@ struct StreamMachine<Core: StreamCore> {
     private let ranks: [String: Int]
     /// Commits wait out a backoff after a failure, and after a rebalance error the rebalance itself.
     private var commitRetry = DeferredRetry()
+    /// Since when (monotonic ms) progress has waited to be committed while inputs kept coming (`commitIntervalMs`).
+    private var uncommittedSinceMs: Int64?
     /// The partitions assigned to this member now (none between a revoke and the next assignment).
     private(set) var owned = Set<PartitionID>()
     private var snapshots: SnapshotBook
@@ -596,8 +598,10 @@ extension StreamMachine {
 extension StreamMachine {
     /// The offsets to commit now that the round's records are acknowledged: every owned partition whose committable
     /// offset moved (and all owned ones when a new snapshot's place must be carried), with their metadata. Empty while
-    /// a failed commit's backoff runs, or after a rebalance error until the next assignment.
-    mutating func commitDue(clock: MachineClock) -> [TopicPartitionOffset] {
+    /// a failed commit's backoff runs, or after a rebalance error until the next assignment. While inputs keep coming
+    /// (`idle` false), progress waits up to `commitIntervalMs` for a round that finds nothing new: a burst of rounds
+    /// (a market minute) commits once, after it.
+    mutating func commitDue(clock: MachineClock, idle: Bool = true) -> [TopicPartitionOffset] {
         guard commitRetry.allows(nowMs: clock.monotonicMs, generation: generation) else { return [] }
         var offsets = [TopicPartitionOffset]()
         // A new snapshot's place goes with every owned partition's commit, moved or not.
@@ -607,6 +611,9 @@ extension StreamMachine {
             for p in owned where due[p] == nil { if let o = committedOffsets[p] { due[p] = (o, nil) } }
         }
         guard !due.isEmpty else { return [] }
+        let since = uncommittedSinceMs ?? clock.monotonicMs
+        uncommittedSinceMs = since
+        if !idle, clock.monotonicMs - since < settings.commitIntervalMs { return [] }
         let earliest = merger.earliestPendingTimes()
         for (p, c) in due.sorted(by: { $0.key < $1.key }) {
             var meta = CommitMetadata(committedMetadata[p]) ?? CommitMetadata()
@@ -632,6 +639,7 @@ extension StreamMachine {
             meta.snapshot = snapshots.pointer
             offsets.append(TopicPartitionOffset(topic: p.topic, partition: p.partition, offset: c.offset, metadata: meta.text))
         }
+        uncommittedSinceMs = nil
         return offsets
     }
 

@@ -53,10 +53,10 @@ enum LatencyBench {
         lines.append("decisions come only from signals on watchlist tickers (a few an hour each): at 1× a few minutes give")
         lines.append("few decisions, so bar → features (every bar) is shown next to it; the goal applies to bar → decision")
         lines.append("limits: a decision is three hops from its bar (features, signal, decision), each a produce → consume through")
-        lines.append("the broker that waits for every input partition's watermark (librdkafka 2.0 sends one partition per request,")
-        lines.append("one request in flight, so a round's writes go out one after another); on chain minutes the five processes")
-        lines.append("that read chains decode and handle every one at once on 2 cores, so the feature-computer, which waits for")
-        lines.append("the minute's chains before its bars, gets them and the CPU later")
+        lines.append("the broker that waits for every input partition's watermark; the embedded broker answers an empty fetch only")
+        lines.append("after fetch.wait.max.ms (3) and wakes no waiting fetch. On chain minutes five processes decode the minute's")
+        lines.append("chains at once on 2 cores, and the feature-computer, which needs them before its bars, gets the CPU later:")
+        lines.append("with only the feature-computer decoding them (an experiment) chain minutes took 13 ms p99 instead of 21–30")
         return lines
     }
 

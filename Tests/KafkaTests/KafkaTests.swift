@@ -442,3 +442,42 @@ struct ConsumerTests {
         }
     }
 }
+
+@Suite("Embedded broker sockets")
+struct MockClusterSocketTests {
+    /// The mock's side of every connection a client made: sockets of this process bound to a listener's port that are
+    /// not themselves listening, with whether Nagle's algorithm is off on each.
+    static func acceptedSockets(ports: Set<UInt16>) -> [(fd: Int32, noDelay: Bool)] {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        return fds.compactMap { fd in
+            var listening: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0, listening == 0 else { return nil }
+            var addr = sockaddr_in()
+            var alen = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let named = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &alen) } }
+            guard named == 0, addr.sin_family == sa_family_t(AF_INET), ports.contains(UInt16(bigEndian: addr.sin_port)) else { return nil }
+            var on: Int32 = 0
+            var olen = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, &olen) == 0 else { return nil }
+            return (fd, on != 0)
+        }
+    }
+
+    @Test("the mock broker answers with Nagle's algorithm off: pipelined responses do not wait for the client's delayed ACK")
+    func acceptedConnectionsHaveNoDelay() async throws {
+        try await onThread {
+            let fixture = try Fixture()
+            defer { fixture.cluster.close() }
+            let topic = uniqueName("nodelay")
+            try fixture.cluster.createTopic(topic, partitions: 2)
+            let producer = try fixture.producer()
+            defer { producer.close() }
+            _ = try producer.send([ProducerRecord(topic: topic, value: bytes("x"), partition: 0)])
+            let accepted = Self.acceptedSockets(ports: Set(fixture.cluster.listenerPorts))
+            let withNagle = accepted.filter { !$0.noDelay }.count
+            #expect(accepted.count > 0, "the producer's connection is accepted by this process's mock broker")
+            #expect(withNagle == 0, "every accepted connection inherits TCP_NODELAY from its listener")
+        }
+    }
+}

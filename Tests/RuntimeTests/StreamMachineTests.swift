@@ -109,6 +109,27 @@ struct StreamMachineTests {
     }
 
 
+    @Test("while inputs keep coming, progress waits for a round that finds nothing new, or commit_interval_ms at most")
+    func commitsPacedWhileBusy() throws {
+        var m = Self.machine()
+        var feed = Feed()
+        _ = m.assigned(Self.parts, committed: [])
+        _ = m.round([feed.bar("SPY", minute: 1, partition: 0), feed.watermark(minute: 1, partition: 0), feed.watermark(minute: 1, partition: 1)], clock: Self.clock)
+        #expect(m.commitDue(clock: Self.clock, idle: false).isEmpty, "a busy round leaves its progress for later")
+        let interval = ProcessorSettings.defaultCommitIntervalMs
+        let soon = MachineClock(wallMs: Self.clock.wallMs, monotonicNs: Self.clock.monotonicNs + UInt64(interval - 1) * 1_000_000)
+        #expect(m.commitDue(clock: soon, idle: false).isEmpty, "still within the interval")
+        let idle = m.commitDue(clock: soon, idle: true)
+        #expect(idle.map(\.offset) == [2, 1], "a round that found nothing commits at once")
+        m.committed(idle)
+        // Busy from here on: the progress first seen at `start` is committed once the interval has passed since.
+        let start = MachineClock(wallMs: Self.clock.wallMs, monotonicNs: soon.monotonicNs + 1_000_000_000)
+        _ = m.round([feed.bar("QQQ", minute: 2, partition: 1), feed.watermark(minute: 2, partition: 0), feed.watermark(minute: 2, partition: 1)], clock: start)
+        #expect(m.commitDue(clock: start, idle: false).isEmpty, "a long idle stretch before does not make the first busy round commit")
+        let later = MachineClock(wallMs: start.wallMs, monotonicNs: start.monotonicNs + UInt64(interval) * 1_000_000)
+        #expect(m.commitDue(clock: later, idle: false).map(\.offset) == [3, 3], "busy for the whole interval: committed")
+    }
+
     @Test("unreadable bytes become a dead letter naming the reason and keeping the bytes; the offset is committed past them")
     func malformedToDeadLetter() throws {
         var m = Self.machine()
