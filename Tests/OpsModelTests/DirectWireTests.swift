@@ -127,6 +127,19 @@ struct DirectWireTests {
         if let direct { #expect(direct == reference, "\(v.0)") }
     }
 
+    @Test("strings beyond ASCII: valid UTF-8 is read as JSONDecoder reads it, a broken sequence is refused by both")
+    func stringsBeyondASCII() {
+        func bar(ticker: [UInt8]) -> [UInt8] { Array(Self.bar.utf8).split(separator: UInt8(ascii: "S"), maxSplits: 1).joined(separator: ticker).map { $0 } }
+        let plain = bar(ticker: Array("S".utf8))
+        #expect(plain == Array(Self.bar.utf8))
+        for (label, ticker, valid) in [("Ü", [0xC3, 0x9C] as [UInt8], true), ("a lone 0xFF", [0xFF], false), ("a cut sequence", [0xC3], false)] {
+            let (direct, reference) = Self.readings(Bar.self, bar(ticker: ticker))
+            #expect((direct != nil) == valid, "\(label): read directly")
+            #expect((reference != nil) == valid, "\(label): JSONDecoder")
+            #expect(direct == reference, "\(label)")
+        }
+    }
+
     @Test("a bar envelope decodes to the same envelope or the same refusal either way, in the topic's decoder")
     func envelopesAgree() throws {
         let decoder = Topics.decoder(for: Topics.bars)
