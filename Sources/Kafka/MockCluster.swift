@@ -54,17 +54,23 @@ public final class MockCluster: @unchecked Sendable {
     /// each round's acknowledgements ~40 ms late, and a client that pipelines nothing still paid it now and then.
     /// The sockets are librdkafka's own, so they are found among the process's descriptors by their ports.
     static func disableNagle(onListenersAt ports: Set<UInt16>) {
+        for fd in sockets(boundTo: ports, listening: true) {
+            var on: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    /// This process's IPv4 sockets bound to one of `ports`: the listening ones, or those accepted from them.
+    static func sockets(boundTo ports: Set<UInt16>, listening: Bool) -> [Int32] {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? Array(0..<1024)
-        for fd in fds {
-            var listening: Int32 = 0
+        return fds.filter { fd in
+            var accepting: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0, listening == 1 else { continue }
+            guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0, (accepting == 1) == listening else { return false }
             var addr = sockaddr_in()
             var alen = socklen_t(MemoryLayout<sockaddr_in>.size)
             let named = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &alen) } }
-            guard named == 0, addr.sin_family == sa_family_t(AF_INET), ports.contains(UInt16(bigEndian: addr.sin_port)) else { continue }
-            var on: Int32 = 1
-            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            return named == 0 && addr.sin_family == sa_family_t(AF_INET) && ports.contains(UInt16(bigEndian: addr.sin_port))
         }
     }
 

@@ -445,18 +445,9 @@ struct ConsumerTests {
 
 @Suite("Embedded broker sockets")
 struct MockClusterSocketTests {
-    /// The mock's side of every connection a client made: sockets of this process bound to a listener's port that are
-    /// not themselves listening, with whether Nagle's algorithm is off on each.
+    /// The mock's side of every connection a client made, with whether Nagle's algorithm is off on each.
     static func acceptedSockets(ports: Set<UInt16>) -> [(fd: Int32, noDelay: Bool)] {
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
-        return fds.compactMap { fd in
-            var listening: Int32 = 0
-            var len = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0, listening == 0 else { return nil }
-            var addr = sockaddr_in()
-            var alen = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let named = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &alen) } }
-            guard named == 0, addr.sin_family == sa_family_t(AF_INET), ports.contains(UInt16(bigEndian: addr.sin_port)) else { return nil }
+        MockCluster.sockets(boundTo: ports, listening: false).compactMap { fd in
             var on: Int32 = 0
             var olen = socklen_t(MemoryLayout<Int32>.size)
             guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, &olen) == 0 else { return nil }
