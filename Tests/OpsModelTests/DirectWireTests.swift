@@ -157,3 +157,21 @@ struct DirectWireTests {
         }
     }
 }
+
+@Suite("Messages kept in snapshots")
+struct WireTextTests {
+    struct Held: Codable { var chains: [String: WireText<OptionChain>] }
+    struct HeldBefore: Codable { var chains: [String: OptionChain] }
+
+    @Test("a chain in a snapshot is written as its wire text and read back the same; a snapshot that kept it as an object still reads")
+    func bothSpellings() throws {
+        let chain = Fx.chain()
+        let written = try SnapshotCoding.encode(Held(chains: ["SPY": WireText(chain)]))
+        let wire = String(decoding: try JSONText.encodePayload(chain), as: UTF8.self)
+        #expect(written == (try SnapshotCoding.encode(["chains": ["SPY": wire]])), "a string holding the chain's wire bytes")
+        #expect(try SnapshotCoding.decode(Held.self, written).chains["SPY"]?.value == chain)
+        let before = try SnapshotCoding.encode(HeldBefore(chains: ["SPY": chain]))
+        #expect(before != written)
+        #expect(try SnapshotCoding.decode(Held.self, before).chains["SPY"]?.value == chain)
+    }
+}
