@@ -66,6 +66,22 @@ struct SnapshotBook {
         if nextDueMs == nil { nextDueMs = Self.boundary(after: time.ms, every: everyMs) }
     }
 
+    /// A due snapshot waits for a round that finds no input (the inputs quiet for a poll's timeout) while the service
+    /// had such a round within this many wall-clock ms: its inputs are paced or live, and the minute's burst ends soon.
+    /// Taking a snapshot stops the rounds (the dispatcher's, holding the latest chain of every underlying, for 13–16 ms
+    /// with 15 chains, more with hundreds), which a live minute's bars would otherwise wait behind. A service busy for
+    /// longer (a backfill, a catch-up) takes it at once, as before.
+    static let quietWithinMs: Int64 = 500
+    /// The latest round that found no input (monotonic ms).
+    private var lastQuietMs: Int64?
+
+    /// Notes a round's outcome; answers whether a due snapshot may be taken in it.
+    mutating func mayTake(idle: Bool, nowMs: Int64) -> Bool {
+        if idle { lastQuietMs = nowMs; return true }
+        guard let quiet = lastQuietMs else { return true }
+        return nowMs - quiet > Self.quietWithinMs
+    }
+
     /// Due once the inputs handled reach the next multiple of the interval in event time.
     var due: Bool {
         guard enabled, changed, let t = lastHandledTime, let d = nextDueMs else { return false }

@@ -678,9 +678,12 @@ extension StreamMachine {
     /// The core's state as a record for `ops.snapshots.v1` when one is due (or, `final`, when anything changed since
     /// the last), once every input it holds has had its outputs acknowledged (the round's send came first) and no
     /// restore is under way; nil otherwise. The driver sends it and reports with `snapshotWritten` or `snapshotFailed`.
-    mutating func snapshotDue(final: Bool = false, clock: MachineClock) -> ProducerRecord? {
+    /// `idle`: the round found no input; while the inputs are paced, a due snapshot waits for such a round
+    /// (`SnapshotBook.quietWithinMs`).
+    mutating func snapshotDue(final: Bool = false, clock: MachineClock, idle: Bool = true) -> ProducerRecord? {
         self.clock = clock
-        guard snapshots.enabled, final ? snapshots.changed : snapshots.due, restoreReleased(), !owned.isEmpty,
+        let mayTake = snapshots.mayTake(idle: idle, nowMs: clock.monotonicMs)
+        guard snapshots.enabled, final ? snapshots.changed : snapshots.due && mayTake, restoreReleased(), !owned.isEmpty,
               Set(merger.assignedPartitions) == owned else { return nil }
         let state: String?
         do { state = try core.snapshotState() } catch {

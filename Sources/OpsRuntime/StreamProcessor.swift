@@ -212,7 +212,7 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         let c = DispatchTime.now().uptimeNanoseconds
         try commit(idle: batch.isEmpty)
         commitTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - c))
-        if machine.generation == gen { try writeSnapshot() }
+        if machine.generation == gen { try writeSnapshot(idle: batch.isEmpty) }
         if !batch.isEmpty { batchTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
     }
 
@@ -241,8 +241,8 @@ public final class StreamProcessor<Core: StreamCore>: @unchecked Sendable {
         machine.committed(offsets)
     }
 
-    private func writeSnapshot(final: Bool = false) throws {
-        guard let r = machine.snapshotDue(final: final, clock: .now) else { return }
+    private func writeSnapshot(final: Bool = false, idle: Bool = true) throws {
+        guard let r = machine.snapshotDue(final: final, clock: .now, idle: idle) else { return }
         do {
             guard let report = try producer.send([r]).first else { return }
             machine.snapshotWritten(report, bytes: r.value.count)

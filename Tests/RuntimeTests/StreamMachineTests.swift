@@ -299,6 +299,35 @@ struct StreamMachineTests {
         }
     }
 
+    @Test("while the inputs are paced, a due snapshot waits for a round that finds no input; a service busy for longer takes it at once")
+    func snapshotsWaitForAQuietRound() throws {
+        func after(_ ms: Int64) -> MachineClock {
+            MachineClock(wallMs: Self.clock.wallMs + ms, monotonicNs: Self.clock.monotonicNs + UInt64(ms) * 1_000_000)
+        }
+        func hourOfInputs() -> [KafkaMessage] {
+            var feed = Feed()
+            return (1...70).flatMap { minute in
+                [feed.bar("SPY", minute: minute, partition: 0), feed.watermark(minute: minute, partition: 0), feed.watermark(minute: minute, partition: 1)]
+            }
+        }
+        func machine(quietAt: Int64?) -> StreamMachine<CountingEcho> {
+            var m = Self.machine(snapshotMinutes: 60)
+            _ = m.assigned(Self.parts, committed: [])
+            if let quietAt { #expect(m.snapshotDue(clock: after(quietAt), idle: true) == nil, "nothing handled yet") }
+            _ = m.round(hourOfInputs(), clock: after(10))
+            return m
+        }
+        let quiet = SnapshotBook.quietWithinMs
+        var paced = machine(quietAt: 0)
+        #expect(paced.snapshotDue(clock: after(10), idle: false) == nil, "a quiet round came just before: the burst ends soon")
+        #expect(paced.snapshotDue(clock: after(quiet), idle: false) == nil)
+        #expect(paced.snapshotDue(clock: after(quiet + 50), idle: true) != nil, "taken in the quiet round")
+        var longBusy = machine(quietAt: 0)
+        #expect(longBusy.snapshotDue(clock: after(quiet + 1), idle: false) != nil, "busy longer than quietWithinMs: taken at once")
+        var neverQuiet = machine(quietAt: nil)
+        #expect(neverQuiet.snapshotDue(clock: after(10), idle: false) != nil, "a backfill from the start: taken at once")
+    }
+
     @Test("a snapshot is taken at its event-time boundary and a new member starts from it: state restored, partitions read from its place")
     func snapshotRoundTrip() throws {
         var m = Self.machine(snapshotMinutes: 60)
