@@ -110,7 +110,8 @@ public struct DispatchCore: TradingParamsCore {
         struct Entries: Codable { var key: TickerDay; var count: Int; var last: Timestamp }
         struct LatestSignal: Codable { var key: String; var signal: Signal; var id: String; var time: Timestamp }
         struct PendingRoll: Codable { var key: String; var position: PositionEvent; var time: Timestamp }
-        var chains: [String: WireText<OptionChain>]
+        /// Written apart (`SnapshotCoding.encode(_:adding:_:)`); nil in the value encoded.
+        var chains: [String: OptionChain]?
         var account: AccountSnapshot?
         var openPositions: [String: PositionEvent]
         var pending: [String: PendingEntry]
@@ -131,18 +132,18 @@ public struct DispatchCore: TradingParamsCore {
 
     public func snapshotState() throws -> String? {
         try SnapshotCoding.encode(Saved(
-            chains: chains.mapValues(WireText.init), account: account, openPositions: openPositions, pending: pending, realizedByDay: realizedByDay,
+            chains: nil, account: account, openPositions: openPositions, pending: pending, realizedByDay: realizedByDay,
             controls: controls.map { TimedControl($0.0, $0.1) }, dailyLossTripped: dailyLossTripped,
             entries: entries.map { Saved.Entries(key: $0.key, count: $0.value.count, last: $0.value.last) },
             latestSignals: latestSignals.map { Saved.LatestSignal(key: $0.key, signal: $0.value.signal, id: $0.value.id, time: $0.value.time) },
             portfolioGreeks: portfolioGreeks, closedPnls: closedPnls, addsDecided: addsDecided,
             pendingRolls: pendingRolls.map { Saved.PendingRoll(key: $0.key, position: $0.value.0, time: $0.value.1) },
-            exitingToday: exitingToday, rollsSeen: rollsSeen, otherAccounts: otherAccounts, ordersOut: ordersOut))
+            exitingToday: exitingToday, rollsSeen: rollsSeen, otherAccounts: otherAccounts, ordersOut: ordersOut), adding: "chains", chains)
     }
 
     public mutating func restoreState(_ text: String) throws {
         let s = try SnapshotCoding.decode(Saved.self, text)
-        chains = s.chains.mapValues(\.value); account = s.account; openPositions = s.openPositions; pending = s.pending; realizedByDay = s.realizedByDay
+        chains = s.chains ?? [:]; account = s.account; openPositions = s.openPositions; pending = s.pending; realizedByDay = s.realizedByDay
         controls = s.controls.map(\.pair); dailyLossTripped = s.dailyLossTripped
         entries = Dictionary(s.entries.map { ($0.key, (count: $0.count, last: $0.last)) }, uniquingKeysWith: { a, _ in a })
         latestSignals = Dictionary(s.latestSignals.map { ($0.key, (signal: $0.signal, id: $0.id, time: $0.time)) }, uniquingKeysWith: { a, _ in a })

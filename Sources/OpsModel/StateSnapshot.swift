@@ -59,34 +59,32 @@ public enum SnapshotCoding {
         return String(decoding: try e.encode(value), as: UTF8.self)
     }
 
+    /// `value` as `encode` writes it, with `messages` added under `key` as an object of each message's wire JSON
+    /// (`JSONText.encodePayload`; `value` must leave `key` out, e.g. as nil). The same document JSONEncoder would write
+    /// (so `decode` reads it into a `value` whose `key` holds the messages), with the messages first and written by
+    /// `DirectWire`: the dispatcher's snapshot holds the latest chain of every underlying, which through JSONEncoder
+    /// was most of the time its snapshot took, a pause of the service's rounds.
+    public static func encode<T: Encodable, P: Payload>(_ value: T, adding key: String, _ messages: [String: P]) throws -> String {
+        let rest = try encode(value)
+        var out = [UInt8]()
+        out.append(UInt8(ascii: "{"))
+        JSONText.append(key, to: &out)
+        out.append(contentsOf: Array(":{".utf8))
+        for (i, k) in messages.keys.sorted().enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.append(k, to: &out)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: try JSONText.encodePayload(messages[k]!))
+        }
+        out.append(UInt8(ascii: "}"))
+        let body = rest.utf8.dropFirst()
+        if body.first != UInt8(ascii: "}") { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: body)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     public static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         try JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-}
-
-/// A message kept in a core's state, written into its snapshot as a string holding the message's own wire JSON
-/// (`DirectWire`): JSONEncoder took 21–24 ms for the dispatcher's latest chain of every underlying (15 chains, 440 KB)
-/// at every snapshot, a pause its next round waited for (bar → decision at 60× on the hour); the wire writer takes
-/// ~1.5 ms. Reads both spellings: a snapshot written before kept the message as an object.
-public struct WireText<P: DirectlyRead & DirectlyWritten>: Codable, Sendable {
-    public var value: P
-
-    public init(_ value: P) { self.value = value }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        if let bytes = DirectWire.encode(value) { try c.encode(String(decoding: bytes, as: UTF8.self)) } else { try c.encode(value) }
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        guard let text = try? c.decode(String.self) else {
-            value = try c.decode(P.self)
-            return
-        }
-        let bytes = Array(text.utf8)
-        var r = JSONBytesReader(bytes)
-        if let v = P.readJSON(&r), r.atEnd() { value = v } else { value = try JSONDecoder().decode(P.self, from: Data(bytes)) }
     }
 }
 

@@ -68,9 +68,9 @@ struct SnapshotBook {
 
     /// A due snapshot waits for a round that finds no input (the inputs quiet for a poll's timeout) while the service
     /// had such a round within this many wall-clock ms: its inputs are paced or live, and the minute's burst ends soon.
-    /// Taking a snapshot stops the rounds (the dispatcher's, holding the latest chain of every underlying, for 13–16 ms
-    /// with 15 chains, more with hundreds), which a live minute's bars would otherwise wait behind. A service busy for
-    /// longer (a backfill, a catch-up) takes it at once, as before.
+    /// Taking a snapshot stops the rounds for as long as encoding the state takes (the dispatcher's holds the latest
+    /// chain of every underlying, so it grows with them), which a live minute's bars would otherwise wait behind. A
+    /// service busy for longer (a backfill, a catch-up) takes it at once, as before.
     static let quietWithinMs: Int64 = 500
     /// The latest round that found no input (monotonic ms).
     private var lastQuietMs: Int64?

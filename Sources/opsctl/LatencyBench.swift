@@ -56,8 +56,7 @@ enum LatencyBench {
         lines.append("the broker that waits for every input partition's watermark; the embedded broker answers an empty fetch only")
         lines.append("after fetch.wait.max.ms (3) and wakes no waiting fetch. On chain minutes five processes fetch and decode the")
         lines.append("minute's chains at once on 2 cores, and the feature-computer, which needs them before its bars, gets the CPU")
-        lines.append("later (its features 9–14 ms after the bar instead of 3–5); with only the feature-computer decoding them (an")
-        lines.append("experiment) chain minutes took 13 ms p99 instead of 21–30")
+        lines.append("later; with only the feature-computer decoding them (an experiment) chain minutes took 13 ms p99 instead of 21–30")
         return lines
     }
 
