@@ -66,20 +66,21 @@ struct SnapshotBook {
         if nextDueMs == nil { nextDueMs = Self.boundary(after: time.ms, every: everyMs) }
     }
 
-    /// A due snapshot waits for a round that finds no input (the inputs quiet for a poll's timeout) while the service
-    /// had such a round within this many wall-clock ms: its inputs are paced or live, and the minute's burst ends soon.
-    /// Taking a snapshot stops the rounds for as long as encoding the state takes (the dispatcher's holds the latest
-    /// chain of every underlying, so it grows with them), which a live minute's bars would otherwise wait behind. A
-    /// service busy for longer (a backfill, a catch-up) takes it at once, as before.
-    static let quietWithinMs: Int64 = 500
-    /// The latest round that found no input (monotonic ms).
-    private var lastQuietMs: Int64?
+    /// A due snapshot waits for a round that finds no input (the inputs quiet for a poll's timeout) while the inputs
+    /// handled stay within this many event-time ms of where it fell due: a paced or live minute's burst ends, and the
+    /// snapshot goes into the quiet rest of the minute. Taking one stops the rounds for as long as encoding the state
+    /// takes (the dispatcher's holds the latest chain of every underlying, so it grows with them), which the minute's
+    /// bars would otherwise wait behind. In a backfill, which is never quiet, it comes at most that much event time later.
+    static let quietWaitMs: Int64 = 60_000
+    /// The event time of the inputs handled when a due snapshot was first passed over for a busy round.
+    private var deferredAtMs: Int64?
 
-    /// Notes a round's outcome; answers whether a due snapshot may be taken in it.
-    mutating func mayTake(idle: Bool, nowMs: Int64) -> Bool {
-        if idle { lastQuietMs = nowMs; return true }
-        guard let quiet = lastQuietMs else { return true }
-        return nowMs - quiet > Self.quietWithinMs
+    /// Whether a due snapshot may be taken in this round.
+    mutating func mayTake(idle: Bool) -> Bool {
+        guard !idle, let t = lastHandledTime?.ms else { return true }
+        let at = deferredAtMs ?? t
+        deferredAtMs = at
+        return t - at >= Self.quietWaitMs
     }
 
     /// Due once the inputs handled reach the next multiple of the interval in event time.
@@ -108,11 +109,13 @@ struct SnapshotBook {
     mutating func written(_ pointer: SnapshotPointer) {
         self.pointer = pointer
         changed = false
+        deferredAtMs = nil
         if let t = lastHandledTime { nextDueMs = Self.boundary(after: t.ms, every: everyMs) }
     }
 
     /// Writing one failed: try again at the next boundary.
     mutating func failed() {
+        deferredAtMs = nil
         if let t = lastHandledTime { nextDueMs = Self.boundary(after: t.ms, every: everyMs) }
     }
 

@@ -678,13 +678,12 @@ extension StreamMachine {
     /// The core's state as a record for `ops.snapshots.v1` when one is due (or, `final`, when anything changed since
     /// the last), once every input it holds has had its outputs acknowledged (the round's send came first) and no
     /// restore is under way; nil otherwise. The driver sends it and reports with `snapshotWritten` or `snapshotFailed`.
-    /// `idle`: the round found no input; while the inputs are paced, a due snapshot waits for such a round
-    /// (`SnapshotBook.quietWithinMs`).
+    /// `idle`: the round found no input; a due snapshot waits for such a round while the inputs stay near where it
+    /// fell due (`SnapshotBook.quietWaitMs`).
     mutating func snapshotDue(final: Bool = false, clock: MachineClock, idle: Bool = true) -> ProducerRecord? {
         self.clock = clock
-        let mayTake = snapshots.mayTake(idle: idle, nowMs: clock.monotonicMs)
-        guard snapshots.enabled, final ? snapshots.changed : snapshots.due && mayTake, restoreReleased(), !owned.isEmpty,
-              Set(merger.assignedPartitions) == owned else { return nil }
+        guard snapshots.enabled, final ? snapshots.changed : snapshots.due && snapshots.mayTake(idle: idle), restoreReleased(),
+              !owned.isEmpty, Set(merger.assignedPartitions) == owned else { return nil }
         let state: String?
         do { state = try core.snapshotState() } catch {
             snapshotFailed("snapshot not taken", error)

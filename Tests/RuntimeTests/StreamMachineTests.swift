@@ -299,33 +299,25 @@ struct StreamMachineTests {
         }
     }
 
-    @Test("while the inputs are paced, a due snapshot waits for a round that finds no input; a service busy for longer takes it at once")
+    @Test("a due snapshot waits for a round that finds no input while the inputs stay in the minute it fell due in; a backfill takes it a minute later")
     func snapshotsWaitForAQuietRound() throws {
-        func after(_ ms: Int64) -> MachineClock {
-            MachineClock(wallMs: Self.clock.wallMs + ms, monotonicNs: Self.clock.monotonicNs + UInt64(ms) * 1_000_000)
+        var m = Self.machine(snapshotMinutes: 60)
+        var feed = Feed()
+        _ = m.assigned(Self.parts, committed: [])
+        func minute(_ k: Int) -> [KafkaMessage] {
+            [feed.bar("SPY", minute: k, partition: 0), feed.watermark(minute: k, partition: 0), feed.watermark(minute: k, partition: 1)]
         }
-        func hourOfInputs() -> [KafkaMessage] {
-            var feed = Feed()
-            return (1...70).flatMap { minute in
-                [feed.bar("SPY", minute: minute, partition: 0), feed.watermark(minute: minute, partition: 0), feed.watermark(minute: minute, partition: 1)]
-            }
-        }
-        func machine(quietAt: Int64?) -> StreamMachine<CountingEcho> {
-            var m = Self.machine(snapshotMinutes: 60)
-            _ = m.assigned(Self.parts, committed: [])
-            if let quietAt { #expect(m.snapshotDue(clock: after(quietAt), idle: true) == nil, "nothing handled yet") }
-            _ = m.round(hourOfInputs(), clock: after(10))
-            return m
-        }
-        let quiet = SnapshotBook.quietWithinMs
-        var paced = machine(quietAt: 0)
-        #expect(paced.snapshotDue(clock: after(10), idle: false) == nil, "a quiet round came just before: the burst ends soon")
-        #expect(paced.snapshotDue(clock: after(quiet), idle: false) == nil)
-        #expect(paced.snapshotDue(clock: after(quiet + 50), idle: true) != nil, "taken in the quiet round")
-        var longBusy = machine(quietAt: 0)
-        #expect(longBusy.snapshotDue(clock: after(quiet + 1), idle: false) != nil, "busy longer than quietWithinMs: taken at once")
-        var neverQuiet = machine(quietAt: nil)
-        #expect(neverQuiet.snapshotDue(clock: after(10), idle: false) != nil, "a backfill from the start: taken at once")
+        _ = m.round((1...59).flatMap(minute), clock: Self.clock)
+        #expect(m.snapshotDue(clock: Self.clock, idle: false) == nil, "not due before the hour")
+        // Bars carry their end: minute 60's reaches 15:00, the hour.
+        _ = m.round(minute(60), clock: Self.clock)
+        #expect(m.snapshotDue(clock: Self.clock, idle: false) == nil, "due, but the minute's burst is going on")
+        #expect(m.snapshotDue(clock: Self.clock, idle: false) == nil, "still busy in the same minute")
+        var paced = m
+        #expect(paced.snapshotDue(clock: Self.clock, idle: true) != nil, "taken in the quiet round after the burst")
+        var backfill = m
+        _ = backfill.round(minute(61), clock: Self.clock)
+        #expect(backfill.snapshotDue(clock: Self.clock, idle: false) != nil, "never quiet: taken a minute of event time later")
     }
 
     @Test("a snapshot is taken at its event-time boundary and a new member starts from it: state restored, partitions read from its place")
