@@ -613,7 +613,8 @@ extension StreamMachine {
         guard !due.isEmpty else { return [] }
         let since = uncommittedSinceMs ?? clock.monotonicMs
         uncommittedSinceMs = since
-        if !idle, clock.monotonicMs - since < settings.commitIntervalMs { return [] }
+        // A snapshot is of use to a restart only once a commit points to it: that commit does not wait.
+        if !idle, !carry, clock.monotonicMs - since < settings.commitIntervalMs { return [] }
         let earliest = merger.earliestPendingTimes()
         for (p, c) in due.sorted(by: { $0.key < $1.key }) {
             var meta = CommitMetadata(committedMetadata[p]) ?? CommitMetadata()

@@ -315,6 +315,11 @@ struct StreamMachineTests {
         #expect(m.snapshotDue(clock: Self.clock, idle: false) == nil, "still busy in the same minute")
         var paced = m
         #expect(paced.snapshotDue(clock: Self.clock, idle: true) != nil, "taken in the quiet round after the burst")
+        paced.snapshotWritten(DeliveryReport(topic: Topics.snapshots, partition: 0, offset: 5, timestampMs: nil), bytes: 1)
+        _ = paced.round(minute(61), clock: Self.clock)
+        let carrying = paced.commitDue(clock: Self.clock, idle: false)
+        #expect(!carrying.isEmpty && carrying.allSatisfy { $0.metadata?.contains("s=5;sp=0") == true },
+                "a busy round commits at once when it carries a new snapshot's place")
         var backfill = m
         _ = backfill.round(minute(61), clock: Self.clock)
         #expect(backfill.snapshotDue(clock: Self.clock, idle: false) != nil, "never quiet: taken a minute of event time later")
