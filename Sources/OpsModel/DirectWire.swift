@@ -100,6 +100,16 @@ public struct JSONBytesReader {
 
     mutating func timestamp() -> Timestamp? { string().flatMap { Timestamp(iso8601: $0) } }
 
+    /// `YYYY-MM-DD` read from the bytes (a chain has one per contract): no String on the way.
+    mutating func civilDate() -> CivilDate? { stringRange().flatMap { CivilDate(isoBytes: b[$0]) } }
+
+    /// `"call"` or `"put"`, compared as bytes.
+    mutating func optionRight() -> OptionRight? {
+        guard let r = stringRange() else { return nil }
+        let s = b[r]
+        return s.is("call") ? .call : s.is("put") ? .put : nil
+    }
+
     /// `null`, consumed; false (nothing consumed) for anything else.
     mutating func null() -> Bool {
         skipSpace()
@@ -284,9 +294,9 @@ extension JSONBytesReader {
         let seen = object { r, key in
             switch true {
             case key.is("symbol"): symbol = r.string(); return symbol == nil ? nil : 1
-            case key.is("right"): right = r.string().flatMap(OptionRight.init(rawValue:)); return right == nil ? nil : 2
+            case key.is("right"): right = r.optionRight(); return right == nil ? nil : 2
             case key.is("strike"): strike = r.double(); return strike == nil ? nil : 4
-            case key.is("expiration"): expiration = r.string().flatMap { CivilDate(iso: $0) }; return expiration == nil ? nil : 8
+            case key.is("expiration"): expiration = r.civilDate(); return expiration == nil ? nil : 8
             case key.is("bid"): bid = r.double(); return bid == nil ? nil : 16
             case key.is("ask"): ask = r.double(); return ask == nil ? nil : 32
             case key.is("volume"): volume = r.int64(); return volume == nil ? nil : 64

@@ -125,6 +125,9 @@ struct ChainWireTests {
         ("a required field missing", hand.replacingOccurrences(of: #""bid":1.2,"#, with: "")),
         ("a bad right", hand.replacingOccurrences(of: #""call""#, with: #""cal""#)),
         ("a bad date", hand.replacingOccurrences(of: "2024-03-15", with: "2024-3-15")),
+        ("a day past the month's end", hand.replacingOccurrences(of: "2024-03-15", with: "2024-02-30")),
+        ("a put", hand.replacingOccurrences(of: #""call""#, with: #""put""#).replacingOccurrences(of: "C00500000", with: "P00500000")),
+        ("a right in capitals", hand.replacingOccurrences(of: #""call""#, with: #""CALL""#)),
         ("another version", hand.replacingOccurrences(of: #""version":1"#, with: #""version":2"#)),
         ("an empty id", hand.replacingOccurrences(of: #""id":"x""#, with: #""id":"""#)),
         ("a symbol that disagrees", hand.replacingOccurrences(of: "C00500000", with: "P00500000")),
@@ -142,7 +145,7 @@ struct ChainWireTests {
     func whatItReads() {
         let reads = Dictionary(uniqueKeysWithValues: Self.variants.map { ($0.0, Self.decoder.readDirectly(Array($0.1.utf8)) != nil) })
         for name in ["as written", "whitespace everywhere", "optionals missing", "numbers in every form", "minus zero", "a symbol that disagrees",
-                     "a watermark"] {
+                     "a watermark", "a put"] {
             #expect(reads[name] == true, "\(name)")
         }
         for name in ["payload before type", "an escaped symbol", "an unknown key", "a key twice", "an integer with a fraction",
