@@ -53,6 +53,10 @@ enum DirectWire {
 
 /// A forward-only reader over JSON bytes for `DirectWire`; every method answers nil (or false) at the first byte outside
 /// the subset it reads.
+/// 10^0 … 10^22, each exact in a Double (a literal: no lazy initialization on every read).
+private let exactPowersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+                                          1e18, 1e19, 1e20, 1e21, 1e22]
+
 public struct JSONBytesReader {
     private let b: [UInt8]
     private var i = 0
@@ -157,29 +161,30 @@ public struct JSONBytesReader {
     /// is m × 10^e or m / 10^−e with both operands exact, so one IEEE operation rounds it correctly — the value
     /// `Double(String)` gives, without building a string. Nil (the caller parses the text) for anything else.
     func exactDouble(_ r: Range<Int>) -> Double? {
-        var k = r.lowerBound
-        let negative = b[k] == Self.minus
-        if negative { k += 1 }
-        var m: UInt64 = 0, digits = 0, scale = 0, inFraction = false
-        while k < r.upperBound {
-            let c = b[k]
-            if c == UInt8(ascii: ".") { inFraction = true } else if c >= 0x30, c <= 0x39 {
-                if m == 0, c == 0x30 { if inFraction { scale -= 1 } } else {
-                    digits += 1
-                    guard digits <= 16 else { return nil }
-                    m = m * 10 + UInt64(c - 0x30)
-                    if inFraction { scale -= 1 }
-                }
-            } else { return nil }   // an exponent: the text path reads it
-            k += 1
+        // In place, without bounds checks (`number` has checked the grammar of every byte in `r`): a quarter of a
+        // chain's decode was this loop.
+        b.withUnsafeBufferPointer { p -> Double? in
+            var k = r.lowerBound
+            let negative = p[k] == Self.minus
+            if negative { k += 1 }
+            var m: UInt64 = 0, digits = 0, scale = 0, inFraction = false
+            while k < r.upperBound {
+                let c = p[k]
+                if c == UInt8(ascii: ".") { inFraction = true } else if c &- 0x30 < 10 {
+                    if m == 0, c == 0x30 { if inFraction { scale -= 1 } } else {
+                        digits += 1
+                        guard digits <= 16 else { return nil }
+                        m = m &* 10 &+ UInt64(c &- 0x30)
+                        if inFraction { scale -= 1 }
+                    }
+                } else { return nil }   // an exponent: the text path reads it
+                k += 1
+            }
+            guard m <= 1 << 53, scale >= -22 else { return nil }
+            let v = scale == 0 ? Double(m) : Double(m) / exactPowersOfTen[-scale]
+            return negative ? -v : v
         }
-        guard m <= 1 << 53, scale >= -22 else { return nil }
-        let v = scale == 0 ? Double(m) : Double(m) / Self.powersOfTen[-scale]
-        return negative ? -v : v
     }
-
-    /// 10^0 … 10^22, each exact in a Double.
-    private static let powersOfTen: [Double] = (0...22).reduce(into: [Double]()) { p, k in p.append(k == 0 ? 1 : p[k - 1] * 10) }
 
     /// An integer written as one (no fraction, no exponent) that fits.
     mutating func int64() -> Int64? {
@@ -220,16 +225,25 @@ public struct JSONBytesReader {
 
     /// Reads an object's members: `member` is called with each key's bytes and must read its value (false: give up).
     /// Each key may appear once (`seen` keeps the bits `member` returns).
-    mutating func object(_ member: (inout JSONBytesReader, ArraySlice<UInt8>) -> UInt32?) -> UInt32? {
+    mutating func object(_ member: (inout JSONBytesReader, Range<Int>) -> UInt32?) -> UInt32? {
         guard take(UInt8(ascii: "{")) else { return nil }
         var seen: UInt32 = 0
         if take(UInt8(ascii: "}")) { return seen }
         repeat {
             guard let k = stringRange(), take(UInt8(ascii: ":")) else { return nil }
-            guard let bit = member(&self, b[k]), seen & bit == 0 else { return nil }
+            guard let bit = member(&self, k), seen & bit == 0 else { return nil }
             seen |= bit
         } while take(UInt8(ascii: ","))
         return take(UInt8(ascii: "}")) ? seen : nil
+    }
+}
+
+extension JSONBytesReader {
+    /// Whether the key at `k` (a range `object` hands its member) is `s`: compared in place, without a slice of the
+    /// bytes (which retained them once per key: a chain has 14 keys a contract).
+    func key(_ k: Range<Int>, is s: StaticString) -> Bool {
+        guard k.count == s.utf8CodeUnitCount else { return false }
+        return b.withUnsafeBufferPointer { all in memcmp(all.baseAddress! + k.lowerBound, s.utf8Start, k.count) == 0 }
     }
 }
 
@@ -247,18 +261,18 @@ extension JSONBytesReader {
         var producedAt: Timestamp?, payload: (any Payload)?
         let seen = object { r, key in
             switch true {
-            case key.is("type"): type = r.string(); return type == nil ? nil : 1
-            case key.is("version"): version = r.int64().flatMap { Int(exactly: $0) }; return version == nil ? nil : 2
-            case key.is("id"): id = r.string(); return id == nil ? nil : 4
-            case key.is("event_time"): eventTime = r.timestamp(); return eventTime == nil ? nil : 8
-            case key.is("causation_id"):
+            case r.key(key, is: "type"): type = r.string(); return type == nil ? nil : 1
+            case r.key(key, is: "version"): version = r.int64().flatMap { Int(exactly: $0) }; return version == nil ? nil : 2
+            case r.key(key, is: "id"): id = r.string(); return id == nil ? nil : 4
+            case r.key(key, is: "event_time"): eventTime = r.timestamp(); return eventTime == nil ? nil : 8
+            case r.key(key, is: "causation_id"):
                 if r.null() { return 16 }
                 causation = r.string(); return causation == nil ? nil : 16
-            case key.is("source"): source = r.string(); return source == nil ? nil : 32
-            case key.is("produced_at"):
+            case r.key(key, is: "source"): source = r.string(); return source == nil ? nil : 32
+            case r.key(key, is: "produced_at"):
                 if r.null() { return 64 }
                 producedAt = r.timestamp(); return producedAt == nil ? nil : 64
-            case key.is("payload"):
+            case r.key(key, is: "payload"):
                 // Read only once the type said what it is.
                 guard let type, let read = readers[type] else { return nil }
                 payload = read(&r); return payload == nil ? nil : 128
@@ -274,10 +288,10 @@ extension JSONBytesReader {
         var underlying: String?, price: Double?, asOf: Timestamp?, contracts: [OptionQuote]?
         let seen = object { r, key in
             switch true {
-            case key.is("underlying"): underlying = r.string(); return underlying == nil ? nil : 1
-            case key.is("underlying_price"): price = r.double(); return price == nil ? nil : 2
-            case key.is("as_of"): asOf = r.timestamp(); return asOf == nil ? nil : 4
-            case key.is("contracts"): contracts = r.quotes(); return contracts == nil ? nil : 8
+            case r.key(key, is: "underlying"): underlying = r.string(); return underlying == nil ? nil : 1
+            case r.key(key, is: "underlying_price"): price = r.double(); return price == nil ? nil : 2
+            case r.key(key, is: "as_of"): asOf = r.timestamp(); return asOf == nil ? nil : 4
+            case r.key(key, is: "contracts"): contracts = r.quotes(); return contracts == nil ? nil : 8
             default: return nil
             }
         }
@@ -293,20 +307,20 @@ extension JSONBytesReader {
         var last: Double?, iv: Double?, delta: Double?, gamma: Double?, theta: Double?, vega: Double?
         let seen = object { r, key in
             switch true {
-            case key.is("symbol"): symbol = r.string(); return symbol == nil ? nil : 1
-            case key.is("right"): right = r.optionRight(); return right == nil ? nil : 2
-            case key.is("strike"): strike = r.double(); return strike == nil ? nil : 4
-            case key.is("expiration"): expiration = r.civilDate(); return expiration == nil ? nil : 8
-            case key.is("bid"): bid = r.double(); return bid == nil ? nil : 16
-            case key.is("ask"): ask = r.double(); return ask == nil ? nil : 32
-            case key.is("volume"): volume = r.int64(); return volume == nil ? nil : 64
-            case key.is("open_interest"): openInterest = r.int64(); return openInterest == nil ? nil : 128
-            case key.is("last"): return r.optional(&last) { $0.double() } ? 256 : nil
-            case key.is("iv"): return r.optional(&iv) { $0.double() } ? 512 : nil
-            case key.is("delta"): return r.optional(&delta) { $0.double() } ? 1024 : nil
-            case key.is("gamma"): return r.optional(&gamma) { $0.double() } ? 2048 : nil
-            case key.is("theta"): return r.optional(&theta) { $0.double() } ? 4096 : nil
-            case key.is("vega"): return r.optional(&vega) { $0.double() } ? 8192 : nil
+            case r.key(key, is: "symbol"): symbol = r.string(); return symbol == nil ? nil : 1
+            case r.key(key, is: "right"): right = r.optionRight(); return right == nil ? nil : 2
+            case r.key(key, is: "strike"): strike = r.double(); return strike == nil ? nil : 4
+            case r.key(key, is: "expiration"): expiration = r.civilDate(); return expiration == nil ? nil : 8
+            case r.key(key, is: "bid"): bid = r.double(); return bid == nil ? nil : 16
+            case r.key(key, is: "ask"): ask = r.double(); return ask == nil ? nil : 32
+            case r.key(key, is: "volume"): volume = r.int64(); return volume == nil ? nil : 64
+            case r.key(key, is: "open_interest"): openInterest = r.int64(); return openInterest == nil ? nil : 128
+            case r.key(key, is: "last"): return r.optional(&last) { $0.double() } ? 256 : nil
+            case r.key(key, is: "iv"): return r.optional(&iv) { $0.double() } ? 512 : nil
+            case r.key(key, is: "delta"): return r.optional(&delta) { $0.double() } ? 1024 : nil
+            case r.key(key, is: "gamma"): return r.optional(&gamma) { $0.double() } ? 2048 : nil
+            case r.key(key, is: "theta"): return r.optional(&theta) { $0.double() } ? 4096 : nil
+            case r.key(key, is: "vega"): return r.optional(&vega) { $0.double() } ? 8192 : nil
             default: return nil
             }
         }
