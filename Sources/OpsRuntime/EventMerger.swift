@@ -461,10 +461,26 @@ public struct RecentIDs: Sendable {
     /// FNV-1a over the bytes.
     public static func fingerprint(_ bytes: [UInt8]) -> UInt64 { fingerprint(bytes[...]) }
 
+    /// Eight bytes a step (a byte a step, each a dependent multiply, took a 20 KB chain about 25 µs in every service
+    /// that reads it): each word mixed in by a multiply and a fold of its high half down, the length mixed in last.
     static func fingerprint(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return h
+        bytes.withUnsafeBytes { raw in
+            let n = raw.count
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            var k = 0
+            while k + 8 <= n {
+                h = mix(h ^ raw.loadUnaligned(fromByteOffset: k, as: UInt64.self))
+                k += 8
+            }
+            var tail: UInt64 = 0
+            while k < n { tail = tail << 8 | UInt64(raw[k]); k += 1 }
+            return mix(mix(h ^ tail) ^ UInt64(n))
+        }
+    }
+
+    private static func mix(_ x: UInt64) -> UInt64 {
+        let m = x &* 0x9e37_79b9_7f4a_7c15
+        return m ^ (m >> 29)
     }
 
     /// The fingerprint of an envelope's bytes without its trailing wall-clock `"produced_at"` (always the last field):

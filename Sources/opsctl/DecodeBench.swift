@@ -42,6 +42,13 @@ enum DecodeBench {
             if let c = envelope.payload as? OptionChain { detail += ", \(c.contracts.count) contracts" }
             lines.append(Bench.line("\(label) decodes/s", Bench.grouped(m.perSecond)) + "   (\(Bench.fixed(m.nanosecondsPerOperation / 1000, 1)) µs each; \(detail))")
         }
+        let chainBytes = try chain.encoded()
+        let fingerprint = Bench.measure(seconds: seconds) {
+            Sink.value += Double(RecentIDs.fingerprintIgnoringProducedAt(chainBytes) & 1)
+            return 1
+        }
+        lines.append(Bench.line("option chain fingerprints/s", Bench.grouped(fingerprint.perSecond))
+            + "   (\(Bench.fixed(fingerprint.nanosecondsPerOperation / 1000, 1)) µs each: the duplicate check of every message read)")
         for (label, envelope) in [("option chain", chain), ("bar", bar), ("feature vector", features)] {
             let m = try Bench.measure(seconds: seconds) {
                 Sink.value += Double(try envelope.encoded().count & 1)

@@ -356,6 +356,30 @@ struct RuntimeBookkeepingTests {
         #expect(r.check("a", fingerprint: 9) == .new, "a refused copy does not make the next copy a duplicate")
     }
 
+    @Test("a message's fingerprint: the same without its produced_at; any one byte changed, dropped or added changes it")
+    func fingerprints() {
+        let body = #"{"type":"bar","version":1,"id":"bar-1","event_time":"2024-03-04T15:00:00Z","source":"s","payload":{"close":501.5,"ticker":"SPY"}"#
+        let a = Array((body + #","produced_at":"2026-12-05T12:00:00.123Z"}"#).utf8)
+        let b = Array((body + #","produced_at":"2026-12-05T13:30:00Z"}"#).utf8)
+        let plain = Array((body + "}").utf8)
+        let f = RecentIDs.fingerprintIgnoringProducedAt(a)
+        #expect(f == RecentIDs.fingerprintIgnoringProducedAt(b), "written again later: the same message")
+        #expect(f != RecentIDs.fingerprintIgnoringProducedAt(Array((body.replacingOccurrences(of: "501.5", with: "501.6") + #","produced_at":"2026-12-05T12:00:00.123Z"}"#).utf8)),
+                "other content at the same time: another message")
+        var variants: Set<[UInt8]> = [plain, plain + [0], [0] + plain]
+        for i in plain.indices {
+            var changed = plain
+            changed[i] ^= 0x01
+            variants.insert(changed)
+            var dropped = plain
+            dropped.remove(at: i)
+            variants.insert(dropped)   // dropping either of two equal neighbours is one variant
+        }
+        let fingerprints = Set(variants.map { RecentIDs.fingerprint($0) })
+        #expect(variants.count > 2 * plain.count - 20)
+        #expect(fingerprints.count == variants.count, "every variant has its own fingerprint")
+    }
+
     @Test func commitMetadataRoundTrip() {
         let m = CommitMetadata(lastProcessed: Timestamp(ms: 1_700_000_000_000), restoreOffset: 42, watermark: Timestamp(ms: 1_700_000_060_000))
         #expect(m.text == "t=1700000000000;r=42;w=1700000060000")
