@@ -51,12 +51,12 @@ enum DirectWire {
     }
 }
 
-/// A forward-only reader over JSON bytes for `DirectWire`; every method answers nil (or false) at the first byte outside
-/// the subset it reads.
 /// 10^0 … 10^22, each exact in a Double (a literal: no lazy initialization on every read).
 private let exactPowersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
                                           1e18, 1e19, 1e20, 1e21, 1e22]
 
+/// A forward-only reader over JSON bytes for `DirectWire`; every method answers nil (or false) at the first byte outside
+/// the subset it reads.
 public struct JSONBytesReader {
     private let b: [UInt8]
     private var i = 0
@@ -110,8 +110,7 @@ public struct JSONBytesReader {
     /// `"call"` or `"put"`, compared as bytes.
     mutating func optionRight() -> OptionRight? {
         guard let r = stringRange() else { return nil }
-        let s = b[r]
-        return s.is("call") ? .call : s.is("put") ? .put : nil
+        return text(r, is: "call") ? .call : text(r, is: "put") ? .put : nil
     }
 
     /// `null`, consumed; false (nothing consumed) for anything else.
@@ -239,18 +238,11 @@ public struct JSONBytesReader {
 }
 
 extension JSONBytesReader {
-    /// Whether the key at `k` (a range `object` hands its member) is `s`: compared in place, without a slice of the
-    /// bytes (which retained them once per key: a chain has 14 keys a contract).
-    func key(_ k: Range<Int>, is s: StaticString) -> Bool {
+    /// Whether the bytes at `k` (a key's range as `object` hands it to its member, or a string's) are `s`: compared in
+    /// place, without a slice of the bytes (which retained them once per key: a chain has 14 keys a contract).
+    func text(_ k: Range<Int>, is s: StaticString) -> Bool {
         guard k.count == s.utf8CodeUnitCount else { return false }
         return b.withUnsafeBufferPointer { all in memcmp(all.baseAddress! + k.lowerBound, s.utf8Start, k.count) == 0 }
-    }
-}
-
-extension ArraySlice<UInt8> {
-    func `is`(_ s: StaticString) -> Bool {
-        guard count == s.utf8CodeUnitCount else { return false }
-        return withUnsafeBufferPointer { mine in memcmp(mine.baseAddress!, s.utf8Start, count) == 0 }
     }
 }
 
@@ -261,18 +253,18 @@ extension JSONBytesReader {
         var producedAt: Timestamp?, payload: (any Payload)?
         let seen = object { r, key in
             switch true {
-            case r.key(key, is: "type"): type = r.string(); return type == nil ? nil : 1
-            case r.key(key, is: "version"): version = r.int64().flatMap { Int(exactly: $0) }; return version == nil ? nil : 2
-            case r.key(key, is: "id"): id = r.string(); return id == nil ? nil : 4
-            case r.key(key, is: "event_time"): eventTime = r.timestamp(); return eventTime == nil ? nil : 8
-            case r.key(key, is: "causation_id"):
+            case r.text(key, is: "type"): type = r.string(); return type == nil ? nil : 1
+            case r.text(key, is: "version"): version = r.int64().flatMap { Int(exactly: $0) }; return version == nil ? nil : 2
+            case r.text(key, is: "id"): id = r.string(); return id == nil ? nil : 4
+            case r.text(key, is: "event_time"): eventTime = r.timestamp(); return eventTime == nil ? nil : 8
+            case r.text(key, is: "causation_id"):
                 if r.null() { return 16 }
                 causation = r.string(); return causation == nil ? nil : 16
-            case r.key(key, is: "source"): source = r.string(); return source == nil ? nil : 32
-            case r.key(key, is: "produced_at"):
+            case r.text(key, is: "source"): source = r.string(); return source == nil ? nil : 32
+            case r.text(key, is: "produced_at"):
                 if r.null() { return 64 }
                 producedAt = r.timestamp(); return producedAt == nil ? nil : 64
-            case r.key(key, is: "payload"):
+            case r.text(key, is: "payload"):
                 // Read only once the type said what it is.
                 guard let type, let read = readers[type] else { return nil }
                 payload = read(&r); return payload == nil ? nil : 128
@@ -288,10 +280,10 @@ extension JSONBytesReader {
         var underlying: String?, price: Double?, asOf: Timestamp?, contracts: [OptionQuote]?
         let seen = object { r, key in
             switch true {
-            case r.key(key, is: "underlying"): underlying = r.string(); return underlying == nil ? nil : 1
-            case r.key(key, is: "underlying_price"): price = r.double(); return price == nil ? nil : 2
-            case r.key(key, is: "as_of"): asOf = r.timestamp(); return asOf == nil ? nil : 4
-            case r.key(key, is: "contracts"): contracts = r.quotes(); return contracts == nil ? nil : 8
+            case r.text(key, is: "underlying"): underlying = r.string(); return underlying == nil ? nil : 1
+            case r.text(key, is: "underlying_price"): price = r.double(); return price == nil ? nil : 2
+            case r.text(key, is: "as_of"): asOf = r.timestamp(); return asOf == nil ? nil : 4
+            case r.text(key, is: "contracts"): contracts = r.quotes(); return contracts == nil ? nil : 8
             default: return nil
             }
         }
@@ -307,20 +299,20 @@ extension JSONBytesReader {
         var last: Double?, iv: Double?, delta: Double?, gamma: Double?, theta: Double?, vega: Double?
         let seen = object { r, key in
             switch true {
-            case r.key(key, is: "symbol"): symbol = r.string(); return symbol == nil ? nil : 1
-            case r.key(key, is: "right"): right = r.optionRight(); return right == nil ? nil : 2
-            case r.key(key, is: "strike"): strike = r.double(); return strike == nil ? nil : 4
-            case r.key(key, is: "expiration"): expiration = r.civilDate(); return expiration == nil ? nil : 8
-            case r.key(key, is: "bid"): bid = r.double(); return bid == nil ? nil : 16
-            case r.key(key, is: "ask"): ask = r.double(); return ask == nil ? nil : 32
-            case r.key(key, is: "volume"): volume = r.int64(); return volume == nil ? nil : 64
-            case r.key(key, is: "open_interest"): openInterest = r.int64(); return openInterest == nil ? nil : 128
-            case r.key(key, is: "last"): return r.optional(&last) { $0.double() } ? 256 : nil
-            case r.key(key, is: "iv"): return r.optional(&iv) { $0.double() } ? 512 : nil
-            case r.key(key, is: "delta"): return r.optional(&delta) { $0.double() } ? 1024 : nil
-            case r.key(key, is: "gamma"): return r.optional(&gamma) { $0.double() } ? 2048 : nil
-            case r.key(key, is: "theta"): return r.optional(&theta) { $0.double() } ? 4096 : nil
-            case r.key(key, is: "vega"): return r.optional(&vega) { $0.double() } ? 8192 : nil
+            case r.text(key, is: "symbol"): symbol = r.string(); return symbol == nil ? nil : 1
+            case r.text(key, is: "right"): right = r.optionRight(); return right == nil ? nil : 2
+            case r.text(key, is: "strike"): strike = r.double(); return strike == nil ? nil : 4
+            case r.text(key, is: "expiration"): expiration = r.civilDate(); return expiration == nil ? nil : 8
+            case r.text(key, is: "bid"): bid = r.double(); return bid == nil ? nil : 16
+            case r.text(key, is: "ask"): ask = r.double(); return ask == nil ? nil : 32
+            case r.text(key, is: "volume"): volume = r.int64(); return volume == nil ? nil : 64
+            case r.text(key, is: "open_interest"): openInterest = r.int64(); return openInterest == nil ? nil : 128
+            case r.text(key, is: "last"): return r.optional(&last) { $0.double() } ? 256 : nil
+            case r.text(key, is: "iv"): return r.optional(&iv) { $0.double() } ? 512 : nil
+            case r.text(key, is: "delta"): return r.optional(&delta) { $0.double() } ? 1024 : nil
+            case r.text(key, is: "gamma"): return r.optional(&gamma) { $0.double() } ? 2048 : nil
+            case r.text(key, is: "theta"): return r.optional(&theta) { $0.double() } ? 4096 : nil
+            case r.text(key, is: "vega"): return r.optional(&vega) { $0.double() } ? 8192 : nil
             default: return nil
             }
         }

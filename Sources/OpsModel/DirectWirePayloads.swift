@@ -45,17 +45,17 @@ extension Bar: DirectlyRead, DirectlyWritten {
         var vwap: Double?, trades: Int64?
         let seen = r.object { r, key in
             switch true {
-            case r.key(key, is: "close"): close = r.double(); return close == nil ? nil : 1
-            case r.key(key, is: "end"): end = r.timestamp(); return end == nil ? nil : 2
-            case r.key(key, is: "high"): high = r.double(); return high == nil ? nil : 4
-            case r.key(key, is: "interval"): interval = r.string(); return interval == nil ? nil : 8
-            case r.key(key, is: "low"): low = r.double(); return low == nil ? nil : 16
-            case r.key(key, is: "open"): open = r.double(); return open == nil ? nil : 32
-            case r.key(key, is: "start"): start = r.timestamp(); return start == nil ? nil : 64
-            case r.key(key, is: "ticker"): ticker = r.string(); return ticker == nil ? nil : 128
-            case r.key(key, is: "volume"): volume = r.int64(); return volume == nil ? nil : 256
-            case r.key(key, is: "trades"): return r.optional(&trades) { $0.int64() } ? 512 : nil
-            case r.key(key, is: "vwap"): return r.optional(&vwap) { $0.double() } ? 1024 : nil
+            case r.text(key, is: "close"): close = r.double(); return close == nil ? nil : 1
+            case r.text(key, is: "end"): end = r.timestamp(); return end == nil ? nil : 2
+            case r.text(key, is: "high"): high = r.double(); return high == nil ? nil : 4
+            case r.text(key, is: "interval"): interval = r.string(); return interval == nil ? nil : 8
+            case r.text(key, is: "low"): low = r.double(); return low == nil ? nil : 16
+            case r.text(key, is: "open"): open = r.double(); return open == nil ? nil : 32
+            case r.text(key, is: "start"): start = r.timestamp(); return start == nil ? nil : 64
+            case r.text(key, is: "ticker"): ticker = r.string(); return ticker == nil ? nil : 128
+            case r.text(key, is: "volume"): volume = r.int64(); return volume == nil ? nil : 256
+            case r.text(key, is: "trades"): return r.optional(&trades) { $0.int64() } ? 512 : nil
+            case r.text(key, is: "vwap"): return r.optional(&vwap) { $0.double() } ? 1024 : nil
             default: return nil
             }
         }
@@ -92,29 +92,29 @@ extension FeatureVector: DirectlyRead, DirectlyWritten {
         var atmIv: Double?, chainTime: Timestamp?, ivPercentile: Double?, ivRank: Double?
         let seen = r.object { r, key in
             switch true {
-            case r.key(key, is: "atm_iv"): return r.optional(&atmIv) { $0.double() } ? 1 : nil
-            case r.key(key, is: "atr14"): return r.optional(&atr14) { $0.double() } ? 2 : nil
-            case r.key(key, is: "bar"): bar = Bar.readJSON(&r); return bar == nil ? nil : 4
-            case r.key(key, is: "chain_time"): return r.optional(&chainTime) { $0.timestamp() } ? 8 : nil
-            case r.key(key, is: "close_15m_ago"): return r.optional(&close15) { $0.double() } ? 16 : nil
-            case r.key(key, is: "close_5m_ago"): return r.optional(&close5) { $0.double() } ? 32 : nil
-            case r.key(key, is: "distance_sma20"): return r.optional(&distance) { $0.double() } ? 64 : nil
-            case r.key(key, is: "gap_minutes"): return r.optional(&gap) { $0.int64() } ? 128 : nil
-            case r.key(key, is: "interval"): interval = r.string(); return interval == nil ? nil : 256
-            case r.key(key, is: "iv_percentile"): return r.optional(&ivPercentile) { $0.double() } ? 512 : nil
-            case r.key(key, is: "iv_rank"): return r.optional(&ivRank) { $0.double() } ? 1 << 10 : nil
-            case r.key(key, is: "ret_15m"): return r.optional(&ret15) { $0.double() } ? 1 << 11 : nil
-            case r.key(key, is: "ret_1m"): return r.optional(&ret1) { $0.double() } ? 1 << 12 : nil
-            case r.key(key, is: "ret_5m"): return r.optional(&ret5) { $0.double() } ? 1 << 13 : nil
-            case r.key(key, is: "sentiment_score"): return r.optional(&sentiment) { $0.double() } ? 1 << 14 : nil
-            case r.key(key, is: "sentiment_time"): return r.optional(&sentimentTime) { $0.timestamp() } ? 1 << 15 : nil
-            case r.key(key, is: "session_bar_index"): sessionBarIndex = r.int64(); return sessionBarIndex == nil ? nil : 1 << 16
-            case r.key(key, is: "session_date"): sessionDate = r.string().flatMap { CivilDate(iso: $0) }; return sessionDate == nil ? nil : 1 << 17
-            case r.key(key, is: "slope_lookback"): slopeLookback = r.int64(); return slopeLookback == nil ? nil : 1 << 18
-            case r.key(key, is: "sma20"): return r.optional(&sma20) { $0.double() } ? 1 << 19 : nil
-            case r.key(key, is: "sma20_slope"): return r.optional(&slope) { $0.double() } ? 1 << 20 : nil
-            case r.key(key, is: "ticker"): ticker = r.string(); return ticker == nil ? nil : 1 << 21
-            case r.key(key, is: "volume_ratio"): return r.optional(&volumeRatio) { $0.double() } ? 1 << 22 : nil
+            case r.text(key, is: "atm_iv"): return r.optional(&atmIv) { $0.double() } ? 1 : nil
+            case r.text(key, is: "atr14"): return r.optional(&atr14) { $0.double() } ? 2 : nil
+            case r.text(key, is: "bar"): bar = Bar.readJSON(&r); return bar == nil ? nil : 4
+            case r.text(key, is: "chain_time"): return r.optional(&chainTime) { $0.timestamp() } ? 8 : nil
+            case r.text(key, is: "close_15m_ago"): return r.optional(&close15) { $0.double() } ? 16 : nil
+            case r.text(key, is: "close_5m_ago"): return r.optional(&close5) { $0.double() } ? 32 : nil
+            case r.text(key, is: "distance_sma20"): return r.optional(&distance) { $0.double() } ? 64 : nil
+            case r.text(key, is: "gap_minutes"): return r.optional(&gap) { $0.int64() } ? 128 : nil
+            case r.text(key, is: "interval"): interval = r.string(); return interval == nil ? nil : 256
+            case r.text(key, is: "iv_percentile"): return r.optional(&ivPercentile) { $0.double() } ? 512 : nil
+            case r.text(key, is: "iv_rank"): return r.optional(&ivRank) { $0.double() } ? 1 << 10 : nil
+            case r.text(key, is: "ret_15m"): return r.optional(&ret15) { $0.double() } ? 1 << 11 : nil
+            case r.text(key, is: "ret_1m"): return r.optional(&ret1) { $0.double() } ? 1 << 12 : nil
+            case r.text(key, is: "ret_5m"): return r.optional(&ret5) { $0.double() } ? 1 << 13 : nil
+            case r.text(key, is: "sentiment_score"): return r.optional(&sentiment) { $0.double() } ? 1 << 14 : nil
+            case r.text(key, is: "sentiment_time"): return r.optional(&sentimentTime) { $0.timestamp() } ? 1 << 15 : nil
+            case r.text(key, is: "session_bar_index"): sessionBarIndex = r.int64(); return sessionBarIndex == nil ? nil : 1 << 16
+            case r.text(key, is: "session_date"): sessionDate = r.civilDate(); return sessionDate == nil ? nil : 1 << 17
+            case r.text(key, is: "slope_lookback"): slopeLookback = r.int64(); return slopeLookback == nil ? nil : 1 << 18
+            case r.text(key, is: "sma20"): return r.optional(&sma20) { $0.double() } ? 1 << 19 : nil
+            case r.text(key, is: "sma20_slope"): return r.optional(&slope) { $0.double() } ? 1 << 20 : nil
+            case r.text(key, is: "ticker"): ticker = r.string(); return ticker == nil ? nil : 1 << 21
+            case r.text(key, is: "volume_ratio"): return r.optional(&volumeRatio) { $0.double() } ? 1 << 22 : nil
             default: return nil
             }
         }
@@ -163,8 +163,8 @@ extension Watermark: DirectlyRead, DirectlyWritten {
         var producer: String?, covers: [Coverage]?
         let seen = r.object { r, key in
             switch true {
-            case r.key(key, is: "covers"): covers = r.array { $0.coverage() }; return covers == nil ? nil : 1
-            case r.key(key, is: "producer"): producer = r.string(); return producer == nil ? nil : 2
+            case r.text(key, is: "covers"): covers = r.array { $0.coverage() }; return covers == nil ? nil : 1
+            case r.text(key, is: "producer"): producer = r.string(); return producer == nil ? nil : 2
             default: return nil
             }
         }
@@ -192,9 +192,9 @@ extension JSONBytesReader {
         var topic: String?, partitions: [Int32]?, of: Int32?
         let seen = object { r, key in
             switch true {
-            case r.key(key, is: "of"): of = r.int64().flatMap { Int32(exactly: $0) }; return of == nil ? nil : 1
-            case r.key(key, is: "partitions"): partitions = r.array { $0.int64().flatMap { Int32(exactly: $0) } }; return partitions == nil ? nil : 2
-            case r.key(key, is: "topic"): topic = r.string(); return topic == nil ? nil : 4
+            case r.text(key, is: "of"): of = r.int64().flatMap { Int32(exactly: $0) }; return of == nil ? nil : 1
+            case r.text(key, is: "partitions"): partitions = r.array { $0.int64().flatMap { Int32(exactly: $0) } }; return partitions == nil ? nil : 2
+            case r.text(key, is: "topic"): topic = r.string(); return topic == nil ? nil : 4
             default: return nil
             }
         }
