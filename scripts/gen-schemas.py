@@ -63,12 +63,13 @@ features = obj({
               "slope_lookback", "volume_ratio", "close_5m_ago", "close_15m_ago", "ret_1m", "ret_5m", "ret_15m", "atr14",
               "sentiment_score", "sentiment_time", "atm_iv", "chain_time"])
 iv_daily = obj({"ticker": ticker, "date": date, "atm_iv": {"type": "number", "exclusiveMinimum": 0, "maximum": 10}})
+atm_iv = obj({"ticker": ticker, "atm_iv": {"type": "number", "minimum": 0}})
 dead = obj({"topic": {"type": "string"}, "partition": {"type": "integer"}, "offset": {"type": "integer"}, "key": {"type": ["string", "null"]},
             "original_base64": {"type": "string", "pattern": r"^[A-Za-z0-9+/]*={0,2}$"}, "original_text": {"type": ["string", "null"]},
             "error_kind": {"enum": ["malformed", "unknown_type", "unknown_version", "invalid", "conflict", "late"]},
             "reason": {"type": "string", "minLength": 1}, "service": {"type": "string", "minLength": 1}})
 wm = obj({"producer": {"type": "string", "minLength": 1}, "covers": {"type": "array", "minItems": 1, "items": obj({
-    "topic": {"type": "string"}, "partitions": {"type": "array", "items": {"type": "integer", "minimum": 0}}, "of": {"type": "integer", "minimum": 1}})}})
+    "topic": {"type": "string", "description": "An input topic; or SERVICE#accounts, the share of the accounts a replica owns (partition I of N replicas)."}, "partitions": {"type": "array", "items": {"type": "integer", "minimum": 0}}, "of": {"type": "integer", "minimum": 1}})}})
 rule = obj({"rule": {"type": "string"}, "passed": {"type": "boolean"}, "contribution": {"type": "number"}, "detail": {"type": "string"}})
 signal = obj({"ticker": ticker, "direction": direction, "instrument": {"enum": ["CALL", "PUT", "STOCK"]}, "strategy": strategy,
               "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "volume_ratio": {"type": ["number", "null"], "minimum": 0},
@@ -185,6 +186,7 @@ SPECS = [
     ("bar", bar, "One OHLCV bar; event_time is the bar end. Topic market.bars.v1, key ticker."),
     ("option_chain", chain, "An option-chain snapshot; event_time is as_of. Topic market.chains.v1, key underlying."),
     ("sentiment", sentiment, "A sentiment score in [-1, 1]. Topic market.sentiment.v1, key ticker."),
+    ("atm_iv", atm_iv, "One option chain's at-the-money implied volatility (fraction), published with the chain at its as_of (chains without one have none). Topic market.atm-iv.v1, key ticker."),
     ("iv_daily", iv_daily, "A session's at-the-money implied volatility (fraction), from its last chain; event_time is the session's close. Topic market.iv-daily.v1, key ticker."),
     ("features", features, "The feature vector of one regular-session bar; nulls mean not computable yet. Topic strategy.features.v1, key ticker."),
     ("dead_letter", dead, "Input a service refused, with the original bytes and the reason. Topic ops.deadletter.v1."),

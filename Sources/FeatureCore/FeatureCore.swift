@@ -29,7 +29,9 @@ public struct FeatureCore: StreamCore {
     public let config: FeatureConfig
     public var serviceName: String { Self.name }
     /// Daily IVs first: a session's value (at its close) is in place before anything else of that instant.
-    public var inputTopics: [String] { [Topics.ivDaily, Topics.sentiment, Topics.chains, Topics.bars] }
+    /// A chain's ATM IV (`market.atm-iv.v1`) rather than the chain itself: one number instead of 20 KB on every
+    /// bar's way to a decision.
+    public var inputTopics: [String] { [Topics.ivDaily, Topics.sentiment, Topics.atmIv, Topics.bars] }
     public var outputTopics: [String] { [Topics.features] }
 
     private var tickers: [String: TickerState] = [:]
@@ -41,7 +43,7 @@ public struct FeatureCore: StreamCore {
 
     public mutating func reset() { tickers = [:] }
 
-    /// Every intraday window restarts at the session, so re-reading bars, chains and sentiment from New York
+    /// Every intraday window restarts at the session, so re-reading bars, chains' ATM IVs and sentiment from New York
     /// midnight of the last processed event's date rebuilds them exactly; the daily IVs reach a year back, so
     /// their topic is re-read from the beginning.
     public func restoreStart(topic: String, after lastProcessed: Timestamp) -> Timestamp {
@@ -53,12 +55,9 @@ public struct FeatureCore: StreamCore {
         switch message.payload {
         case let bar as Bar:
             return try onBar(bar, envelope: message).map { [Emit(Topics.features, $0)] } ?? []
-        case let chain as OptionChain:
-            try checkTicker(chain.underlying)
-            let date = NewYorkTime.date(of: chain.asOf)
-            if let iv = chain.atmImpliedVolatility {
-                tickers[chain.underlying, default: TickerState()].chain = (iv, chain.asOf, date)
-            }
+        case let a as ChainImpliedVolatility:
+            try checkTicker(a.ticker)
+            tickers[a.ticker, default: TickerState()].chain = (a.atmIv, message.eventTime, NewYorkTime.date(of: message.eventTime))
             return []
         case let s as SentimentScore:
             try checkTicker(s.ticker)

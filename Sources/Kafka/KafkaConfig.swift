@@ -80,9 +80,11 @@ public struct KafkaConsumerConfig: Sendable {
         "heartbeat.interval.ms": "500",
         // The embedded mock broker answers an empty fetch only after this long and does not wake it on new data, so
         // each hop of the dispatcher → broker → position-manager loop waits half of it on average: 3 ms instead of
-        // 10 took a 3-session `opsctl up` from 55 s to 40 s (a real broker wakes long-polls itself, so raise it there
-        // with --kafka fetch.wait.max.ms=500).
-        "fetch.wait.max.ms": "3",
+        // 10 took a 3-session `opsctl up` from 55 s to 40 s, and 2 instead of 3 took bar → decision at 60× on
+        // minutes without chains from 11 to 9–10 ms p50 (1 ms: 7, but three times the idle fetches took the CPU
+        // that chain minutes need). A real broker wakes long-polls itself, so raise it there with
+        // --kafka fetch.wait.max.ms=500.
+        "fetch.wait.max.ms": "2",
         // Range assignment gives partition i of every subscribed topic to the same member: topics keyed alike with
         // equal partition counts stay co-partitioned, so a replica joining bars with sentiment sees both of a ticker.
         "partition.assignment.strategy": "range",

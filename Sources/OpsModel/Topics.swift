@@ -2,12 +2,14 @@
 public enum Topics {
     public static let bars = "market.bars.v1"
     public static let chains = "market.chains.v1"
+    /// Each chain's at-the-money implied volatility at the chain's time (`ChainImpliedVolatility`).
+    public static let atmIv = "market.atm-iv.v1"
     public static let sentiment = "market.sentiment.v1"
     /// One ATM implied volatility per ticker and session (`iv_daily`), the history behind IV percentile and IV Rank.
     public static let ivDaily = "market.iv-daily.v1"
-    /// Everything a market source (market-feed, replay) publishes and watermarks, in the feature-computer's rank
-    /// order: a source that leaves one out stalls every consumer of it.
-    public static let marketSource = [ivDaily, sentiment, chains, bars]
+    /// Everything a market source (market-feed, replay) publishes and watermarks, in the rank order of same-time
+    /// events (`MarketEvent.canonicalOrder`): a source that leaves one out stalls every consumer of it.
+    public static let marketSource = [ivDaily, sentiment, chains, atmIv, bars]
     public static let features = "strategy.features.v1"
     public static let deadLetter = "ops.deadletter.v1"
     public static let signals = "strategy.signals.v1"
@@ -48,6 +50,7 @@ public enum Topics {
     public static let all: [Spec] = [
         Spec(name: bars, partitions: 4, types: [Bar.self], watermarked: true, key: "ticker"),
         Spec(name: chains, partitions: 4, types: [OptionChain.self], watermarked: true, key: "ticker"),
+        Spec(name: atmIv, partitions: 4, types: [ChainImpliedVolatility.self], watermarked: true, key: "ticker"),
         Spec(name: sentiment, partitions: 4, types: [SentimentScore.self], watermarked: true, key: "ticker"),
         Spec(name: ivDaily, partitions: 4, types: [DailyImpliedVolatility.self], watermarked: true, key: "ticker"),
         Spec(name: features, partitions: 4, types: [FeatureVector.self], watermarked: true, key: "ticker", producers: ["feature-computer"]),

@@ -138,8 +138,8 @@ public struct MarketSourceSpec: Sendable {
                                                          every: max(chainEvery, 1), skipping: synthesizeChains == "on" ? [] : chainTickers))
             }
         }
-        let merged = DailyImpliedVolatilities.withDailyValues(MarketEventMerge.merge(streams.map { $0.sorted(by: MarketEvent.canonicalOrder) }),
-                                                              history: history)
+        let merged = MarketEvent.withChainImpliedVolatilities(DailyImpliedVolatilities.withDailyValues(
+            MarketEventMerge.merge(streams.map { $0.sorted(by: MarketEvent.canonicalOrder) }), history: history))
         let events = merged.map { m in
             SourceEvent(topic: m.topic, key: m.ticker, eventTime: m.eventTime, envelope: m.envelope(source: sourceName))
         }
@@ -156,7 +156,10 @@ public struct MarketSourceSpec: Sendable {
         var all = [SourceEvent]()
         for topic in publishedTopics {
             let path = "\(dir)/\(topic).jsonl"
-            guard FileManager.default.fileExists(atPath: path) else { continue }
+            guard FileManager.default.fileExists(atPath: path) else {
+                if topic == Topics.atmIv { all += Self.chainImpliedVolatilities(all) }
+                continue
+            }
             let decoder = Topics.decoder(for: topic)
             for line in try RecordedLine.readAll(path) {
                 guard let item = line.sourceItem(topic: topic) else { continue }
@@ -172,6 +175,17 @@ public struct MarketSourceSpec: Sendable {
             a.element.eventTime != b.element.eventTime ? a.element.eventTime < b.element.eventTime : a.offset < b.offset
         }.map(\.element)
         return LoadedMarketSource(events: ordered, deadLetters: [])
+    }
+
+    /// A recording made before chains' ATM IVs had their own topic: each valid recorded chain's, as a feed derives
+    /// them (`MarketEvent.withChainImpliedVolatilities`), in the chains' order.
+    static func chainImpliedVolatilities(_ events: [SourceEvent]) -> [SourceEvent] {
+        events.compactMap { e in
+            guard e.topic == Topics.chains, let env = e.envelope, let chain = env.payload as? OptionChain,
+                  (try? chain.validate(eventTime: env.eventTime)) != nil, let iv = ChainImpliedVolatility(chain) else { return nil }
+            let derived = MarketEvent.atmIv(iv, at: env.eventTime)
+            return SourceEvent(topic: derived.topic, key: derived.ticker, eventTime: env.eventTime, envelope: derived.envelope(source: env.source))
+        }
     }
 }
 

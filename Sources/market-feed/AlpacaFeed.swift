@@ -180,7 +180,7 @@ actor AlpacaFeed {
             } while token != nil
             let chain = Alpaca.chain(underlying: ticker, price: price, at: now(), snapshots: snapshots, openInterest: openInterest)
             lastChain[ticker] = chain
-            publish([.chain(chain)])
+            publish(MarketEvent.withChainImpliedVolatilities([.chain(chain)]))
         }
     }
 

@@ -191,7 +191,7 @@ struct FeatureEdgeTests {
             OptionQuote(symbol: occ(.put, 100), right: .put, strike: 100, expiration: exp, bid: 1, ask: 1.1, volume: 1, openInterest: 1, iv: 0.24),
             OptionQuote(symbol: occ(.call, 101), right: .call, strike: 101, expiration: exp, bid: 1, ask: 1.1, volume: 1, openInterest: 1, iv: 0.5),
         ])
-        _ = try core.handle(MarketEvent.chain(chain).envelope(source: "t"), from: Topics.chains)
+        _ = try core.handle(MarketEvent.withChainImpliedVolatilities([.chain(chain)]).last!.envelope(source: "t"), from: Topics.atmIv)
         func one(_ b: Bar) throws -> FeatureVector {
             try #require(core.handle(MarketEvent.bar(b).envelope(source: "t"), from: Topics.bars).first?.envelope.payload as? FeatureVector)
         }

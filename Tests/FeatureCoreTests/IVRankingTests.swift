@@ -76,15 +76,16 @@ struct FeatureIVTests {
         MarketEvent.ivDaily(DailyImpliedVolatility(ticker: ticker, date: date, atmIv: iv)).envelope(source: "t")
     }
 
-    /// A chain at 09:40 whose ATM IV is 0.22 (call 0.20, put 0.24 at the 100 strike).
+    /// The ATM IV of a chain at 09:40 whose ATM IV is 0.22 (call 0.20, put 0.24 at the 100 strike), as a source
+    /// publishes it next to the chain.
     static func chain(on day: CivilDate = day) -> AnyEnvelope {
         let t = NewYorkTime.utc(date: day, hour: 9, minute: 40)
         let exp = day.adding(days: 9)
         let occ = { (r: OptionRight, k: Double) in OCCSymbol(root: "SPY", expiration: exp, right: r, strike: k).description }
-        return MarketEvent.chain(OptionChain(underlying: "SPY", underlyingPrice: 100.2, asOf: t, contracts: [
+        return MarketEvent.withChainImpliedVolatilities([.chain(OptionChain(underlying: "SPY", underlyingPrice: 100.2, asOf: t, contracts: [
             OptionQuote(symbol: occ(.call, 100), right: .call, strike: 100, expiration: exp, bid: 1, ask: 1.1, volume: 1, openInterest: 1, iv: 0.20),
             OptionQuote(symbol: occ(.put, 100), right: .put, strike: 100, expiration: exp, bid: 1, ask: 1.1, volume: 1, openInterest: 1, iv: 0.24),
-        ])).envelope(source: "t")
+        ]))]).last!.envelope(source: "t")
     }
 
     static func bar(_ minute: Int, day: CivilDate = day) -> AnyEnvelope {
@@ -95,7 +96,7 @@ struct FeatureIVTests {
     static func features(history: [(CivilDate, Double)]) throws -> FeatureVector {
         var core = FeatureCore()
         for (d, iv) in history { _ = try core.handle(daily(d, iv), from: Topics.ivDaily) }
-        _ = try core.handle(chain(), from: Topics.chains)
+        _ = try core.handle(chain(), from: Topics.atmIv)
         let out = try core.handle(bar(9), from: Topics.bars)
         return try #require(out.first?.envelope.payload as? FeatureVector)
     }
@@ -156,7 +157,7 @@ struct FeatureIVTests {
     func perTicker() throws {
         var core = FeatureCore(config: FeatureConfig(tickers: ["SPY", "QQQ"]))
         for d in IVRankingTests.priorDays(30) { _ = try core.handle(Self.daily(d, 0.1, ticker: "QQQ"), from: Topics.ivDaily) }
-        _ = try core.handle(Self.chain(), from: Topics.chains)
+        _ = try core.handle(Self.chain(), from: Topics.atmIv)
         let fv = try #require(core.handle(Self.bar(9), from: Topics.bars).first?.envelope.payload as? FeatureVector)
         #expect(fv.ivPercentile == nil)
         #expect(throws: MessageError.self) { try core.handle(Self.daily(Self.day.adding(days: -1), 0.2, ticker: "XYZ"), from: Topics.ivDaily) }
@@ -165,10 +166,10 @@ struct FeatureIVTests {
     @Test("inputs: daily IVs ranked first; restore: daily IVs from the beginning, the rest from New York midnight")
     func topicsAndRestore() {
         let core = FeatureCore()
-        #expect(core.inputTopics == [Topics.ivDaily, Topics.sentiment, Topics.chains, Topics.bars])
+        #expect(core.inputTopics == [Topics.ivDaily, Topics.sentiment, Topics.atmIv, Topics.bars])
         let t = NewYorkTime.utc(date: Self.day, hour: 15, minute: 0)
         #expect(core.restoreStart(topic: Topics.ivDaily, after: t) == .distantPast)
-        for topic in [Topics.bars, Topics.chains, Topics.sentiment] {
+        for topic in [Topics.bars, Topics.atmIv, Topics.sentiment] {
             #expect(core.restoreStart(topic: topic, after: t) == NewYorkTime.utc(date: Self.day, hour: 0, minute: 0))
         }
     }
@@ -179,7 +180,8 @@ struct FeatureRestoreTests {
     /// The synthetic feed's stream (history, sessions, daily values) in the runtime's order.
     static let inputs: [AnyEnvelope] = {
         let market = SyntheticMarket(config: SyntheticMarketConfig(sessions: 3))
-        let events = DailyImpliedVolatilities.withDailyValues(market.events(), history: market.impliedVolatilityHistory(sessions: 30))
+        let events = MarketEvent.withChainImpliedVolatilities(
+            DailyImpliedVolatilities.withDailyValues(market.events(), history: market.impliedVolatilityHistory(sessions: 30)))
         return events.map { $0.envelope(source: "market-feed") }
     }()
 
@@ -187,6 +189,7 @@ struct FeatureRestoreTests {
         switch e.payload {
         case is Bar: Topics.bars
         case is OptionChain: Topics.chains
+        case is ChainImpliedVolatility: Topics.atmIv
         case is SentimentScore: Topics.sentiment
         default: Topics.ivDaily
         }

@@ -37,6 +37,7 @@ struct SyntheticMarketTests {
             switch e {
             case .bar(let b): try b.validate(eventTime: e.eventTime)
             case .chain(let c): try c.validate(eventTime: e.eventTime)
+            case .atmIv(let a, let t): try a.validate(eventTime: t)
             case .sentiment(let s, let t): try s.validate(eventTime: t)
             case .ivDaily(let d): try d.validate(eventTime: e.eventTime)
             }

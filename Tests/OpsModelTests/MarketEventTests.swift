@@ -11,6 +11,21 @@ struct MarketEventTests {
         .chain(OptionChain(underlying: ticker, underlyingPrice: 100, asOf: t, contracts: []))
     }
 
+    static func atmIv(_ ticker: String, at t: Timestamp) -> MarketEvent {
+        .atmIv(ChainImpliedVolatility(ticker: ticker, atmIv: 0.2), at: t)
+    }
+
+    /// A chain whose ATM IV is 0.22 (call 0.20, put 0.24 at the strike nearest 100.2, 30 days out).
+    static func chainWithIV(_ ticker: String, at t: Timestamp) -> MarketEvent {
+        let expiry = NewYorkTime.date(of: t).adding(days: 30)
+        return .chain(OptionChain(underlying: ticker, underlyingPrice: 100.2, asOf: t, contracts: [
+            OptionQuote(symbol: OCCSymbol(root: ticker, expiration: expiry, right: .call, strike: 100).description, right: .call, strike: 100,
+                        expiration: expiry, bid: 1, ask: 1.1, volume: 10, openInterest: 100, iv: 0.20),
+            OptionQuote(symbol: OCCSymbol(root: ticker, expiration: expiry, right: .put, strike: 100).description, right: .put, strike: 100,
+                        expiration: expiry, bid: 1, ask: 1.1, volume: 10, openInterest: 100, iv: 0.24),
+        ]))
+    }
+
     static func sentiment(_ ticker: String, at t: Timestamp) -> MarketEvent {
         .sentiment(SentimentScore(ticker: ticker, score: 0.1, source: "wire"), at: t)
     }
@@ -20,6 +35,7 @@ struct MarketEventTests {
         switch e {
         case .bar: kind = "bar"
         case .chain: kind = "chain"
+        case .atmIv: kind = "atm_iv"
         case .sentiment: kind = "sentiment"
         case .ivDaily: kind = "iv_daily"
         }
@@ -40,13 +56,14 @@ struct MarketEventTests {
         #expect(Self.sentiment("IWM", at: t).topic == Topics.sentiment)
     }
 
-    @Test("canonical order: time first, then sentiment < chain < bar, then ticker")
+    @Test("canonical order: time first, then sentiment < chain < a chain's ATM IV < bar, then ticker")
     func canonicalOrder() {
         let t0 = Fx.end, t1 = Fx.end + Minutes(1)
         let expected: [MarketEvent] = [
             Self.bar("ZZZ", endingAt: t0.adding(ms: -1)), // earlier time wins over kind and ticker
             Self.sentiment("QQQ", at: t0), Self.sentiment("SPY", at: t0),
             Self.chain("AAPL", at: t0), Self.chain("SPY", at: t0),
+            Self.atmIv("AAPL", at: t0), Self.atmIv("SPY", at: t0),
             Self.bar("AAPL", endingAt: t0), Self.bar("QQQ", endingAt: t0), Self.bar("SPY", endingAt: t0),
             Self.sentiment("ZZZ", at: t0.adding(ms: 1)),
             Self.sentiment("AAPL", at: t1), Self.chain("AAPL", at: t1), Self.bar("AAPL", endingAt: t1),
@@ -64,6 +81,33 @@ struct MarketEventTests {
             let sorted = expected.shuffled(using: &rng).sorted(by: MarketEvent.canonicalOrder)
             #expect(sorted == expected)
         }
+    }
+
+    @Test("each chain's ATM IV is added at the chain's time, after the time's chains and before its bars; none without one")
+    func chainImpliedVolatilities() throws {
+        let t0 = Fx.end, t1 = Fx.end + Minutes(1)
+        let events: [MarketEvent] = [
+            Self.sentiment("SPY", at: t0), Self.chainWithIV("AAPL", at: t0), Self.chain("QQQ", at: t0), Self.chainWithIV("SPY", at: t0),
+            Self.bar("AAPL", endingAt: t0), Self.bar("SPY", endingAt: t0),
+            Self.chainWithIV("SPY", at: t1),
+        ]
+        let out = MarketEvent.withChainImpliedVolatilities(events)
+        #expect(out.map(Self.label) == [
+            Self.sentiment("SPY", at: t0), Self.chainWithIV("AAPL", at: t0), Self.chain("QQQ", at: t0), Self.chainWithIV("SPY", at: t0),
+            Self.atmIv("AAPL", at: t0), Self.atmIv("SPY", at: t0),
+            Self.bar("AAPL", endingAt: t0), Self.bar("SPY", endingAt: t0),
+            Self.chainWithIV("SPY", at: t1), Self.atmIv("SPY", at: t1),
+        ].map(Self.label))
+        #expect(MarketEventMergeCheck.isCanonical(out))
+        guard case .atmIv(let iv, let at) = out[4] else { Issue.record("no ATM IV at index 4"); return }
+        #expect(iv.ticker == "AAPL" && abs(iv.atmIv - 0.22) < 1e-12)
+        #expect(at == t0)
+        let env = out[4].envelope(source: "feed")
+        #expect(env.eventTime == t0 && env.id == iv.id(at: t0))
+        let decoded = try Topics.decoder(for: Topics.atmIv).decode(try env.encoded())
+        #expect(decoded.payload as? ChainImpliedVolatility == iv)
+        #expect(throws: MessageError.self) { try ChainImpliedVolatility(ticker: "SPY", atmIv: -0.1).validate(eventTime: t0) }
+        #expect(throws: MessageError.self) { try ChainImpliedVolatility(ticker: "SPY", atmIv: .nan).validate(eventTime: t0) }
     }
 
     @Test("kind beats ticker at equal time; time beats kind")
@@ -96,5 +140,11 @@ struct MarketEventTests {
         }
         #expect(MarketEvent.bar(b).envelope(source: "x").typed(Bar.self)?.payload == b)
         #expect(MarketEvent.sentiment(s, at: Fx.end).envelope(source: "x").typed(SentimentScore.self)?.payload == s)
+    }
+}
+
+enum MarketEventMergeCheck {
+    static func isCanonical(_ events: [MarketEvent]) -> Bool {
+        zip(events, events.dropFirst()).allSatisfy { !MarketEvent.canonicalOrder($1, $0) }
     }
 }

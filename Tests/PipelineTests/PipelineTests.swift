@@ -104,7 +104,7 @@ struct PipelineTests {
         // Every service that reads a topic refuses its bad messages itself: one dead letter per (message, consumer).
         let consumers: [String: Set<String>] = [
             Topics.bars: ["feature-computer", "broker-gateway", "position-manager"], Topics.sentiment: ["feature-computer", "watchlist-engine"],
-            Topics.chains: ["feature-computer", "watchlist-engine", "dispatcher", "broker-gateway", "position-manager"],
+            Topics.chains: ["watchlist-engine", "dispatcher", "broker-gateway", "position-manager"],
         ]
         let letters = try TopicReader.envelopes(client: broker.client, topic: Topics.deadLetter, logger: Harness.logger).compactMap { $0.payload as? DeadLetter }
         #expect(letters.count == injected.reduce(0) { $0 + consumers[$1.0]!.count }, "one dead letter per bad message and consumer: \(letters.map(\.reason))")

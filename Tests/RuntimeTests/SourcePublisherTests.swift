@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import OpsModel
-import OpsRuntime
+@testable import OpsRuntime
 import Testing
 
 /// What a source writes, in order, read back from librdkafka's mock cluster: each minute's data and its watermark;
@@ -107,5 +107,22 @@ struct SourcePublisherTests {
             #expect(messages.filter { $0.0 == "wm" }.map(\.1) == expected,
                     "minutes 1 and 2 go at full speed; the wait before 3 and 4 starts with the early watermark (partition \(p))")
         }
+    }
+}
+
+@Suite("Source publisher: a paced minute's order")
+struct SourcePublisherOrderTests {
+    @Test("small topics go first, each topic's records (so each partition's) in their order")
+    func smallTopicsFirst() {
+        func r(_ topic: String, _ p: Int32, _ size: Int, _ tag: UInt8) -> ProducerRecord {
+            ProducerRecord(topic: topic, key: nil, value: [tag] + [UInt8](repeating: 0, count: size - 1), partition: p)
+        }
+        let records = [
+            r(Topics.chains, 0, 20_000, 1), r(Topics.chains, 1, 19_000, 2), r(Topics.atmIv, 0, 200, 3), r(Topics.bars, 0, 340, 4),
+            r(Topics.bars, 1, 340, 5), r(Topics.chains, 0, 250, 6), r(Topics.atmIv, 0, 240, 7), r(Topics.bars, 0, 250, 8),
+        ]
+        let out = SourcePublisher.smallTopicsFirst(records)
+        #expect(out.map { $0.value[0] } == [3, 7, 4, 5, 8, 1, 2, 6], "ATM IVs (largest 240 B), bars (340 B), chains (20 KB)")
+        #expect(Set(out.map { $0.value[0] }).count == records.count, "nothing lost or repeated")
     }
 }
