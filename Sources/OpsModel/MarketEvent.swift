@@ -69,6 +69,11 @@ public enum MarketEvent: Sendable, Equatable {
         }
     }
 
+    /// A chain's ATM IV at the chain's time, as every source publishes it; nil for a chain without one.
+    public static func impliedVolatility(of chain: OptionChain) -> MarketEvent? {
+        ChainImpliedVolatility(chain).map { .atmIv($0, at: chain.asOf) }
+    }
+
     /// `events` (in canonical order) with each chain's ATM IV at the chain's time, merged in canonical order: the one
     /// place a source derives them, so every source (synthetic, files, a replay without them, live) publishes the same.
     public static func withChainImpliedVolatilities(_ events: [MarketEvent]) -> [MarketEvent] {
@@ -81,7 +86,7 @@ public enum MarketEvent: Sendable, Equatable {
         for e in events {
             if let d = derived.first, d.eventTime != e.eventTime || e.rank > 3 { drain() }
             out.append(e)
-            if case .chain(let c) = e, let iv = ChainImpliedVolatility(c) { derived.append(.atmIv(iv, at: c.asOf)) }
+            if case .chain(let c) = e, let iv = impliedVolatility(of: c) { derived.append(iv) }
         }
         drain()
         return out

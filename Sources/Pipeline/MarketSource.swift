@@ -182,9 +182,9 @@ public struct MarketSourceSpec: Sendable {
     static func chainImpliedVolatilities(_ events: [SourceEvent]) -> [SourceEvent] {
         events.compactMap { e in
             guard e.topic == Topics.chains, let env = e.envelope, let chain = env.payload as? OptionChain,
-                  (try? chain.validate(eventTime: env.eventTime)) != nil, let iv = ChainImpliedVolatility(chain) else { return nil }
-            let derived = MarketEvent.atmIv(iv, at: env.eventTime)
-            return SourceEvent(topic: derived.topic, key: derived.ticker, eventTime: env.eventTime, envelope: derived.envelope(source: env.source))
+                  (try? chain.validate(eventTime: env.eventTime)) != nil, let derived = MarketEvent.impliedVolatility(of: chain)
+            else { return nil }
+            return SourceEvent(topic: derived.topic, key: derived.ticker, eventTime: derived.eventTime, envelope: derived.envelope(source: env.source))
         }
     }
 }

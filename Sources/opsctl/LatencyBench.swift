@@ -54,7 +54,8 @@ enum LatencyBench {
         lines.append("few decisions, so bar → features (every bar) is shown next to it; the goal applies to bar → decision")
         lines.append("limits: a decision is three hops from its bar (features, signal, decision), each a produce → consume through")
         lines.append("the broker that waits for every input partition's watermark; the embedded broker answers an empty fetch only")
-        lines.append("after fetch.wait.max.ms (2) and wakes no waiting fetch. On chain minutes four processes fetch and decode the")
+        let fetchWait = KafkaConsumerConfig.defaultProperties["fetch.wait.max.ms"] ?? "?"
+        lines.append("after fetch.wait.max.ms (\(fetchWait)) and wakes no waiting fetch. On chain minutes four processes fetch and decode the")
         lines.append("minute's chains at once on 2 cores (watchlist, dispatcher, broker, position-manager); the feature-computer")
         lines.append("reads only each chain's ATM IV (market.atm-iv.v1), sent before the chains, but shares the CPU with them")
         return lines
