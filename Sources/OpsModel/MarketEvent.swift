@@ -2,7 +2,7 @@
 public enum MarketEvent: Sendable, Equatable {
     case bar(Bar)
     case chain(OptionChain)
-    /// A chain's at-the-money IV, at the chain's time (`chainImpliedVolatilities`).
+    /// A chain's at-the-money IV, at the chain's time (`impliedVolatility(of:)`).
     case atmIv(ChainImpliedVolatility, at: Timestamp)
     case sentiment(SentimentScore, at: Timestamp)
     /// A session's ATM implied volatility, known at that session's close.
@@ -84,7 +84,7 @@ public enum MarketEvent: Sendable, Equatable {
         // derived values go in just before its first bar (or after its last event).
         func drain() { derived.sort(by: canonicalOrder); out += derived; derived.removeAll(keepingCapacity: true) }
         for e in events {
-            if let d = derived.first, d.eventTime != e.eventTime || e.rank > 3 { drain() }
+            if let d = derived.first, d.eventTime != e.eventTime || e.rank > d.rank { drain() }
             out.append(e)
             if case .chain(let c) = e, let iv = impliedVolatility(of: c) { derived.append(iv) }
         }

@@ -157,6 +157,7 @@ public struct MarketSourceSpec: Sendable {
         for topic in publishedTopics {
             let path = "\(dir)/\(topic).jsonl"
             guard FileManager.default.fileExists(atPath: path) else {
+                // Here, in the topic's publishing place (after the chains, before the bars): same-time events keep it.
                 if topic == Topics.atmIv { all += Self.chainImpliedVolatilities(all) }
                 continue
             }
